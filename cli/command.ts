@@ -1,0 +1,19 @@
+// The shape of one `skiff` subcommand, and the exit codes every command uses.
+
+export const EXIT_OK = 0;
+/** The command ran but found a problem (invalid config, unsynced proxy, failed check). */
+export const EXIT_PROBLEM = 1;
+/** Bad usage: unknown flag, missing argument. */
+export const EXIT_USAGE = 2;
+/** Could not reach what it needed (control plane, redirector, kernel). */
+export const EXIT_UNAVAILABLE = 3;
+
+export interface Command {
+  name: string;
+  summary: string;
+  /** Full help: usage line, flags, and at least one example. */
+  help: string;
+  run(argv: string[]): Promise<number>;
+}
+
+export class UsageError extends Error {}

@@ -1,0 +1,5 @@
+// The list of `skiff` subcommands, in the order `skiff --help` shows them.
+import type { Command } from '../command.js';
+import { versionCommand } from './version.js';
+
+export const commands: Command[] = [versionCommand];
