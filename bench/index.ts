@@ -1,0 +1,4 @@
+// The list of benchmarks `npm run bench` knows, by name.
+import type { Benchmark } from './benchmark.js';
+
+export const benchmarks: Benchmark[] = [];
