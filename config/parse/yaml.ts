@@ -1,0 +1,156 @@
+// Multi-document YAML → plain JavaScript values, one per document, each able to tell the line of any
+// field path inside it. Bad documents become issues (file, line, column, why) and never hide the
+// good documents around them; hostile input (huge documents, deep nesting, alias bombs, duplicate
+// keys) is rejected with an issue, never by throwing.
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node as YamlNode } from 'yaml';
+import type { ConfigIssue } from '../source.js';
+
+export type FieldPath = (string | number)[];
+
+export interface ParsedDocument {
+  raw: unknown;
+  /** 1-based line of the document start (its first content line). */
+  line: number;
+  /**
+   * 1-based line of a field path inside this document, e.g. ['spec','rules',0,'backendRefs',1,'weight'];
+   * when the path is not present, the line of its nearest present ancestor.
+   */
+  lineOf(path: FieldPath): number | undefined;
+}
+
+export interface ParseLimits {
+  /** Largest accepted document, in characters (default 1.5 MiB, the Kubernetes object limit). */
+  maxDocumentBytes: number;
+  /** Deepest accepted nesting of maps and sequences (default 64). */
+  maxDepth: number;
+  /** Most alias expansions per document (default 100). */
+  maxAliasCount: number;
+}
+
+export const DEFAULT_PARSE_LIMITS: ParseLimits = {
+  maxDocumentBytes: 1536 * 1024,
+  maxDepth: 64,
+  maxAliasCount: 100,
+};
+
+type ParsedYamlDocument = Document.Parsed;
+
+export function parseDocuments(
+  text: string,
+  source: string,
+  limits: Partial<ParseLimits> = {},
+): { documents: ParsedDocument[]; issues: ConfigIssue[] } {
+  const limit = { ...DEFAULT_PARSE_LIMITS, ...limits };
+  const documents: ParsedDocument[] = [];
+  const issues: ConfigIssue[] = [];
+  const lineCounter = new LineCounter();
+  const position = (offset: number) => {
+    const pos = lineCounter.linePos(offset);
+    return { line: Math.max(1, pos.line), column: Math.max(1, pos.col) };
+  };
+  let parsed: ParsedYamlDocument[];
+  try {
+    parsed = Array.from(parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true }) as Iterable<ParsedYamlDocument>);
+  } catch (err) {
+    issues.push({ severity: 'error', source, line: 1, message: `cannot parse YAML: ${errorMessage(err)}` });
+    return { documents, issues };
+  }
+  for (const doc of parsed) {
+    const start = doc.contents?.range[0] ?? doc.range[0];
+    const at = position(start);
+    const reject = (message: string, offset = start) => {
+      const p = offset === start ? at : position(offset);
+      issues.push({ severity: 'error', source, line: p.line, column: p.column, message });
+    };
+    const size = doc.range[2] - doc.range[0];
+    if (size > limit.maxDocumentBytes) {
+      reject(`document is ${size} bytes, more than the limit of ${limit.maxDocumentBytes}`);
+      continue;
+    }
+    const depth = nestingDepth(doc.contents, limit.maxDepth);
+    if (depth > limit.maxDepth) {
+      reject(`document nests deeper than ${limit.maxDepth} levels`);
+      continue;
+    }
+    if (doc.errors.length > 0) {
+      for (const e of doc.errors) reject(e.message, e.pos[0]);
+      continue;
+    }
+    for (const w of doc.warnings) {
+      const p = position(w.pos[0]);
+      issues.push({ severity: 'warning', source, line: p.line, column: p.column, message: w.message });
+    }
+    let raw: unknown;
+    try {
+      raw = doc.toJS({ maxAliasCount: limit.maxAliasCount });
+    } catch (err) {
+      reject(`cannot load document: ${errorMessage(err)}`);
+      continue;
+    }
+    if (raw === null || raw === undefined) continue; // an empty document (`---` alone, or only comments)
+    documents.push({
+      raw,
+      line: at.line,
+      lineOf: (path) => {
+        const offset = offsetOf(doc, path);
+        return offset === undefined ? undefined : position(offset).line;
+      },
+    });
+  }
+  return { documents, issues };
+}
+
+/** The nesting depth of a document's node tree, counted without recursion and given up past `limit`. */
+function nestingDepth(root: unknown, limit: number): number {
+  let deepest = 0;
+  const stack: { node: unknown; depth: number }[] = [{ node: root, depth: 0 }];
+  while (stack.length > 0) {
+    const { node, depth } = stack.pop() as { node: unknown; depth: number };
+    if (isMap(node) || isSeq(node)) {
+      const inner = depth + 1;
+      if (inner > deepest) deepest = inner;
+      if (deepest > limit) return deepest;
+      for (const item of node.items as unknown[]) {
+        if (isPair(item)) {
+          stack.push({ node: item.key, depth: inner });
+          stack.push({ node: item.value, depth: inner });
+        } else {
+          stack.push({ node: item, depth: inner });
+        }
+      }
+    }
+  }
+  return deepest;
+}
+
+/** The source offset of a field path: of the key (for a map field) or item (for a list index). */
+function offsetOf(doc: ParsedYamlDocument, path: FieldPath): number | undefined {
+  let node: unknown = doc.contents;
+  let offset = (node as YamlNode | null)?.range?.[0] ?? doc.range[0];
+  for (const step of path) {
+    if (isAlias(node)) node = node.resolve(doc);
+    let next: unknown;
+    let nextOffset: number | undefined;
+    if (isMap(node)) {
+      for (const pair of node.items) {
+        const key = isScalar(pair.key) ? pair.key.value : pair.key;
+        if (key !== null && key !== undefined && String(key) === String(step)) {
+          next = pair.value;
+          nextOffset = (pair.key as YamlNode | null)?.range?.[0];
+          break;
+        }
+      }
+    } else if (isSeq(node) && typeof step === 'number') {
+      next = node.items[step];
+      nextOffset = (next as YamlNode | undefined)?.range?.[0];
+    }
+    if (nextOffset === undefined) break;
+    node = next;
+    offset = nextOffset;
+  }
+  return offset;
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

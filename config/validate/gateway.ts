@@ -1,0 +1,363 @@
+// Validation of the Gateway API kinds (gateway.networking.k8s.io/v1 Gateway, HTTPRoute, GRPCRoute,
+// ReferenceGrant): the CRD schemas' patterns and limits and the CEL rules that matter to routing.
+import { isObj, labelSelector, type Field } from './fields.js';
+
+const GROUP = /^$|^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const KIND = /^[a-zA-Z]([-a-zA-Z0-9]*[a-zA-Z0-9])?$/;
+const SECTION_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const LISTENER_PROTOCOL = /^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?$|[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/[A-Za-z0-9]+$/;
+const GRPC_SERVICE = /^\.?[a-z_][a-z_0-9]*(\.[a-z_][a-z_0-9]*)*$/i;
+const GRPC_METHOD = /^[A-Za-z_][A-Za-z_0-9]*$/;
+const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'] as const;
+const STRING_MATCH = ['Exact', 'RegularExpression'] as const;
+/** Filters Gateway API lets a rule hold at most once. */
+const SINGLE_FILTERS = ['RequestHeaderModifier', 'ResponseHeaderModifier', 'RequestRedirect', 'URLRewrite'];
+
+const group = (f: Field | undefined) => f?.string({ max: 253, pattern: GROUP, patternHint: 'must be empty or a DNS subdomain' });
+const kind = (f: Field | undefined) => f?.string({ min: 1, max: 63, pattern: KIND, patternHint: 'must be a kind name (letters, digits and "-", starting with a letter)' });
+const objectName = (f: Field | undefined) => f?.string({ min: 1, max: 253 });
+const sectionName = (f: Field | undefined) => f?.string({ min: 1, max: 253, pattern: SECTION_NAME, patternHint: 'must be a DNS subdomain' });
+
+interface RouteFlavor {
+  /** The filter types this route kind accepts. */
+  filterTypes: readonly string[];
+  maxMatches: number;
+  match: (m: Field) => void;
+  /** Rule checks beyond the shared ones (timeouts, retry, filter/match interplay). */
+  rule?: (rule: Field) => void;
+}
+
+const HTTP_ROUTE: RouteFlavor = {
+  filterTypes: ['RequestHeaderModifier', 'ResponseHeaderModifier', 'RequestRedirect', 'URLRewrite', 'RequestMirror', 'ExtensionRef'],
+  maxMatches: 64,
+  match: httpRouteMatch,
+  rule: httpRouteRule,
+};
+
+const GRPC_ROUTE: RouteFlavor = {
+  filterTypes: ['RequestHeaderModifier', 'ResponseHeaderModifier', 'RequestMirror', 'ExtensionRef'],
+  maxMatches: 8,
+  match: grpcRouteMatch,
+};
+
+export function validateHTTPRoute(root: Field): void {
+  route(root, HTTP_ROUTE);
+}
+
+export function validateGRPCRoute(root: Field): void {
+  route(root, GRPC_ROUTE);
+}
+
+function route(root: Field, flavor: RouteFlavor): void {
+  const spec = root.req('spec');
+  if (!spec?.object()) return;
+  spec.opt('parentRefs')?.list(parentRef, { max: 32 });
+  spec.opt('hostnames')?.strings((h) => h.hostname(), { max: 16 });
+  const rules = spec.opt('rules');
+  let totalMatches = 0;
+  rules?.list((rule) => {
+    if (!rule.object()) return;
+    sectionName(rule.opt('name'));
+    const matches = rule.opt('matches')?.list(flavor.match, { max: flavor.maxMatches });
+    totalMatches += matches?.length ?? 0;
+    const filters = rule.opt('filters');
+    filters?.list((f) => filter(f, flavor.filterTypes), { max: 16 });
+    if (filters) singleFilters(filters);
+    rule.opt('backendRefs')?.list((ref) => backendRef(ref, flavor), { max: 16 });
+    flavor.rule?.(rule);
+  }, { max: 16 });
+  if (totalMatches > 128) rules?.error(`must have at most 128 matches across all rules, has ${totalMatches}`);
+  rules?.uniqueBy('name');
+}
+
+function parentRef(ref: Field): void {
+  if (!ref.object()) return;
+  group(ref.opt('group'));
+  kind(ref.opt('kind'));
+  ref.opt('namespace')?.dnsLabel();
+  objectName(ref.req('name'));
+  sectionName(ref.opt('sectionName'));
+  ref.opt('port')?.port();
+}
+
+function backendRef(ref: Field, flavor?: RouteFlavor): void {
+  if (!ref.object()) return;
+  const g = group(ref.opt('group')) ?? '';
+  const k = kind(ref.opt('kind')) ?? 'Service';
+  ref.opt('namespace')?.dnsLabel();
+  objectName(ref.req('name'));
+  const port = ref.opt('port');
+  port?.port();
+  if (g === '' && k === 'Service' && !port) ref.at('port').error('required when referring to a Service');
+  ref.opt('weight')?.int(0, 1_000_000);
+  if (flavor) {
+    const filters = ref.opt('filters');
+    filters?.list((f) => filter(f, flavor.filterTypes), { max: 16 });
+    if (filters) singleFilters(filters);
+  }
+}
+
+// ---- matches ----
+
+function httpRouteMatch(m: Field): void {
+  if (!m.object()) return;
+  const path = m.opt('path');
+  if (path?.object()) {
+    const type = path.opt('type')?.oneOf(['Exact', 'PathPrefix', 'RegularExpression'] as const) ?? 'PathPrefix';
+    const value = path.opt('value');
+    if (type !== 'RegularExpression') {
+      if (value) pathValue(value, `a ${type} path`);
+    } else if (value?.string({ max: 1024 }) !== undefined) {
+      value.regex();
+    }
+  }
+  headerMatches(m.opt('headers'));
+  const query = m.opt('queryParams');
+  query?.list((q) => {
+    if (!q.object()) return;
+    const type = q.opt('type')?.oneOf(STRING_MATCH) ?? 'Exact';
+    q.req('name')?.headerName();
+    const value = q.req('value');
+    if (value?.string({ min: 1, max: 1024 }) !== undefined && type === 'RegularExpression') value.regex();
+  }, { max: 16 });
+  query?.uniqueBy('name');
+  m.opt('method')?.oneOf(HTTP_METHODS);
+}
+
+function grpcRouteMatch(m: Field): void {
+  if (!m.object()) return;
+  const method = m.opt('method');
+  if (method?.object()) {
+    const type = method.opt('type')?.oneOf(STRING_MATCH) ?? 'Exact';
+    const service = method.opt('service');
+    const name = method.opt('method');
+    if (!service && !name) method.error('one or both of service and method must be set');
+    if (type === 'Exact') {
+      service?.string({ max: 1024, pattern: GRPC_SERVICE, patternHint: 'must be a fully qualified gRPC service name such as shop.inventory.v1.Inventory' });
+      name?.string({ max: 1024, pattern: GRPC_METHOD, patternHint: 'must be a gRPC method name' });
+    } else {
+      if (service?.string({ max: 1024 }) !== undefined) service.regex();
+      if (name?.string({ max: 1024 }) !== undefined) name.regex();
+    }
+  }
+  headerMatches(m.opt('headers'));
+}
+
+function headerMatches(headers: Field | undefined): void {
+  headers?.list((h) => {
+    if (!h.object()) return;
+    const type = h.opt('type')?.oneOf(STRING_MATCH) ?? 'Exact';
+    h.req('name')?.headerName();
+    const value = h.req('value');
+    if (value?.string({ min: 1, max: 4096 }) !== undefined && type === 'RegularExpression') value.regex();
+  }, { max: 16 });
+  headers?.uniqueBy('name', (n) => n.toLowerCase());
+}
+
+/** Gateway API's CEL rules for Exact and PathPrefix path values (and rewrite/redirect paths). */
+function pathValue(f: Field, what: string): void {
+  const v = f.string({ max: 1024 });
+  if (v === undefined) return;
+  if (!v.startsWith('/')) f.error(`${what} must start with '/'`);
+  else if (v.includes('//')) f.error(`${what} must not contain '//'`);
+  else if (/\/\.\.?(\/|$)/.test(v)) f.error(`${what} must not contain '/./' or '/../' or end with '/.' or '/..'`);
+  else if (/%2f|#/i.test(v)) f.error(`${what} must not contain '%2f', '%2F' or '#'`);
+}
+
+// ---- filters ----
+
+const FILTER_FIELDS: Record<string, string> = {
+  RequestHeaderModifier: 'requestHeaderModifier',
+  ResponseHeaderModifier: 'responseHeaderModifier',
+  RequestRedirect: 'requestRedirect',
+  URLRewrite: 'urlRewrite',
+  RequestMirror: 'requestMirror',
+  ExtensionRef: 'extensionRef',
+};
+
+function filter(f: Field, types: readonly string[]): void {
+  if (!f.object()) return;
+  const type = f.req('type')?.oneOf(types);
+  for (const [filterType, field] of Object.entries(FILTER_FIELDS)) {
+    const value = f.at(field);
+    if (filterType === type && !value.present) value.error(`required when type is ${type}`);
+    if (filterType !== type && value.present) value.error(`must not be set when type is ${String(type ?? f.at('type').value)}`);
+  }
+  switch (type) {
+    case 'RequestHeaderModifier':
+    case 'ResponseHeaderModifier':
+      headerModifier(f.at(FILTER_FIELDS[type] as string));
+      break;
+    case 'RequestRedirect':
+      requestRedirect(f.at('requestRedirect'));
+      break;
+    case 'URLRewrite':
+      urlRewrite(f.at('urlRewrite'));
+      break;
+    case 'RequestMirror':
+      requestMirror(f.at('requestMirror'));
+      break;
+    case 'ExtensionRef': {
+      const ref = f.at('extensionRef');
+      if (!ref.object()) break;
+      group(ref.req('group'));
+      kind(ref.req('kind'));
+      objectName(ref.req('name'));
+      break;
+    }
+  }
+}
+
+/** At most one of each core filter per rule; not both RequestRedirect and URLRewrite. */
+function singleFilters(filters: Field): void {
+  if (!Array.isArray(filters.value)) return;
+  const types = filters.value.map((f) => (isObj(f) ? f.type : undefined));
+  for (const type of SINGLE_FILTERS) {
+    if (types.filter((t) => t === type).length > 1) filters.error(`the ${type} filter may appear at most once`);
+  }
+  if (types.includes('RequestRedirect') && types.includes('URLRewrite')) {
+    filters.error('RequestRedirect and URLRewrite filters must not both be used');
+  }
+}
+
+function headerModifier(m: Field): void {
+  if (!m.object()) return;
+  for (const key of ['set', 'add']) {
+    const headers = m.opt(key);
+    headers?.list((h) => {
+      if (!h.object()) return;
+      h.req('name')?.headerName();
+      h.req('value')?.string({ min: 1, max: 4096 });
+    }, { max: 16 });
+    headers?.uniqueBy('name', (n) => n.toLowerCase());
+  }
+  m.opt('remove')?.strings((h) => h.headerName(), { max: 16, unique: true });
+}
+
+function pathModifier(p: Field | undefined): 'ReplaceFullPath' | 'ReplacePrefixMatch' | undefined {
+  if (!p?.object()) return undefined;
+  const type = p.req('type')?.oneOf(['ReplaceFullPath', 'ReplacePrefixMatch'] as const);
+  const full = p.at('replaceFullPath');
+  const prefix = p.at('replacePrefixMatch');
+  if (type === 'ReplaceFullPath' && !full.present) full.error('required when type is ReplaceFullPath');
+  if (type !== 'ReplaceFullPath' && full.present) full.error('must only be set when type is ReplaceFullPath');
+  if (type === 'ReplacePrefixMatch' && !prefix.present) prefix.error('required when type is ReplacePrefixMatch');
+  if (type !== 'ReplacePrefixMatch' && prefix.present) prefix.error('must only be set when type is ReplacePrefixMatch');
+  if (full.present) pathValue(full, 'replaceFullPath');
+  if (prefix.present) pathValue(prefix, 'replacePrefixMatch');
+  return type;
+}
+
+function requestRedirect(r: Field): void {
+  if (!r.object()) return;
+  r.opt('scheme')?.oneOf(['http', 'https'] as const);
+  r.opt('hostname')?.dnsSubdomain();
+  pathModifier(r.opt('path'));
+  r.opt('port')?.port();
+  r.opt('statusCode')?.oneOf([301, 302, 303, 307, 308] as const);
+}
+
+function urlRewrite(r: Field): void {
+  if (!r.object()) return;
+  r.opt('hostname')?.dnsSubdomain();
+  pathModifier(r.opt('path'));
+}
+
+function requestMirror(m: Field): void {
+  if (!m.object()) return;
+  const ref = m.req('backendRef');
+  if (ref) backendRef(ref);
+  m.atMostOne(['percent', 'fraction']);
+  m.opt('percent')?.int(0, 100);
+  const fraction = m.opt('fraction');
+  if (fraction?.object()) {
+    const numerator = fraction.req('numerator')?.int(0, 2 ** 31 - 1);
+    const denominator = fraction.opt('denominator')?.int(1, 2 ** 31 - 1) ?? 100;
+    if (numerator !== undefined && numerator > denominator) fraction.error('numerator must be less than or equal to denominator');
+  }
+}
+
+// ---- HTTPRoute rule-level CEL rules ----
+
+function httpRouteRule(rule: Field): void {
+  const filters = Array.isArray(rule.at('filters').value) ? (rule.at('filters').value as unknown[]) : [];
+  const backends = rule.at('backendRefs').value;
+  if (Array.isArray(backends) && backends.length > 0 && filters.some((f) => isObj(f) && f.type === 'RequestRedirect')) {
+    rule.at('backendRefs').error('must be empty when the rule has a RequestRedirect filter');
+  }
+  const prefixRewrite = filters.some((f) => {
+    if (!isObj(f)) return false;
+    const holder = f.type === 'URLRewrite' ? f.urlRewrite : f.type === 'RequestRedirect' ? f.requestRedirect : undefined;
+    return isObj(holder) && isObj(holder.path) && holder.path.type === 'ReplacePrefixMatch';
+  });
+  if (prefixRewrite) {
+    const matches = rule.at('matches').value;
+    const only = Array.isArray(matches) && matches.length === 1 ? matches[0] : undefined;
+    const pathType = isObj(only) && isObj(only.path) ? (only.path.type ?? 'PathPrefix') : isObj(only) ? 'PathPrefix' : undefined;
+    if (pathType !== 'PathPrefix') {
+      rule.at('matches').error('ReplacePrefixMatch needs exactly one match, of type PathPrefix');
+    }
+  }
+  const timeouts = rule.opt('timeouts');
+  if (timeouts?.object()) {
+    const request = timeouts.opt('request')?.gatewayDuration();
+    const backend = timeouts.opt('backendRequest')?.gatewayDuration();
+    if (request !== undefined && backend !== undefined && request !== 0 && backend > request) {
+      timeouts.at('backendRequest').error('must not be longer than the request timeout');
+    }
+  }
+  const retry = rule.opt('retry');
+  if (retry?.object()) {
+    retry.opt('codes')?.list((c) => c.int(400, 599));
+    retry.opt('attempts')?.int(0, 2 ** 31 - 1);
+    retry.opt('backoff')?.gatewayDuration();
+  }
+}
+
+// ---- Gateway and ReferenceGrant ----
+
+export function validateGateway(root: Field): void {
+  const spec = root.req('spec');
+  if (!spec?.object()) return;
+  objectName(spec.req('gatewayClassName'));
+  const listeners = spec.req('listeners');
+  listeners?.list((l) => {
+    if (!l.object()) return;
+    sectionName(l.req('name'));
+    l.opt('hostname')?.hostname();
+    l.req('port')?.port();
+    l.req('protocol')?.string({ min: 1, max: 255, pattern: LISTENER_PROTOCOL, patternHint: 'must be a protocol name such as HTTP, HTTPS or TLS' });
+    const namespaces = l.opt('allowedRoutes')?.opt('namespaces');
+    if (namespaces?.object()) {
+      const from = namespaces.opt('from')?.oneOf(['All', 'Same', 'Selector'] as const);
+      const selector = namespaces.opt('selector');
+      if (from === 'Selector' && !selector) namespaces.at('selector').error('required when from is Selector');
+      if (selector) labelSelector(selector);
+    }
+  }, { min: 1, max: 64 });
+  listeners?.uniqueBy('name');
+  spec.opt('addresses')?.list((a) => {
+    if (!a.object()) return;
+    a.opt('type')?.string({ min: 1, max: 253 });
+    const value = a.req('value');
+    if (a.at('type').value === undefined || a.at('type').value === 'IPAddress') value?.ip();
+    else value?.string({ min: 1, max: 253 });
+  }, { max: 16 });
+}
+
+export function validateReferenceGrant(root: Field): void {
+  const spec = root.req('spec');
+  if (!spec?.object()) return;
+  spec.req('from')?.list((from) => {
+    if (!from.object()) return;
+    group(from.req('group'));
+    kind(from.req('kind'));
+    from.req('namespace')?.dnsLabel();
+  }, { min: 1, max: 16 });
+  spec.req('to')?.list((to) => {
+    if (!to.object()) return;
+    group(to.req('group'));
+    kind(to.req('kind'));
+    objectName(to.opt('name'));
+  }, { min: 1, max: 16 });
+}
