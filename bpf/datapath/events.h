@@ -1,0 +1,54 @@
+/* Flow events into the skf_events ring buffer: reserve, fill, submit; never waits. When the ring
+ * is full the event is counted in skf_ev_lost instead. */
+#ifndef SKIFF_EVENTS_H
+#define SKIFF_EVENTS_H
+
+#include "maps.h"
+
+/* What a program knows about a flow when it decides; one per program run. */
+struct skf_decision {
+	struct skf_tuple xlated;
+	__u32 src_identity;
+	__u32 dst_identity;
+	__u32 endpoint_id;
+	__u32 rev_nat_id;
+	__u16 proxy_port;
+	__u8 source;
+	__u8 pad;
+};
+
+static __always_inline void emit_event(struct __sk_buff *skb, const struct skf_tuple *orig,
+				       const struct skf_decision *d, __u8 tcp_flags, __u8 verdict,
+				       __u8 reason)
+{
+	struct skf_flow_event *ev = bpf_ringbuf_reserve(&skf_events, sizeof(*ev), 0);
+
+	if (!ev) {
+		__u32 zero = 0;
+		__u64 *lost = bpf_map_lookup_elem(&skf_ev_lost, &zero);
+
+		if (lost)
+			*lost += 1;
+		return;
+	}
+	ev->timestamp_ns = bpf_ktime_get_ns();
+	ev->src_identity = d->src_identity;
+	ev->dst_identity = d->dst_identity;
+	ev->ifindex = skb ? skb->ifindex : 0;
+	ev->endpoint_id = d->endpoint_id;
+	ev->verdict = verdict;
+	ev->reason = reason;
+	ev->source = d->source;
+	ev->tcp_flags = tcp_flags;
+	ev->proxy_port = d->proxy_port;
+	ev->pad = 0;
+	ev->rev_nat_id = d->rev_nat_id;
+	ev->pad2 = 0;
+	ev->orig = *orig;
+	ev->orig.scope = 0;
+	ev->xlated = d->xlated;
+	ev->xlated.scope = 0;
+	bpf_ringbuf_submit(ev, 0);
+}
+
+#endif
