@@ -4,6 +4,7 @@
 // this module only. Map keys and values are raw Buffers; bpf/maps/ encodes our structs.
 import { mkdirSync } from 'node:fs';
 import { BpfError } from './errors.js';
+import { adoptFd, BpfFd } from './fd.js';
 import { native, type NativeHandle, type NativeMapInfo, type NativeProgramInfo } from './native.js';
 
 export { BpfError, errnoName, isBpfError } from './errors.js';
@@ -56,16 +57,12 @@ export function ensureBpffs(path = '/sys/fs/bpf'): boolean {
   return native.mountBpffs(path);
 }
 
-function closedError(what: string): BpfError {
-  return new BpfError(what, 9, 'closed (its object or file descriptor is gone)');
-}
-
 function sizeError(what: string, expected: number, got: number): BpfError {
   return new BpfError(what, 22, `expected ${expected} bytes, got ${got}`);
 }
 
 /** A map: of a loaded BpfObject (closed with it) or reopened from a pin (close it yourself). */
-export class BpfMap {
+export class BpfMap extends BpfFd {
   readonly name: string;
   /** Kernel map type number (BPF_MAP_TYPE_*). */
   readonly type: number;
@@ -79,10 +76,9 @@ export class BpfMap {
   readonly perCpu: boolean;
   /** Bytes of a value as lookup returns and update takes it: numCPUs × roundup8(valueSize) per-CPU. */
   readonly valueBufferSize: number;
-  #fd: number;
-  readonly #owned: boolean;
 
   private constructor(info: NativeMapInfo, owned: boolean) {
+    super(info.fd, owned, `map ${info.name}`);
     this.name = info.name;
     this.type = info.type;
     this.typeName = info.typeName;
@@ -94,8 +90,6 @@ export class BpfMap {
     this.valueBufferSize = info.perCpu
       ? numPossibleCpus() * Math.ceil(info.valueSize / 8) * 8
       : info.valueSize;
-    this.#fd = info.fd;
-    this.#owned = owned;
   }
 
   /** @internal Used by BpfObject. */
@@ -105,22 +99,7 @@ export class BpfMap {
 
   /** Opens a pinned map (bpf_obj_get + bpf_map_get_info_by_fd). Close it when done. */
   static fromPin(path: string): BpfMap {
-    const fd = native.objGet(path);
-    try {
-      return new BpfMap(native.mapInfo(fd), true);
-    } catch (err) {
-      native.closeFd(fd);
-      throw err;
-    }
-  }
-
-  get fd(): number {
-    if (this.#fd < 0) throw closedError(`map ${this.name}`);
-    return this.#fd;
-  }
-
-  get closed(): boolean {
-    return this.#fd < 0;
+    return adoptFd(native.objGet(path), (fd) => new BpfMap(native.mapInfo(fd), true));
   }
 
   #key(key: Buffer): Buffer {
@@ -219,26 +198,10 @@ export class BpfMap {
       return deleted;
     }
   }
-
-  /** Pins the map at path on a bpffs (see ensureBpffs). */
-  pin(path: string): void {
-    native.objPin(this.fd, path);
-  }
-
-  /** Closes a map opened with fromPin; maps of an object close with the object. */
-  close(): void {
-    if (this.#owned && this.#fd >= 0) native.closeFd(this.#fd);
-    this.#fd = -1;
-  }
-
-  /** @internal Called by BpfObject.close. */
-  invalidate(): void {
-    this.#fd = -1;
-  }
 }
 
 /** A program: of a loaded BpfObject (closed with it) or reopened from a pin. */
-export class BpfProgram {
+export class BpfProgram extends BpfFd {
   readonly name: string;
   /** ELF section, e.g. 'tc' or 'cgroup/connect4' ('' when reopened from a pin). */
   readonly section: string;
@@ -246,16 +209,13 @@ export class BpfProgram {
   readonly type: number;
   /** e.g. 'sched_cls', 'cgroup_sock_addr'. */
   readonly typeName: string;
-  #fd: number;
-  readonly #owned: boolean;
 
   private constructor(info: NativeProgramInfo, owned: boolean) {
+    super(info.fd, owned, `program ${info.name}`);
     this.name = info.name;
     this.section = info.section;
     this.type = info.type;
     this.typeName = info.typeName;
-    this.#fd = info.fd;
-    this.#owned = owned;
   }
 
   /** @internal Used by BpfObject. */
@@ -274,36 +234,12 @@ export class BpfProgram {
   }
 
   static #fromFd(fd: number): BpfProgram {
-    try {
-      return new BpfProgram(native.progInfo(fd), true);
-    } catch (err) {
-      native.closeFd(fd);
-      throw err;
-    }
-  }
-
-  get fd(): number {
-    if (this.#fd < 0) throw closedError(`program ${this.name}`);
-    return this.#fd;
+    return adoptFd(fd, () => new BpfProgram(native.progInfo(fd), true));
   }
 
   /** The kernel's id of the program. */
   get id(): number {
     return native.progInfo(this.fd).id;
-  }
-
-  pin(path: string): void {
-    native.objPin(this.fd, path);
-  }
-
-  close(): void {
-    if (this.#owned && this.#fd >= 0) native.closeFd(this.#fd);
-    this.#fd = -1;
-  }
-
-  /** @internal Called by BpfObject.close. */
-  invalidate(): void {
-    this.#fd = -1;
   }
 }
 
@@ -335,7 +271,7 @@ export class BpfObject {
   }
 
   get #h(): NativeHandle {
-    if (!this.#handle) throw closedError(`object ${this.path}`);
+    if (!this.#handle) throw new BpfError(`object ${this.path}`, 9, 'closed');
     return this.#handle;
   }
 
@@ -354,10 +290,9 @@ export class BpfObject {
   load(): this {
     native.objectLoad(this.#h);
     this.#loaded = true;
-    for (const info of native.objectMaps(this.#h)) this.#maps.set(info.name, BpfMap.fromObject(info));
-    for (const info of native.objectPrograms(this.#h)) {
-      this.#programs.set(info.name, BpfProgram.fromObject(info));
-    }
+    const { maps, programs } = native.objectContents(this.#h);
+    for (const info of maps) this.#maps.set(info.name, BpfMap.fromObject(info));
+    for (const info of programs) this.#programs.set(info.name, BpfProgram.fromObject(info));
     return this;
   }
 

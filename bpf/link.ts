@@ -1,6 +1,8 @@
 // A kernel BPF link (TCX or cgroup attachment): pin it so the attachment outlives the process,
-// reopen it from the pin after a restart, swap its program atomically, or detach it.
+// reopen it from the pin after a restart, swap its program atomically, or detach it. close()
+// only drops our fd: an unpinned link then detaches, a pinned one stays attached.
 import { rmSync } from 'node:fs';
+import { adoptFd, BpfFd } from './fd.js';
 import { native, type NativeLinkInfo } from './native.js';
 
 /** Anything with a program fd (a BpfProgram). */
@@ -8,7 +10,7 @@ export interface ProgramFd {
   readonly fd: number;
 }
 
-export class BpfLink {
+export class BpfLink extends BpfFd {
   /** Kernel link id. */
   readonly id: number;
   /** BPF_LINK_TYPE_* (cgroup 3, tcx 11). */
@@ -19,11 +21,10 @@ export class BpfLink {
   readonly ifindex: number | undefined;
   /** For cgroup links: the cgroup's id. */
   readonly cgroupId: number | undefined;
-  #fd: number;
   #pinPath: string | undefined;
 
   private constructor(fd: number, info: NativeLinkInfo, pinPath?: string) {
-    this.#fd = fd;
+    super(fd, true, `link ${info.id}`);
     this.id = info.id;
     this.type = info.type;
     this.attachType = info.attachType;
@@ -33,12 +34,7 @@ export class BpfLink {
   }
 
   static #fromFd(fd: number, pinPath?: string): BpfLink {
-    try {
-      return new BpfLink(fd, native.linkInfo(fd), pinPath);
-    } catch (err) {
-      native.closeFd(fd);
-      throw err;
-    }
+    return adoptFd(fd, () => new BpfLink(fd, native.linkInfo(fd), pinPath));
   }
 
   /** Creates a link (bpf_link_create): target is an ifindex (TCX) or a cgroup directory fd. */
@@ -49,11 +45,6 @@ export class BpfLink {
   /** Reopens a pinned link (e.g. after an agent restart); detach() then also removes the pin. */
   static fromPin(path: string): BpfLink {
     return BpfLink.#fromFd(native.objGet(path), path);
-  }
-
-  get fd(): number {
-    if (this.#fd < 0) throw new Error(`link ${this.id} is closed`);
-    return this.#fd;
   }
 
   /** Where this link is pinned, if it was pinned or reopened by this process. */
@@ -67,8 +58,8 @@ export class BpfLink {
   }
 
   /** Pins the link: the attachment then survives this process until the pin is removed. */
-  pin(path: string): void {
-    native.objPin(this.fd, path);
+  override pin(path: string): void {
+    super.pin(path);
     this.#pinPath = path;
   }
 
@@ -83,11 +74,5 @@ export class BpfLink {
     if (this.#pinPath) rmSync(this.#pinPath, { force: true });
     this.#pinPath = undefined;
     this.close();
-  }
-
-  /** Closes the fd only: an unpinned link detaches, a pinned one stays attached. */
-  close(): void {
-    if (this.#fd >= 0) native.closeFd(this.#fd);
-    this.#fd = -1;
   }
 }

@@ -46,8 +46,7 @@ interface Native {
   objectOpen(path: string, pinRoot: string | null, logSize: number): NativeHandle;
   objectLoad(h: NativeHandle): void;
   objectClose(h: NativeHandle): void;
-  objectMaps(h: NativeHandle): NativeMapInfo[];
-  objectPrograms(h: NativeHandle): NativeProgramInfo[];
+  objectContents(h: NativeHandle): { maps: NativeMapInfo[]; programs: NativeProgramInfo[] };
   mapSetMaxEntries(h: NativeHandle, name: string, n: number): void;
   mapLookup(fd: number, key: Buffer, value: Buffer): boolean;
   mapUpdate(fd: number, key: Buffer, value: Buffer, flags: number): void;

@@ -74,7 +74,11 @@ static int err_of(int ret) { return ret < 0 ? -ret : errno; }
   if (argc < n) {                                                  \
     napi_throw_type_error(env, NULL, "skiff_bpf: missing argument"); \
     return NULL;                                                   \
-  }
+  }                                                                \
+  reset_msgs();
+
+#define INT(i) arg_int(env, argv[i])
+#define BUF(i) arg_buffer(env, argv[i], NULL)
 
 static napi_value undefined(napi_env env) {
   napi_value v;
@@ -147,6 +151,17 @@ static void *arg_buffer(napi_env env, napi_value v, size_t *len) {
   return data;
 }
 
+// Ends a call that only fails: undefined on success, the thrown error otherwise.
+static napi_value done(napi_env env, const char *op, int ret) {
+  return ret ? throw_bpf(env, op, err_of(ret), NULL) : undefined(env);
+}
+
+// Ends a call that reports absence with ENOENT: true when found, false when absent.
+static napi_value found(napi_env env, const char *op, int ret) {
+  if (ret && errno == ENOENT) return boolean(env, false);
+  return ret ? throw_bpf(env, op, err_of(ret), NULL) : boolean(env, true);
+}
+
 static napi_value set_error_factory(napi_env env, napi_callback_info info) {
   ARGS(1);
   if (error_factory) napi_delete_reference(env, error_factory);
@@ -188,10 +203,9 @@ static struct object_handle *arg_object(napi_env env, napi_value v) {
 // objectOpen(path, pinRoot | null, logSize) -> handle
 static napi_value object_open(napi_env env, napi_callback_info info) {
   ARGS(3);
-  reset_msgs();
   char *path = arg_string(env, argv[0]);
   char *pin_root = arg_string(env, argv[1]);
-  int32_t log_size = arg_int(env, argv[2]);
+  int32_t log_size = INT(2);
   struct object_handle *h = calloc(1, sizeof(*h));
   h->log = calloc(1, log_size > 0 ? (size_t)log_size : 1);
   LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_root);
@@ -222,7 +236,6 @@ static napi_value object_load(napi_env env, napi_callback_info info) {
   ARGS(1);
   struct object_handle *h = arg_object(env, argv[0]);
   if (!h) return NULL;
-  reset_msgs();
   h->log[0] = 0;
   int ret = bpf_object__load(h->obj);
   if (ret) return throw_bpf(env, "load", err_of(ret), h->log);
@@ -273,38 +286,33 @@ static napi_value program_description(napi_env env, const char *name, const char
   return o;
 }
 
-// objectMaps(handle) -> [{name, type, ..., fd}] (fd is -1 before load)
-static napi_value object_maps(napi_env env, napi_callback_info info) {
+// objectContents(handle) -> {maps: [{name, type, ..., fd}], programs: [...]} (fds -1 before load)
+static napi_value object_contents(napi_env env, napi_callback_info info) {
   ARGS(1);
   struct object_handle *h = arg_object(env, argv[0]);
   if (!h) return NULL;
-  napi_value list;
-  napi_create_array(env, &list);
+  napi_value result, maps, programs;
+  napi_create_object(env, &result);
+  napi_create_array(env, &maps);
+  napi_create_array(env, &programs);
   uint32_t i = 0;
   struct bpf_map *m;
   bpf_object__for_each_map(m, h->obj) {
     napi_value d = map_description(env, bpf_map__name(m), bpf_map__type(m), bpf_map__key_size(m),
                                    bpf_map__value_size(m), bpf_map__max_entries(m),
                                    bpf_map__map_flags(m), bpf_map__fd(m), 0);
-    napi_set_element(env, list, i++, d);
+    napi_set_element(env, maps, i++, d);
   }
-  return list;
-}
-
-static napi_value object_programs(napi_env env, napi_callback_info info) {
-  ARGS(1);
-  struct object_handle *h = arg_object(env, argv[0]);
-  if (!h) return NULL;
-  napi_value list;
-  napi_create_array(env, &list);
-  uint32_t i = 0;
+  i = 0;
   struct bpf_program *p;
   bpf_object__for_each_program(p, h->obj) {
     napi_value d = program_description(env, bpf_program__name(p), bpf_program__section_name(p),
                                        bpf_program__type(p), bpf_program__fd(p), 0);
-    napi_set_element(env, list, i++, d);
+    napi_set_element(env, programs, i++, d);
   }
-  return list;
+  set_prop(env, result, "maps", maps);
+  set_prop(env, result, "programs", programs);
+  return result;
 }
 
 // mapSetMaxEntries(handle, name, n): before load only.
@@ -312,13 +320,11 @@ static napi_value map_set_max_entries(napi_env env, napi_callback_info info) {
   ARGS(3);
   struct object_handle *h = arg_object(env, argv[0]);
   if (!h) return NULL;
-  reset_msgs();
   char *name = arg_string(env, argv[1]);
   struct bpf_map *m = bpf_object__find_map_by_name(h->obj, name);
-  int ret = m ? bpf_map__set_max_entries(m, (uint32_t)arg_int(env, argv[2])) : -ENOENT;
+  int ret = m ? bpf_map__set_max_entries(m, (uint32_t)INT(2)) : -ENOENT;
   free(name);
-  if (ret) return throw_bpf(env, "set max_entries", err_of(ret), NULL);
-  return undefined(env);
+  return done(env, "set max_entries", ret);
 }
 
 // ---- maps by fd ----------------------------------------------------------------------------
@@ -326,71 +332,46 @@ static napi_value map_set_max_entries(napi_env env, napi_callback_info info) {
 // mapLookup(fd, key, valueOut) -> found
 static napi_value map_lookup(napi_env env, napi_callback_info info) {
   ARGS(3);
-  reset_msgs();
-  int ret = bpf_map_lookup_elem(arg_int(env, argv[0]), arg_buffer(env, argv[1], NULL),
-                                arg_buffer(env, argv[2], NULL));
-  if (ret && errno == ENOENT) return boolean(env, false);
-  if (ret) return throw_bpf(env, "map lookup", err_of(ret), NULL);
-  return boolean(env, true);
+  return found(env, "map lookup", bpf_map_lookup_elem(INT(0), BUF(1), BUF(2)));
 }
 
 static napi_value map_update(napi_env env, napi_callback_info info) {
   ARGS(4);
-  reset_msgs();
-  int ret = bpf_map_update_elem(arg_int(env, argv[0]), arg_buffer(env, argv[1], NULL),
-                                arg_buffer(env, argv[2], NULL), (uint64_t)arg_int(env, argv[3]));
-  if (ret) return throw_bpf(env, "map update", err_of(ret), NULL);
-  return undefined(env);
+  return done(env, "map update", bpf_map_update_elem(INT(0), BUF(1), BUF(2), (uint64_t)INT(3)));
 }
 
 static napi_value map_delete(napi_env env, napi_callback_info info) {
   ARGS(2);
-  reset_msgs();
-  int ret = bpf_map_delete_elem(arg_int(env, argv[0]), arg_buffer(env, argv[1], NULL));
-  if (ret && errno == ENOENT) return boolean(env, false);
-  if (ret) return throw_bpf(env, "map delete", err_of(ret), NULL);
-  return boolean(env, true);
+  return found(env, "map delete", bpf_map_delete_elem(INT(0), BUF(1)));
 }
 
 static napi_value map_lookup_and_delete(napi_env env, napi_callback_info info) {
   ARGS(3);
-  reset_msgs();
-  int ret = bpf_map_lookup_and_delete_elem(arg_int(env, argv[0]), arg_buffer(env, argv[1], NULL),
-                                           arg_buffer(env, argv[2], NULL));
-  if (ret && errno == ENOENT) return boolean(env, false);
-  if (ret) return throw_bpf(env, "map lookup-and-delete", err_of(ret), NULL);
-  return boolean(env, true);
+  return found(env, "map lookup-and-delete", bpf_map_lookup_and_delete_elem(INT(0), BUF(1), BUF(2)));
 }
 
 // mapNextKey(fd, key | null, nextOut) -> found (false at the end)
 static napi_value map_next_key(napi_env env, napi_callback_info info) {
   ARGS(3);
-  reset_msgs();
-  int ret = bpf_map_get_next_key(arg_int(env, argv[0]), arg_buffer(env, argv[1], NULL),
-                                 arg_buffer(env, argv[2], NULL));
-  if (ret && errno == ENOENT) return boolean(env, false);
-  if (ret) return throw_bpf(env, "map next key", err_of(ret), NULL);
-  return boolean(env, true);
+  return found(env, "map next key", bpf_map_get_next_key(INT(0), BUF(1), BUF(2)));
 }
 
 // mapUpdateBatch(fd, keys, values, count, flags): keys and values packed back to back.
 static napi_value map_update_batch(napi_env env, napi_callback_info info) {
   ARGS(5);
-  reset_msgs();
-  uint32_t count = (uint32_t)arg_int(env, argv[3]);
-  LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = (uint64_t)arg_int(env, argv[4]));
-  int ret = bpf_map_update_batch(arg_int(env, argv[0]), arg_buffer(env, argv[1], NULL),
-                                 arg_buffer(env, argv[2], NULL), &count, &opts);
+  uint32_t count = (uint32_t)INT(3);
+  LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = (uint64_t)INT(4));
+  int ret = bpf_map_update_batch(INT(0), BUF(1),
+                                 BUF(2), &count, &opts);
   if (ret) return throw_bpf(env, "map update batch", err_of(ret), NULL);
   return int_value(env, count);
 }
 
 static napi_value map_delete_batch(napi_env env, napi_callback_info info) {
   ARGS(3);
-  reset_msgs();
-  uint32_t count = (uint32_t)arg_int(env, argv[2]);
+  uint32_t count = (uint32_t)INT(2);
   LIBBPF_OPTS(bpf_map_batch_opts, opts);
-  int ret = bpf_map_delete_batch(arg_int(env, argv[0]), arg_buffer(env, argv[1], NULL), &count,
+  int ret = bpf_map_delete_batch(INT(0), BUF(1), &count,
                                  &opts);
   if (ret) return throw_bpf(env, "map delete batch", err_of(ret), NULL);
   return int_value(env, count);
@@ -400,9 +381,8 @@ static napi_value map_delete_batch(napi_env env, napi_callback_info info) {
 
 static napi_value obj_pin(napi_env env, napi_callback_info info) {
   ARGS(2);
-  reset_msgs();
   char *path = arg_string(env, argv[1]);
-  int ret = bpf_obj_pin(arg_int(env, argv[0]), path);
+  int ret = bpf_obj_pin(INT(0), path);
   int err = err_of(ret);
   napi_value result = undefined(env);
   if (ret) {
@@ -416,7 +396,6 @@ static napi_value obj_pin(napi_env env, napi_callback_info info) {
 
 static napi_value obj_get(napi_env env, napi_callback_info info) {
   ARGS(1);
-  reset_msgs();
   char *path = arg_string(env, argv[0]);
   int fd = bpf_obj_get(path);
   int err = err_of(fd);
@@ -434,15 +413,14 @@ static napi_value obj_get(napi_env env, napi_callback_info info) {
 
 static napi_value close_fd(napi_env env, napi_callback_info info) {
   ARGS(1);
-  int fd = arg_int(env, argv[0]);
+  int fd = INT(0);
   if (fd >= 0) close(fd);
   return undefined(env);
 }
 
 static napi_value map_info(napi_env env, napi_callback_info info) {
   ARGS(1);
-  reset_msgs();
-  int fd = arg_int(env, argv[0]);
+  int fd = INT(0);
   struct bpf_map_info mi;
   uint32_t len = sizeof(mi);
   memset(&mi, 0, sizeof(mi));
@@ -454,8 +432,7 @@ static napi_value map_info(napi_env env, napi_callback_info info) {
 
 static napi_value prog_info(napi_env env, napi_callback_info info) {
   ARGS(1);
-  reset_msgs();
-  int fd = arg_int(env, argv[0]);
+  int fd = INT(0);
   struct bpf_prog_info pi;
   uint32_t len = sizeof(pi);
   memset(&pi, 0, sizeof(pi));
@@ -467,11 +444,10 @@ static napi_value prog_info(napi_env env, napi_callback_info info) {
 // linkInfo(fd) -> {id, type, progId, attachType, ifindex?, cgroupId?}
 static napi_value link_info(napi_env env, napi_callback_info info) {
   ARGS(1);
-  reset_msgs();
   struct bpf_link_info li;
   uint32_t len = sizeof(li);
   memset(&li, 0, sizeof(li));
-  int ret = bpf_obj_get_info_by_fd(arg_int(env, argv[0]), &li, &len);
+  int ret = bpf_obj_get_info_by_fd(INT(0), &li, &len);
   if (ret) return throw_bpf(env, "link info", err_of(ret), NULL);
   napi_value o;
   napi_create_object(env, &o);
@@ -493,35 +469,27 @@ static napi_value link_info(napi_env env, napi_callback_info info) {
 // linkCreate(progFd, targetFd | ifindex, attachType) -> link fd
 static napi_value link_create(napi_env env, napi_callback_info info) {
   ARGS(3);
-  reset_msgs();
-  int fd = bpf_link_create(arg_int(env, argv[0]), arg_int(env, argv[1]),
-                           (enum bpf_attach_type)arg_int(env, argv[2]), NULL);
+  int fd = bpf_link_create(INT(0), INT(1),
+                           (enum bpf_attach_type)INT(2), NULL);
   if (fd < 0) return throw_bpf(env, "link create", err_of(fd), NULL);
   return int_value(env, fd);
 }
 
 static napi_value link_detach(napi_env env, napi_callback_info info) {
   ARGS(1);
-  reset_msgs();
-  int ret = bpf_link_detach(arg_int(env, argv[0]));
-  if (ret) return throw_bpf(env, "link detach", err_of(ret), NULL);
-  return undefined(env);
+  return done(env, "link detach", bpf_link_detach(INT(0)));
 }
 
 static napi_value link_update(napi_env env, napi_callback_info info) {
   ARGS(2);
-  reset_msgs();
-  int ret = bpf_link_update(arg_int(env, argv[0]), arg_int(env, argv[1]), NULL);
-  if (ret) return throw_bpf(env, "link update", err_of(ret), NULL);
-  return undefined(env);
+  return done(env, "link update", bpf_link_update(INT(0), INT(1), NULL));
 }
 
 // progQuery(targetFd | ifindex, attachType) -> [program ids]
 static napi_value prog_query(napi_env env, napi_callback_info info) {
   ARGS(2);
-  reset_msgs();
   uint32_t ids[64], count = 64, attach_flags = 0;
-  int ret = bpf_prog_query(arg_int(env, argv[0]), (enum bpf_attach_type)arg_int(env, argv[1]), 0,
+  int ret = bpf_prog_query(INT(0), (enum bpf_attach_type)INT(1), 0,
                            &attach_flags, ids, &count);
   if (ret) return throw_bpf(env, "program query", err_of(ret), NULL);
   napi_value list;
@@ -532,8 +500,7 @@ static napi_value prog_query(napi_env env, napi_callback_info info) {
 
 static napi_value prog_fd_by_id(napi_env env, napi_callback_info info) {
   ARGS(1);
-  reset_msgs();
-  int fd = bpf_prog_get_fd_by_id((uint32_t)arg_int(env, argv[0]));
+  int fd = bpf_prog_get_fd_by_id((uint32_t)INT(0));
   if (fd < 0) return throw_bpf(env, "program by id", err_of(fd), NULL);
   return int_value(env, fd);
 }
@@ -550,7 +517,6 @@ static void tc_hook(struct bpf_tc_hook *hook, napi_env env, napi_value ifindex, 
 // tcHookCreate(ifindex, ingress): creates the clsact qdisc unless it exists.
 static napi_value tc_hook_create(napi_env env, napi_callback_info info) {
   ARGS(2);
-  reset_msgs();
   struct bpf_tc_hook hook;
   tc_hook(&hook, env, argv[0], argv[1]);
   int ret = bpf_tc_hook_create(&hook);
@@ -561,11 +527,10 @@ static napi_value tc_hook_create(napi_env env, napi_callback_info info) {
 // tcAttach(ifindex, ingress, progFd, priority, handle, replace) -> {priority, handle}
 static napi_value tc_attach(napi_env env, napi_callback_info info) {
   ARGS(6);
-  reset_msgs();
   struct bpf_tc_hook hook;
   tc_hook(&hook, env, argv[0], argv[1]);
-  LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = arg_int(env, argv[2]),
-              .priority = (uint32_t)arg_int(env, argv[3]), .handle = (uint32_t)arg_int(env, argv[4]),
+  LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = INT(2),
+              .priority = (uint32_t)INT(3), .handle = (uint32_t)INT(4),
               .flags = arg_bool(env, argv[5]) ? BPF_TC_F_REPLACE : 0);
   int ret = bpf_tc_attach(&hook, &opts);
   if (ret) return throw_bpf(env, "tc attach", err_of(ret), NULL);
@@ -579,24 +544,20 @@ static napi_value tc_attach(napi_env env, napi_callback_info info) {
 
 static napi_value tc_detach(napi_env env, napi_callback_info info) {
   ARGS(4);
-  reset_msgs();
   struct bpf_tc_hook hook;
   tc_hook(&hook, env, argv[0], argv[1]);
-  LIBBPF_OPTS(bpf_tc_opts, opts, .priority = (uint32_t)arg_int(env, argv[2]),
-              .handle = (uint32_t)arg_int(env, argv[3]));
-  int ret = bpf_tc_detach(&hook, &opts);
-  if (ret) return throw_bpf(env, "tc detach", err_of(ret), NULL);
-  return undefined(env);
+  LIBBPF_OPTS(bpf_tc_opts, opts, .priority = (uint32_t)INT(2),
+              .handle = (uint32_t)INT(3));
+  return done(env, "tc detach", bpf_tc_detach(&hook, &opts));
 }
 
 // tcQuery(ifindex, ingress, priority, handle) -> program id | undefined
 static napi_value tc_query(napi_env env, napi_callback_info info) {
   ARGS(4);
-  reset_msgs();
   struct bpf_tc_hook hook;
   tc_hook(&hook, env, argv[0], argv[1]);
-  LIBBPF_OPTS(bpf_tc_opts, opts, .priority = (uint32_t)arg_int(env, argv[2]),
-              .handle = (uint32_t)arg_int(env, argv[3]));
+  LIBBPF_OPTS(bpf_tc_opts, opts, .priority = (uint32_t)INT(2),
+              .handle = (uint32_t)INT(3));
   int ret = bpf_tc_query(&hook, &opts);
   if (ret == -ENOENT || ret == -EINVAL) return undefined(env);
   if (ret) return throw_bpf(env, "tc query", err_of(ret), NULL);
@@ -683,10 +644,9 @@ static void finalize_ringbuf(napi_env env, void *data, void *hint) {
 // ringbufOpen(mapFd, callback(records, errno?)) -> handle
 static napi_value ringbuf_open(napi_env env, napi_callback_info info) {
   ARGS(2);
-  reset_msgs();
   struct ringbuf_handle *h = calloc(1, sizeof(*h));
   h->env = env;
-  h->rb = ring_buffer__new(arg_int(env, argv[0]), on_record, h, NULL);
+  h->rb = ring_buffer__new(INT(0), on_record, h, NULL);
   if (!h->rb) {
     int err = errno;
     free(h);
@@ -751,7 +711,6 @@ static napi_value num_possible_cpus(napi_env env, napi_callback_info info) {
 
 static napi_value if_name_to_index(napi_env env, napi_callback_info info) {
   ARGS(1);
-  reset_msgs();
   char *name = arg_string(env, argv[0]);
   unsigned idx = name ? if_nametoindex(name) : 0;
   int err = errno;
@@ -770,7 +729,6 @@ static napi_value if_name_to_index(napi_env env, napi_callback_info info) {
 // mountBpffs(path) -> true when it mounted, false when a bpffs was already there.
 static napi_value mount_bpffs(napi_env env, napi_callback_info info) {
   ARGS(1);
-  reset_msgs();
   char *path = arg_string(env, argv[0]);
   struct statfs st;
   napi_value result;
@@ -796,8 +754,7 @@ static napi_value init(napi_env env, napi_value exports) {
       EXPORT("objectOpen", object_open),
       EXPORT("objectLoad", object_load),
       EXPORT("objectClose", object_close),
-      EXPORT("objectMaps", object_maps),
-      EXPORT("objectPrograms", object_programs),
+      EXPORT("objectContents", object_contents),
       EXPORT("mapSetMaxEntries", map_set_max_entries),
       EXPORT("mapLookup", map_lookup),
       EXPORT("mapUpdate", map_update),
