@@ -1,0 +1,340 @@
+// The watched config directory, skiff's embedded default source: every *.yaml / *.yml file under
+// it (recursively; dot-entries skipped, so a mounted ConfigMap's `..data` is not read twice), kept
+// current through fs.watch with a polling fallback. A file that fails to parse or validate is
+// reported and the last good version of its objects stays in force until it is fixed; a removed
+// file removes its objects; the same object in two files is reported and the first file by path
+// wins. Nothing the files hold, and nothing the file system does, throws out of the watcher.
+import { watch, type FSWatcher } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { logger } from '../log.js';
+import { parseDocuments } from '../parse/yaml.js';
+import { objectKey, type MeshObject } from '../resources.js';
+import type { ConfigIssue, ConfigSource } from '../source.js';
+import { validateObject } from '../validate/index.js';
+
+const log = logger('config.directory');
+
+export interface DirectorySourceOptions {
+  /** How often the directory is re-scanned besides fs.watch events, ms (default 2000). */
+  pollIntervalMs?: number;
+  /** How long a burst of file events is gathered before one re-scan, ms (default 50). */
+  debounceMs?: number;
+  /** Use fs.watch besides polling (default true; off for file systems without inotify, e.g. NFS). */
+  watch?: boolean;
+  /** Files larger than this are rejected (their last good objects stay), bytes (default 64 MiB). */
+  maxFileBytes?: number;
+}
+
+interface Placed {
+  object: MeshObject;
+  line: number;
+}
+
+interface FileState {
+  /** What stat said when the file was last read: a change means read it again. */
+  stamp: string;
+  objects: Map<string, Placed>;
+  issues: ConfigIssue[];
+  /** JSON of objects and issues, computed when first compared. */
+  fingerprint?: string;
+}
+
+const MAX_DIRECTORY_DEPTH = 32;
+
+export class DirectorySource implements ConfigSource {
+  readonly name: string;
+  private readonly pollIntervalMs: number;
+  private readonly debounceMs: number;
+  private readonly maxFileBytes: number;
+  private readonly useWatch: boolean;
+  private files = new Map<string, FileState>();
+  private merged = new Map<string, MeshObject>();
+  private mergedIssues: ConfigIssue[] = [];
+  private readonly listeners: (() => void)[] = [];
+  private watcher: FSWatcher | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private debounceTimer: NodeJS.Timeout | undefined;
+  /** Files named by fs.watch since the last scan: read even if their stat looks unchanged. */
+  private readonly dirty = new Set<string>();
+  /** Files that became empty, and when: a writer may have truncated them to rewrite them. */
+  private readonly emptied = new Map<string, { stamp: string; at: number }>();
+  private directoryIssues: ConfigIssue[] = [];
+  private scanning: Promise<void> | undefined;
+  private rescanRequested = false;
+  private running = false;
+
+  constructor(
+    private readonly dir: string,
+    options: DirectorySourceOptions = {},
+  ) {
+    this.name = `dir:${dir}`;
+    this.pollIntervalMs = options.pollIntervalMs ?? 2000;
+    this.debounceMs = options.debounceMs ?? 50;
+    this.maxFileBytes = options.maxFileBytes ?? 64 * 1024 * 1024;
+    this.useWatch = options.watch ?? true;
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    await this.scan();
+    this.pollTimer = setInterval(() => this.schedule(0), this.pollIntervalMs);
+    this.pollTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    clearInterval(this.pollTimer);
+    clearTimeout(this.debounceTimer);
+    this.watcher?.close();
+    this.watcher = undefined;
+    await this.scanning;
+  }
+
+  objects(): ReadonlyMap<string, MeshObject> {
+    return this.merged;
+  }
+
+  issues(): readonly ConfigIssue[] {
+    return this.mergedIssues;
+  }
+
+  onChange(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Re-scans now (after pending events); resolves when the directory's current state is loaded. */
+  async refresh(): Promise<void> {
+    await this.scanning;
+    await this.scan();
+  }
+
+  private schedule(delayMs: number): void {
+    if (!this.running || this.debounceTimer) return;
+    this.debounceTimer = setTimeout(() => {
+      this.debounceTimer = undefined;
+      void this.scan();
+    }, delayMs);
+  }
+
+  private ensureWatcher(): void {
+    if (this.watcher || !this.running || !this.useWatch) return;
+    try {
+      this.watcher = watch(this.dir, { recursive: true, persistent: false }, (_event, filename) => {
+        if (filename) this.dirty.add(join(this.dir, filename.toString()));
+        this.schedule(this.debounceMs);
+      });
+      this.watcher.on('error', (err) => {
+        log.warn({ dir: this.dir, err: err.message }, 'directory watch failed; polling instead');
+        this.watcher?.close();
+        this.watcher = undefined;
+      });
+    } catch (err) {
+      log.debug({ dir: this.dir, err: (err as Error).message }, 'cannot watch directory yet; polling');
+    }
+  }
+
+  /** One pass over the directory; concurrent requests fold into one extra pass. */
+  private scan(): Promise<void> {
+    if (this.scanning) {
+      this.rescanRequested = true;
+      return this.scanning;
+    }
+    this.scanning = (async () => {
+      do {
+        this.rescanRequested = false;
+        try {
+          await this.scanOnce();
+        } catch (err) {
+          log.error({ dir: this.dir, err: (err as Error).message }, 'directory scan failed; keeping the last good state');
+        }
+      } while (this.rescanRequested && this.running);
+    })().finally(() => {
+      this.scanning = undefined;
+    });
+    return this.scanning;
+  }
+
+  private async scanOnce(): Promise<void> {
+    this.ensureWatcher();
+    const dirIssues: ConfigIssue[] = [];
+    const found = await this.listFiles(dirIssues);
+    const dirty = new Set(this.dirty);
+    this.dirty.clear();
+    const next = new Map<string, FileState>();
+    let changed = false;
+    for (const [path, stamp] of found) {
+      const previous = this.files.get(path);
+      if (previous && previous.stamp === stamp && !dirty.has(path)) {
+        next.set(path, previous);
+        continue;
+      }
+      const state = await this.loadFile(path, stamp, previous);
+      if (previous && this.justEmptied(path, state, previous)) {
+        next.set(path, previous);
+        continue;
+      }
+      if (!previous || fingerprint(previous) !== fingerprint(state)) changed = true;
+      next.set(path, state);
+    }
+    for (const path of this.files.keys()) {
+      if (!found.has(path)) {
+        this.emptied.delete(path);
+        changed = true;
+        log.info({ file: path }, 'file removed; its objects are gone');
+      }
+    }
+    const dirFingerprint = JSON.stringify(dirIssues);
+    if (dirFingerprint !== JSON.stringify(this.directoryIssues)) changed = true;
+    this.directoryIssues = dirIssues;
+    this.files = next;
+    if (!changed) return;
+    this.merge();
+    for (const listener of this.listeners) {
+      try {
+        listener();
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'config change listener failed');
+      }
+    }
+  }
+
+  /**
+   * Whether a file that had objects has just become empty: then its objects stay for a moment, as
+   * an editor or `kubectl` may truncate a file before writing it; still empty later, it is empty.
+   */
+  private justEmptied(path: string, state: FileState, previous: FileState): boolean {
+    if (state.objects.size > 0 || state.issues.length > 0 || previous.objects.size === 0) {
+      this.emptied.delete(path);
+      return false;
+    }
+    const settleMs = Math.max(4 * this.debounceMs, 100);
+    const seen = this.emptied.get(path);
+    if (seen && seen.stamp === state.stamp && Date.now() - seen.at >= settleMs) {
+      this.emptied.delete(path);
+      return false;
+    }
+    if (!seen || seen.stamp !== state.stamp) this.emptied.set(path, { stamp: state.stamp, at: Date.now() });
+    setTimeout(() => this.schedule(0), settleMs).unref();
+    return true;
+  }
+
+  /** Every YAML file under the directory with its stat stamp, in path order. */
+  private async listFiles(issues: ConfigIssue[]): Promise<Map<string, string>> {
+    const found: [string, string][] = [];
+    const walk = async (dir: string, depth: number): Promise<void> => {
+      let entries: string[];
+      try {
+        entries = await readdir(dir);
+      } catch (err) {
+        issues.push({ severity: 'error', source: dir, message: `cannot read directory: ${(err as Error).message}` });
+        return;
+      }
+      for (const entry of entries) {
+        if (entry.startsWith('.')) continue;
+        const path = join(dir, entry);
+        const info = await stat(path, { bigint: true }).catch(() => undefined);
+        if (!info) continue; // removed meanwhile, or a dangling link
+        if (info.isDirectory()) {
+          if (depth < MAX_DIRECTORY_DEPTH) await walk(path, depth + 1);
+        } else if (info.isFile() && /\.ya?ml$/i.test(entry)) {
+          found.push([path, `${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`]);
+        }
+      }
+    };
+    await walk(this.dir, 0);
+    found.sort((a, b) => compareText(relative(this.dir, a[0]), relative(this.dir, b[0])));
+    return new Map(found);
+  }
+
+  private async loadFile(path: string, stamp: string, previous: FileState | undefined): Promise<FileState> {
+    const issues: ConfigIssue[] = [];
+    const objects = new Map<string, Placed>();
+    let text: string | undefined;
+    try {
+      const info = await stat(path);
+      if (info.size > this.maxFileBytes) {
+        issues.push({ severity: 'error', source: path, message: `file is ${info.size} bytes, more than the limit of ${this.maxFileBytes}` });
+      } else {
+        text = await readFile(path, 'utf8');
+      }
+    } catch (err) {
+      issues.push({ severity: 'error', source: path, message: `cannot read file: ${(err as Error).message}` });
+    }
+    if (text !== undefined) {
+      const parsed = parseDocuments(text, path);
+      issues.push(...parsed.issues);
+      for (const doc of parsed.documents) {
+        const result = validateObject(doc.raw, { source: path, line: doc.line, lineOf: doc.lineOf });
+        issues.push(...result.issues);
+        if (!result.object) continue;
+        const { kind, metadata } = result.object;
+        const key = objectKey(kind, metadata.namespace, metadata.name);
+        const first = objects.get(key);
+        if (first) {
+          issues.push(duplicateIssue(path, doc.line, key, path, first.line));
+          continue;
+        }
+        objects.set(key, { object: result.object, line: doc.line });
+      }
+    }
+    const errors = issues.filter((i) => i.severity === 'error').length;
+    if (errors > 0 && previous) {
+      // The file is broken (perhaps half-written): what it no longer yields keeps its last good version.
+      let kept = 0;
+      for (const [key, placed] of previous.objects) {
+        if (objects.has(key)) continue;
+        objects.set(key, placed);
+        kept++;
+      }
+      if (kept > 0) {
+        issues.push({ severity: 'warning', source: path, message: `keeping the last good version of ${kept} object(s) from this file until it is fixed` });
+      }
+    }
+    if (errors > 0) log.warn({ file: path, errors, objects: objects.size }, 'file rejected in part; last good objects kept');
+    else log.info({ file: path, objects: objects.size, warnings: issues.length }, previous ? 'file reloaded' : 'file loaded');
+    return { stamp, objects, issues };
+  }
+
+  /** Folds every file's objects into one map, first file by path winning, and gathers the issues. */
+  private merge(): void {
+    const merged = new Map<string, MeshObject>();
+    const winners = new Map<string, { path: string; line: number }>();
+    const issues: ConfigIssue[] = [...this.directoryIssues];
+    for (const [path, state] of this.files) {
+      issues.push(...state.issues);
+      for (const [key, placed] of state.objects) {
+        const winner = winners.get(key);
+        if (winner) {
+          issues.push(duplicateIssue(path, placed.line, key, winner.path, winner.line));
+          continue;
+        }
+        winners.set(key, { path, line: placed.line });
+        merged.set(key, placed.object);
+      }
+    }
+    this.merged = merged;
+    this.mergedIssues = issues;
+  }
+}
+
+function duplicateIssue(path: string, line: number, key: string, winnerPath: string, winnerLine: number): ConfigIssue {
+  return {
+    severity: 'error',
+    source: path,
+    line,
+    object: key,
+    message: `duplicate object: ${key} is also defined at ${winnerPath}:${winnerLine}, which is the one used`,
+  };
+}
+
+/** What a file contributes, to tell an effective change from a rewrite with the same content. */
+function fingerprint(state: FileState): string {
+  state.fingerprint ??= JSON.stringify([[...state.objects.entries()], state.issues]);
+  return state.fingerprint;
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
