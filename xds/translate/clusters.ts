@@ -1,0 +1,72 @@
+// Clusters: one EDS cluster per Service port (`outbound|PORT||HOST`), HTTP/2 upstream for gRPC and
+// h2c ports, circuit breakers and outlier detection with sane defaults, and — for proxies — the
+// SO_MARK on upstream sockets that keeps the redirector from steering proxy traffic back.
+import type { ServicePortView, ServiceView } from '../../config/snapshot/types.js';
+import { PASSTHROUGH_CLUSTER, PROXY_UPSTREAM_MARK, SOL_SOCKET, SO_MARK } from './constants.js';
+import { clusterName } from './names.js';
+import type { Json } from './types.js';
+
+const HTTP_OPTIONS_KEY = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
+
+/** The upstream socket of every proxy cluster: bound anywhere, marked PROXY_UPSTREAM_MARK. */
+export const MARKED_UPSTREAM: Json = {
+  source_address: { address: '0.0.0.0', port_value: 0 },
+  socket_options: [
+    { description: 'skiff proxy upstream mark', level: SOL_SOCKET, name: SO_MARK, int_value: PROXY_UPSTREAM_MARK, state: 'STATE_PREBIND' },
+  ],
+};
+
+export const ADS_CONFIG_SOURCE: Json = { ads: {}, resource_api_version: 'V3' };
+
+/** Which upstream socket a cluster gets: marked (proxies) or plain (proxyless clients). */
+export type UpstreamFlavor = 'marked' | 'plain';
+
+/** The EDS cluster of one Service port. */
+export function serviceCluster(service: ServiceView, port: ServicePortView, flavor: UpstreamFlavor): Json {
+  const name = clusterName(service.fqdn, port.port);
+  const cluster: Json = {
+    name,
+    type: 'EDS',
+    eds_cluster_config: { eds_config: ADS_CONFIG_SOURCE, service_name: name },
+    connect_timeout: { seconds: 5, nanos: 0 },
+    lb_policy: 'ROUND_ROBIN',
+    circuit_breakers: {
+      thresholds: [
+        {
+          priority: 'DEFAULT',
+          max_connections: { value: 4096 },
+          max_pending_requests: { value: 4096 },
+          max_requests: { value: 4096 },
+          max_retries: { value: 64 },
+        },
+      ],
+    },
+    outlier_detection: {
+      consecutive_5xx: { value: 5 },
+      interval: { seconds: 10, nanos: 0 },
+      base_ejection_time: { seconds: 30, nanos: 0 },
+      max_ejection_percent: { value: 50 },
+    },
+  };
+  if (port.isHttp2) {
+    cluster.typed_extension_protocol_options = {
+      [HTTP_OPTIONS_KEY]: {
+        '@type': `type.googleapis.com/${HTTP_OPTIONS_KEY}`,
+        explicit_http_config: { http2_protocol_options: {} },
+      },
+    };
+  }
+  if (flavor === 'marked') cluster.upstream_bind_config = MARKED_UPSTREAM;
+  return cluster;
+}
+
+/** The node proxy's cluster for flows it forwards unchanged to where they were going. */
+export function passthroughCluster(): Json {
+  return {
+    name: PASSTHROUGH_CLUSTER,
+    type: 'ORIGINAL_DST',
+    lb_policy: 'CLUSTER_PROVIDED',
+    connect_timeout: { seconds: 5, nanos: 0 },
+    upstream_bind_config: MARKED_UPSTREAM,
+  };
+}

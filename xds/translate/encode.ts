@@ -1,0 +1,50 @@
+// One generated resource, encoded once with Envoy's protos and checked: a Built keeps the message,
+// its bytes, the names it refers to, and the problems that keep it from being served.
+import { typeForUrl, type Violation } from '../validate/index.js';
+import type { Json, TranslateIssue } from './types.js';
+
+/** Checks one resource (plain object or bytes) against its type's shape and every protoc-gen-validate rule. */
+export type ResourceChecker = (typeUrl: string, resource: object | Uint8Array) => Violation[];
+
+export interface Built {
+  typeUrl: string;
+  name: string;
+  message: Json;
+  /** The encoded message (empty when it could not be encoded). */
+  value: Uint8Array;
+  /** Names this resource needs served: clusters of a route configuration, route configurations of a listener. */
+  refs: readonly string[];
+  /** The mesh object the resource was made from (for issues). */
+  origin: string;
+  /** Problems found while building or checking; a Built with `invalid` set is never served. */
+  issues: readonly TranslateIssue[];
+  invalid: boolean;
+}
+
+/** Encodes and checks a message; problems found while building it come in `issues`. */
+export function finish(
+  typeUrl: string,
+  name: string,
+  message: Json,
+  origin: string,
+  refs: readonly string[],
+  issues: readonly TranslateIssue[],
+  checker: ResourceChecker | undefined,
+): Built {
+  const all = [...issues];
+  let value: Uint8Array = new Uint8Array();
+  const type = typeForUrl(typeUrl);
+  if (!type) throw new Error(`no Envoy type for ${typeUrl}`);
+  try {
+    value = type.encode(type.fromObject(message)).finish();
+  } catch (err) {
+    all.push({ object: origin, message: `cannot encode ${name}: ${(err as Error).message}`, resource: { typeUrl, name } });
+  }
+  if (checker && value.length > 0) {
+    for (const v of checker(typeUrl, message)) {
+      all.push({ object: origin, field: v.path, message: `${v.rule}: ${v.message}`, resource: { typeUrl, name } });
+    }
+  }
+  const invalid = all.some((i) => i.resource !== undefined);
+  return { typeUrl, name, message, value, refs, origin, issues: all, invalid };
+}

@@ -1,0 +1,105 @@
+// The two caches that make translation incremental: a Memo reuses a Built while the snapshot views
+// it was made from are the same objects (the snapshot shares unchanged views between versions),
+// and a Family keeps one resource type's name → Built map, copying it only when something in it
+// changed, and serving the last good version of a resource that fails its checks.
+import type { Built } from './encode.js';
+import type { TranslateIssue } from './types.js';
+
+interface MemoEntry<T> {
+  deps: readonly unknown[];
+  value: T;
+  round: number;
+}
+
+function sameDeps(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+export class Memo<T> {
+  private readonly entries = new Map<string, MemoEntry<T>>();
+  private round = 0;
+  built = 0;
+  reused = 0;
+
+  /** The cached value for `key` when `deps` are the same objects as last time, else a new build. */
+  get(key: string, deps: readonly unknown[], build: () => T): T {
+    const entry = this.entries.get(key);
+    if (entry && sameDeps(entry.deps, deps)) {
+      entry.round = this.round;
+      this.reused++;
+      return entry.value;
+    }
+    const value = build();
+    this.built++;
+    this.entries.set(key, { deps, value, round: this.round });
+    return value;
+  }
+
+  /** Ends a round: drops entries not asked for in it. */
+  sweep(): void {
+    for (const [key, entry] of this.entries) if (entry.round !== this.round) this.entries.delete(key);
+    this.round++;
+  }
+}
+
+/** One resource type of one or more client classes, as served. */
+export class Family {
+  /** The served map; a new object only when its content changed. */
+  map: ReadonlyMap<string, Built> = new Map();
+  /** True when the last round added or removed names (not only changed values). */
+  namesChanged = false;
+  private next: Map<string, Built> | undefined;
+  private offered = new Set<string>();
+  private readonly problems = new Map<string, readonly TranslateIssue[]>();
+
+  constructor(readonly typeUrl: string) {}
+
+  begin(): void {
+    this.next = undefined;
+    this.offered = new Set();
+    this.namesChanged = false;
+  }
+
+  /** Offers this round's Built for its name; an invalid one leaves the last good version served. */
+  put(built: Built): void {
+    this.offered.add(built.name);
+    if (built.issues.length > 0) this.problems.set(built.name, built.issues);
+    else if (this.problems.size > 0) this.problems.delete(built.name);
+    if (built.invalid) return;
+    const current = (this.next ?? this.map).get(built.name);
+    if (current === built) return;
+    if (!current) this.namesChanged = true;
+    this.next ??= new Map(this.map);
+    this.next.set(built.name, built);
+  }
+
+  /** Ends a round: names not offered in it are removed. */
+  end(): void {
+    const base = this.next ?? this.map;
+    let stale = false;
+    for (const name of base.keys()) {
+      if (!this.offered.has(name)) {
+        stale = true;
+        break;
+      }
+    }
+    if (stale) {
+      this.next = new Map([...base].filter(([name]) => this.offered.has(name)));
+      this.namesChanged = true;
+    }
+    if (this.next) this.map = this.next;
+    this.next = undefined;
+    for (const name of this.problems.keys()) if (!this.offered.has(name)) this.problems.delete(name);
+  }
+
+  has(name: string): boolean {
+    return (this.next ?? this.map).has(name);
+  }
+
+  /** Issues of the resources of this family. */
+  issues(): TranslateIssue[] {
+    return [...this.problems.values()].flat();
+  }
+}
