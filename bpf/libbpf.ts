@@ -245,7 +245,8 @@ export class BpfProgram extends BpfFd {
 
 export interface BpfObjectOptions {
   /** Maps declared with `__uint(pinning, LIBBPF_PIN_BY_NAME)` are pinned here as PIN/NAME, and an
-   * existing compatible pin is reused instead of creating the map (state survives restarts). */
+   * existing compatible pin is reused instead of creating the map (state survives restarts).
+   * Default: libbpf's, /sys/fs/bpf. */
   pinRoot?: string;
   /** Bytes kept for the verifier log of a program that fails to load (default 4 MiB). */
   verifierLogSize?: number;
