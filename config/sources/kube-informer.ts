@@ -1,0 +1,282 @@
+// One Kubernetes collection (a kind, cluster-wide or in one namespace) kept in sync through the
+// client library's ListWatch: list, then watch from the list's resourceVersion with bookmarks;
+// re-list on 410 Gone (the library does this for both an HTTP 410 and an ERROR event with code
+// 410); back-off with jitter on errors; a collection the server does not serve (404: CRD not
+// installed, 403: not allowed) is reported once and retried slowly. Never throws.
+import {
+  HttpMethod,
+  IsomorphicFetchHttpLibrary,
+  ListWatch,
+  RequestContext,
+  Watch,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
+import { logger } from '../log.js';
+import { Backoff, sleep, withJitter, type BackoffOptions } from './kube-backoff.js';
+import { apiVersionOf, collectionPath, type KubeResource } from './kube-kinds.js';
+
+const log = logger('kubernetes');
+
+/** `listing` until the first list is applied; `unavailable` while the server does not serve the collection. */
+export type InformerState = 'listing' | 'synced' | 'unavailable';
+
+export interface InformerEvents {
+  upsert(object: KubernetesObject): void;
+  remove(object: KubernetesObject): void;
+  /** The state changed (first list applied, collection unavailable, served again). */
+  state(state: InformerState, problem?: string): void;
+}
+
+export interface InformerOptions {
+  backoff?: BackoffOptions;
+  /** How often a collection the server does not serve is tried again, ms (default 60,000). */
+  unavailableRetryMs?: number;
+  /** Time limit of one list request, ms (default 60,000). */
+  listTimeoutMs?: number;
+}
+
+/** An HTTP failure of the API server, with its status code and the Status message when it sent one. */
+export class KubeApiError extends Error {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'KubeApiError';
+  }
+}
+
+type WatchCallback = (phase: string, object: KubernetesObject, event?: unknown) => void;
+type DoneCallback = (err: unknown) => void;
+
+/** The ListWatch reports the moments the library itself does not expose through these hooks. */
+interface WatchHooks {
+  readonly signal: AbortSignal;
+  /** The ListWatch is about to watch: a list (if one was needed) has been applied. */
+  watching(): void;
+  /** The watch request was answered 200. */
+  connected(): void;
+  event(phase: string, object: KubernetesObject): void;
+}
+
+/**
+ * The library's Watch, plus what ListWatch does not do: ask for bookmarks, tell the informer
+ * when a list was applied and a watch answered, and start nothing once stopped.
+ */
+class InformerWatch extends Watch {
+  constructor(
+    config: KubeConfig,
+    private readonly hooks: WatchHooks,
+  ) {
+    super(config);
+  }
+
+  override async watch(
+    path: string,
+    queryParams: Record<string, string | number | boolean | undefined>,
+    callback: WatchCallback,
+    done: DoneCallback,
+  ): Promise<AbortController> {
+    if (this.hooks.signal.aborted) return abortedController();
+    this.hooks.watching();
+    let failed = false;
+    const onEvent: WatchCallback = (phase, object, event) => {
+      if (object && typeof object === 'object') normalize(object);
+      this.hooks.event(phase, object);
+      callback(phase, object, event);
+    };
+    const onDone: DoneCallback = (err) => {
+      if (err) failed = true;
+      done(err);
+    };
+    try {
+      const controller = await super.watch(path, { ...queryParams, allowWatchBookmarks: true }, onEvent, onDone);
+      if (this.hooks.signal.aborted) controller.abort();
+      else if (!failed) this.hooks.connected();
+      return controller;
+    } catch (err) {
+      // The library throws (instead of calling done) when it cannot even build the request.
+      onDone(err);
+      return abortedController();
+    }
+  }
+}
+
+function abortedController(): AbortController {
+  const controller = new AbortController();
+  controller.abort();
+  return controller;
+}
+
+/** Drops what skiff never reads and can be large (managedFields). */
+function normalize(object: KubernetesObject): void {
+  if (object.metadata) delete object.metadata.managedFields;
+}
+
+function statusCodeOf(err: unknown): number | undefined {
+  if (err && typeof err === 'object' && 'statusCode' in err && typeof err.statusCode === 'number') return err.statusCode;
+  return undefined;
+}
+
+function describe(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const cause = (err as { cause?: unknown }).cause;
+  return cause instanceof Error ? `${err.message}: ${cause.message}` : err.message;
+}
+
+/** The message of a Kubernetes Status body, or the start of whatever else came back. */
+function statusMessage(body: string): string {
+  try {
+    const status = JSON.parse(body) as { message?: unknown };
+    if (typeof status.message === 'string') return status.message;
+  } catch {
+    // not JSON; fall through
+  }
+  return body.slice(0, 200);
+}
+
+const http = new IsomorphicFetchHttpLibrary();
+
+/** Consecutive failures after which a list/watch failure is logged as a warning. */
+const PERSISTENT_FAILURE = 3;
+
+function formatMs(ms: number): string {
+  return ms >= 1000 ? `${Math.round(ms / 1000)} s` : `${ms} ms`;
+}
+
+export class KubeInformer {
+  readonly resource: KubeResource;
+  readonly namespace: string | undefined;
+  readonly path: string;
+  private currentState: InformerState = 'listing';
+  private problem: string | undefined;
+  private readonly listWatch: ListWatch<KubernetesObject>;
+  private readonly backoff: Backoff;
+  private readonly unavailableRetryMs: number;
+  private readonly listTimeoutMs: number;
+  private readonly abort = new AbortController();
+
+  constructor(
+    private readonly kubeConfig: KubeConfig,
+    resource: KubeResource,
+    namespace: string | undefined,
+    private readonly events: InformerEvents,
+    options: InformerOptions = {},
+  ) {
+    this.resource = resource;
+    this.namespace = resource.namespaced ? namespace : undefined;
+    this.path = collectionPath(resource, this.namespace);
+    this.backoff = new Backoff(options.backoff);
+    this.unavailableRetryMs = options.unavailableRetryMs ?? 60_000;
+    this.listTimeoutMs = options.listTimeoutMs ?? 60_000;
+    const signal = this.abort.signal;
+    const watch = new InformerWatch(kubeConfig, {
+      signal,
+      watching: () => this.setState('synced'),
+      connected: () => this.backoff.reset(),
+      event: (phase, object) => this.onWatchEvent(phase, object),
+    });
+    this.listWatch = new ListWatch(this.path, watch, () => this.list(), false, undefined, undefined, {
+      // The library waits 1 s, doubling to 30 s, between watches that ended without an event;
+      // that delay is rescaled to our back-off and jittered.
+      delayFn: (ms) => sleep(withJitter(Math.min(this.backoff.maxMs, (ms / 1000) * this.backoff.initialMs)), signal),
+    });
+    this.listWatch.on('add', (object) => this.events.upsert(object));
+    this.listWatch.on('update', (object) => this.events.upsert(object));
+    this.listWatch.on('delete', (object) => this.events.remove(object));
+    this.listWatch.on('error', (err) => this.onError(err));
+  }
+
+  get state(): InformerState {
+    return this.currentState;
+  }
+
+  /** The resourceVersion the next watch resumes from ('' before the first list or after a 410). */
+  resourceVersion(): string {
+    return this.listWatch.latestResourceVersion();
+  }
+
+  /** Starts listing and watching in the background; state() tells how far it got. */
+  start(): void {
+    this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await this.listWatch.stop();
+  }
+
+  private run(): void {
+    if (this.abort.signal.aborted) return;
+    this.listWatch.start().catch((err: unknown) => this.onError(err));
+  }
+
+  private async list(): Promise<KubernetesListObject<KubernetesObject>> {
+    const cluster = this.kubeConfig.getCurrentCluster();
+    if (!cluster) throw new Error('the kubeconfig has no current cluster');
+    const request = new RequestContext(cluster.server + this.path, HttpMethod.GET);
+    request.setHeaderParam('Accept', 'application/json');
+    await this.kubeConfig.applySecurityAuthentication(request);
+    request.setSignal(AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.listTimeoutMs)]));
+    const response = await http.send(request).toPromise();
+    const body = await response.body.text();
+    if (response.httpStatusCode !== 200) {
+      throw new KubeApiError(response.httpStatusCode, `list ${this.path}: HTTP ${response.httpStatusCode}: ${statusMessage(body)}`);
+    }
+    const list = JSON.parse(body) as Partial<KubernetesListObject<KubernetesObject>>;
+    if (!Array.isArray(list.items) || typeof list.metadata?.resourceVersion !== 'string') {
+      throw new Error(`list ${this.path}: the answer is not a Kubernetes List with a resourceVersion`);
+    }
+    // Items of a built-in List carry no apiVersion/kind; objects from watch events and CRD lists do.
+    const apiVersion = apiVersionOf(this.resource);
+    for (const item of list.items) {
+      item.apiVersion ??= apiVersion;
+      item.kind ??= this.resource.kind;
+      normalize(item);
+    }
+    this.backoff.reset();
+    return list as KubernetesListObject<KubernetesObject>;
+  }
+
+  private onWatchEvent(phase: string, object: KubernetesObject): void {
+    if (phase !== 'ERROR') {
+      this.backoff.reset();
+      return;
+    }
+    const status = object as { code?: number; message?: string };
+    // 410 (resourceVersion too old) makes the library re-list once the server closes the watch.
+    const level = status.code === 410 ? 'info' : 'warn';
+    log[level]({ path: this.path, code: status.code }, `watch error event: ${status.message ?? 'no message'}`);
+  }
+
+  private onError(err: unknown): void {
+    if (this.abort.signal.aborted) return; // a stop aborts requests; that is no failure
+    const code = statusCodeOf(err);
+    let delay: number;
+    if (code === 404 || code === 403) {
+      delay = withJitter(this.unavailableRetryMs);
+      const why = code === 404 ? `the API server does not serve ${this.path} (CustomResourceDefinition not installed?)` : `not allowed to list ${this.path} (RBAC)`;
+      const problem = `${why}; trying again every ${formatMs(this.unavailableRetryMs)}`;
+      if (this.currentState !== 'unavailable') log.warn({ path: this.path, code }, problem);
+      this.setState('unavailable', problem);
+    } else {
+      delay = this.backoff.next();
+      // A cut watch or a restarting API server is routine; only a failure that persists is a warning.
+      const fields = { path: this.path, attempt: this.backoff.attempts, retryInMs: delay, err: describe(err) };
+      if (this.backoff.attempts === PERSISTENT_FAILURE) log.warn(fields, 'list/watch keeps failing; backing off');
+      else if (this.backoff.attempts === 1) log.info(fields, 'list/watch failed; backing off');
+      else log.debug(fields, 'list/watch failed again');
+    }
+    void sleep(delay, this.abort.signal).then(() => this.run());
+  }
+
+  private setState(state: InformerState, problem?: string): void {
+    if (state === this.currentState && problem === this.problem) return;
+    if (this.currentState === 'unavailable' && state !== 'unavailable') log.info({ path: this.path }, 'now served by the API server');
+    this.currentState = state;
+    this.problem = problem;
+    this.events.state(state, problem);
+  }
+}
