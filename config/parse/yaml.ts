@@ -50,6 +50,7 @@ export function parseDocuments(
   };
   let parsed: ParsedYamlDocument[];
   try {
+    if (text.length > limit.maxDocumentBytes) text = blankOversized(text, limit.maxDocumentBytes, source, issues);
     parsed = Array.from(parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true }) as Iterable<ParsedYamlDocument>);
   } catch (err) {
     issues.push({ severity: 'error', source, line: 1, message: `cannot parse YAML: ${errorMessage(err)}` });
@@ -98,6 +99,33 @@ export function parseDocuments(
     });
   }
   return { documents, issues };
+}
+
+/**
+ * Replaces documents longer than `max` by their newlines alone (so later lines keep their numbers)
+ * and reports them, before the parser spends seconds on them. Documents are split at the `---` and
+ * `...` marker lines, which end a document wherever they stand at the start of a line.
+ */
+function blankOversized(text: string, max: number, source: string, issues: ConfigIssue[]): string {
+  const marker = /^(---|\.\.\.)(?=[ \t\r\n]|$)/gm;
+  const starts = [0];
+  for (const m of text.matchAll(marker)) if (m.index !== undefined && m.index > 0) starts.push(m.index);
+  starts.push(text.length);
+  const parts: string[] = [];
+  let line = 1;
+  for (let i = 0; i + 1 < starts.length; i++) {
+    const chunk = text.slice(starts[i], starts[i + 1]);
+    const newlines = chunk.split('\n').length - 1;
+    if (chunk.length > max) {
+      const first = chunk.startsWith('---') && newlines > 0 ? line + 1 : line;
+      issues.push({ severity: 'error', source, line: first, message: `document is ${chunk.length} bytes, more than the limit of ${max}` });
+      parts.push('\n'.repeat(newlines));
+    } else {
+      parts.push(chunk);
+    }
+    line += newlines;
+  }
+  return parts.join('');
 }
 
 /** The nesting depth of a document's node tree, counted without recursion and given up past `limit`. */
