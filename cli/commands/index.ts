@@ -1,5 +1,6 @@
 // The list of `skiff` subcommands, in the order `skiff --help` shows them.
 import type { Command } from '../command.js';
 import { versionCommand } from './version.js';
+import { envoyBootstrapCommand } from './envoy-bootstrap.js';
 
-export const commands: Command[] = [versionCommand];
+export const commands: Command[] = [versionCommand, envoyBootstrapCommand];

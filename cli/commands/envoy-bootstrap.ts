@@ -1,0 +1,116 @@
+// `skiff envoy-bootstrap`: prints a complete, checked Envoy bootstrap for a node proxy or a
+// waypoint (ADS to the control plane, Delta by default), or starts envoy with it (`--run`).
+import { stringify } from 'yaml';
+import type { Command } from '../command.js';
+import { EXIT_OK, EXIT_PROBLEM, EXIT_UNAVAILABLE, UsageError } from '../command.js';
+import { BootstrapError, envoyBootstrap, type BootstrapOptions, type ProxyRole } from '../../envoy/bootstrap.js';
+import { EnvoyNotFound, startEnvoy } from '../../envoy/run.js';
+
+const HELP = `Usage: skiff envoy-bootstrap --role node-proxy|waypoint --node-id ID --xds HOST:PORT [flags]
+
+Prints a complete Envoy bootstrap: one ADS stream to the control plane (Delta by default), admin
+on 127.0.0.1, and the node metadata the control plane classifies the proxy by. The bootstrap is
+checked against envoy.config.bootstrap.v3.Bootstrap before it is printed.
+
+Flags:
+  --role ROLE          node-proxy or waypoint (required)
+  --node-id ID         Envoy node id (required)
+  --xds HOST:PORT      the control plane's xDS address (required)
+  --node-name NAME     node-proxy: the node it serves (default: the node id)
+  --namespace NS       waypoint: the Gateway's namespace (required for waypoints)
+  --name NAME          waypoint: the Gateway's name (required for waypoints)
+  --admin-port PORT    admin port on 127.0.0.1 (default 15000)
+  --sotw               state-of-the-world ADS instead of Delta
+  --run                start envoy with the bootstrap (needs envoy on PATH)
+  -o json|yaml         output format (default json)
+
+Examples:
+  skiff envoy-bootstrap --role node-proxy --node-id node-a --xds 127.0.0.1:15010
+  skiff envoy-bootstrap --role waypoint --node-id wp-1 --namespace shop --name waypoint --xds cp:15010 -o yaml
+`;
+
+const VALUE_FLAGS = new Set(['--role', '--node-id', '--xds', '--node-name', '--namespace', '--name', '--admin-port', '-o']);
+
+function parseFlags(argv: string[]): Map<string, string> {
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '--sotw' || arg === '--run') {
+      flags.set(arg, 'true');
+    } else if (VALUE_FLAGS.has(arg)) {
+      const value = argv[++i];
+      if (value === undefined) throw new UsageError(`${arg} needs a value`);
+      flags.set(arg, value);
+    } else {
+      throw new UsageError(`unknown flag '${arg}'`);
+    }
+  }
+  return flags;
+}
+
+function port(text: string, flag: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`${flag}: '${text}' is not a port`);
+  return n;
+}
+
+/** The bootstrap options the flags describe. */
+export function bootstrapOptions(flags: Map<string, string>): BootstrapOptions {
+  const role = flags.get('--role');
+  if (role !== 'node-proxy' && role !== 'waypoint') throw new UsageError('--role must be node-proxy or waypoint');
+  const nodeId = flags.get('--node-id');
+  if (!nodeId) throw new UsageError('--node-id is required');
+  const xds = flags.get('--xds');
+  const m = xds ? /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(xds) : null;
+  if (!m) throw new UsageError('--xds HOST:PORT is required');
+  const options: BootstrapOptions = {
+    role: role as ProxyRole,
+    nodeId,
+    xdsHost: (m[1] as string).replace(/^\[|\]$/g, ''),
+    xdsPort: port(m[2] as string, '--xds'),
+    sotw: flags.has('--sotw'),
+  };
+  const nodeName = flags.get('--node-name');
+  if (nodeName) options.nodeName = nodeName;
+  const adminPort = flags.get('--admin-port');
+  if (adminPort) options.adminPort = port(adminPort, '--admin-port');
+  if (role === 'waypoint') {
+    const namespace = flags.get('--namespace');
+    const name = flags.get('--name');
+    if (!namespace || !name) throw new UsageError('a waypoint needs --namespace and --name (its Gateway)');
+    options.namespace = namespace;
+    options.name = name;
+  }
+  return options;
+}
+
+export const envoyBootstrapCommand: Command = {
+  name: 'envoy-bootstrap',
+  summary: 'Print (or run envoy with) the bootstrap of a node proxy or waypoint',
+  help: HELP,
+  async run(argv) {
+    const flags = parseFlags(argv);
+    const output = flags.get('-o') ?? 'json';
+    if (output !== 'json' && output !== 'yaml') throw new UsageError('-o must be json or yaml');
+    let bootstrap: object;
+    try {
+      bootstrap = envoyBootstrap(bootstrapOptions(flags));
+    } catch (err) {
+      if (!(err instanceof BootstrapError)) throw err;
+      process.stderr.write(`skiff envoy-bootstrap: ${err.message}\n`);
+      return EXIT_PROBLEM;
+    }
+    if (!flags.has('--run')) {
+      process.stdout.write(output === 'json' ? `${JSON.stringify(bootstrap, null, 2)}\n` : stringify(bootstrap));
+      return EXIT_OK;
+    }
+    try {
+      const child = startEnvoy(bootstrap);
+      return await new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? EXIT_PROBLEM)));
+    } catch (err) {
+      if (!(err instanceof EnvoyNotFound)) throw err;
+      process.stderr.write(`skiff envoy-bootstrap: ${err.message}\n`);
+      return EXIT_UNAVAILABLE;
+    }
+  },
+};

@@ -1,0 +1,102 @@
+// The datapath with real TCP between pods of one simulated node: service VIP load balancing with
+// per-connection consistency, backend changes that reach new connections only, reverse NAT of
+// replies, connection teardown, and the flow events of translated flows.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CtFlags, CtScope, EventSource, Proto, Verdict } from '../../bpf/maps/index.js';
+import { DatapathNode } from '../helpers/datapath-node.js';
+import { NetnsFixture } from '../helpers/netns.js';
+import { startServer, TcpClient } from '../helpers/tcp-peer.js';
+
+const fx = new NetnsFixture('skflb');
+let dp: DatapathNode;
+
+const VIP = '10.96.0.10';
+const service = { addr: VIP, port: 80, proto: Proto.TCP };
+const BACKEND_PORT = 8000;
+const backendsOf = (...names: string[]) =>
+  names.map((name) => ({ id: Number(name.slice(1)), addr: dp.pod(name).ip, port: BACKEND_PORT }));
+
+before(async () => {
+  dp = DatapathNode.create(fx, 'n1', [
+    { name: 'cli', ip: '10.77.0.10', identity: 1001 },
+    { name: 'b1', ip: '10.77.0.21', identity: 1002 },
+    { name: 'b2', ip: '10.77.0.22', identity: 1002 },
+    { name: 'b3', ip: '10.77.0.23', identity: 1002 },
+  ]);
+  await Promise.all(['b1', 'b2', 'b3'].map((b) => startServer(fx, dp.pod(b).netns, BACKEND_PORT, b)));
+  dp.setService(service, 7, backendsOf('b1', 'b2'));
+});
+
+after(() => fx.cleanup());
+
+/** The backend that answered (first word of the echo reply) and the client address it saw. */
+function parseReply(reply: string): { backend: string; peer: string } {
+  const [backend, peer] = reply.split(' ');
+  return { backend, peer };
+}
+
+test('a service VIP spreads connections over its backends, each connection sticks to one', async () => {
+  const cli = dp.pod('cli');
+  const seen = new Set<string>();
+  for (let i = 0; i < 12; i++) {
+    const conn = await TcpClient.open(fx, cli.netns, VIP, 80);
+    const first = parseReply(await conn.send(`hello ${i}`));
+    assert.equal(first.peer, cli.ip, 'the backend sees the client address (DNAT only)');
+    for (let j = 0; j < 3; j++) {
+      assert.equal(parseReply(await conn.send(`again ${j}`)).backend, first.backend);
+    }
+    await conn.close();
+    seen.add(first.backend);
+  }
+  assert.deepEqual([...seen].sort(), ['b1', 'b2']);
+});
+
+test('translated flows report TRANSLATED events with both tuples and identities', async () => {
+  const cli = dp.pod('cli');
+  const ev = await dp.waitForEvent((e) => e.verdict === Verdict.TRANSLATED && e.orig.saddr === cli.ip);
+  assert.equal(ev.source, EventSource.FROM_POD);
+  assert.equal(ev.srcIdentity, 1001);
+  assert.equal(ev.dstIdentity, 1002);
+  assert.equal(ev.endpointId, cli.endpointId);
+  assert.equal(ev.revNatId, 7);
+  assert.equal(ev.ifindex, cli.hostIfindex);
+  assert.deepEqual([ev.orig.daddr, ev.orig.dport, ev.orig.proto], [VIP, 80, Proto.TCP]);
+  assert.ok([dp.pod('b1').ip, dp.pod('b2').ip].includes(ev.xlated.daddr));
+  assert.equal(ev.xlated.dport, BACKEND_PORT);
+  assert.equal(ev.xlated.sport, ev.orig.sport);
+  // the backend's side accepted it as a new inbound flow
+  await dp.waitForEvent(
+    (e) => e.source === EventSource.TO_POD && e.verdict === Verdict.FORWARDED && e.orig.daddr === ev.xlated.daddr,
+  );
+});
+
+test('backend changes reach new connections while established ones keep their backend', async () => {
+  const cli = dp.pod('cli');
+  const conn = await TcpClient.open(fx, cli.netns, VIP, 80);
+  const before = parseReply(await conn.send('before')).backend;
+
+  dp.setService(service, 7, backendsOf('b3'));
+  for (let i = 0; i < 4; i++) {
+    const fresh = await TcpClient.open(fx, cli.netns, VIP, 80);
+    assert.equal(parseReply(await fresh.send('new')).backend, 'b3');
+    await fresh.close();
+  }
+  assert.equal(parseReply(await conn.send('after')).backend, before, 'the established connection kept its backend');
+
+  const [, port] = conn.local.split(':');
+  const entries = dp.conntrack(CtScope.EGRESS).filter((e) => e.key.sport === Number(port));
+  assert.equal(entries.length, 1);
+  assert.ok(entries[0].value.flags & CtFlags.DNAT);
+  assert.deepEqual([entries[0].value.natAddr, entries[0].value.natPort], [VIP, 80]);
+  await conn.close();
+  dp.setService(service, 7, backendsOf('b1', 'b2'));
+});
+
+test('a service without backends drops new connections with NO_BACKEND', async () => {
+  const key = { addr: '10.96.0.11', port: 80, proto: Proto.TCP };
+  dp.setService(key, 8, []);
+  await assert.rejects(TcpClient.open(fx, dp.pod('cli').netns, key.addr, 80, 800));
+  const ev = await dp.waitForEvent((e) => e.verdict === Verdict.DROPPED && e.orig.daddr === key.addr);
+  assert.equal(ev.reasonName, 'NO_BACKEND');
+});
