@@ -1,0 +1,216 @@
+// Checks a message against every protoc-gen-validate rule in Envoy's protos, as Envoy does when it
+// ingests config: field rules, required oneofs, submessages, repeated items, map keys and values,
+// wrapper types, and google.protobuf.Any (decoded by its type URL and checked in turn). Two checks
+// Envoy makes beyond PGV are included: Duration range (`duration.valid`) and that `safe_regex`
+// patterns compile under RE2 (`re2.compile`).
+//
+// Input: the encoded bytes, a protobufjs message, or a plain object in `Type.fromObject` form (field
+// names as in the .proto, Any as `{ '@type': url, ...fields }` or `{ type_url, value }`, enums as
+// names or numbers, 64-bit integers as numbers or strings, Duration as `{ seconds, nanos }`).
+// Presence follows proto3: an absent message is null (only `required` rules apply to it); an absent
+// scalar has its default value and its rules still apply (unless `ignore_empty`); a oneof member,
+// including a proto3 `optional` field, is checked only when set.
+import protobuf from 'protobufjs';
+import { lookupType, typeForUrl } from './proto-root.js';
+import { isDisabled, isRecord, isRequiredOneof, list, rulesOf, sub, type Rules } from './rules.js';
+import { re2Error } from './re2.js';
+import { checkBool, checkBytes, checkDuration, checkEnum, checkNumber, checkString, checkTimestamp, NUMBER_KINDS, type Failure } from './scalars.js';
+import { checkShape, joinPath } from './shape.js';
+
+/** One broken rule: where (`virtual_hosts[1].domains`), which (`repeated.min_items`), and why. */
+export interface Violation {
+  path: string;
+  rule: string;
+  message: string;
+}
+
+type Fields = { [name: string]: unknown };
+
+const WRAPPERS = new Set(
+  ['Double', 'Float', 'Int64', 'UInt64', 'Int32', 'UInt32', 'Bool', 'String', 'Bytes'].map((t) => `.google.protobuf.${t}Value`),
+);
+
+function isSet(message: Fields, name: string): boolean {
+  return Object.prototype.hasOwnProperty.call(message, name) && message[name] != null;
+}
+
+/** A map key as protobufjs stores it (always a string property name) back as a typed value. */
+function mapKey(keyType: string, key: string): unknown {
+  if (keyType === 'bool') return key === 'true';
+  if (keyType === 'string') return key;
+  if (/^-?\d+$/.test(key)) return key;
+  return protobuf.util.longFromHash(key, keyType.startsWith('u') || keyType.startsWith('fixed')).toString();
+}
+
+function uniqueKey(item: unknown): string {
+  return item instanceof Uint8Array ? Buffer.from(item).toString('hex') : String(item);
+}
+
+class Walk {
+  readonly violations: Violation[] = [];
+
+  report(path: string, rule: string, message: string): void {
+    this.violations.push({ path, rule, message });
+  }
+
+  private failures(path: string, failures: Failure[]): void {
+    for (const failure of failures) this.report(path, failure.rule, failure.message);
+  }
+
+  message(type: protobuf.Type, message: Fields, path: string): void {
+    if (isDisabled(type)) return;
+    for (const oneof of type.oneofsArray) {
+      if (isRequiredOneof(oneof) && !oneof.oneof.some((name) => isSet(message, name))) {
+        this.report(joinPath(path, oneof.name), 'oneof.required', `one of ${oneof.oneof.join(', ')} must be set`);
+      }
+    }
+    for (const field of type.fieldsArray) {
+      if (field.partOf && !isSet(message, field.name)) continue;
+      const rules = rulesOf(field);
+      const value = message[field.name];
+      const fieldPath = joinPath(path, field.name);
+      if (field instanceof protobuf.MapField) this.map(field, rules, isRecord(value) ? value : {}, fieldPath);
+      else if (field.repeated) this.repeated(field, rules, Array.isArray(value) ? value : [], fieldPath);
+      else this.value(field, rules, value, fieldPath);
+    }
+    if (type.fullName === '.envoy.type.matcher.v3.RegexMatcher' && typeof message.regex === 'string') {
+      const why = re2Error(message.regex);
+      if (why) this.report(joinPath(path, 'regex'), 're2.compile', `Envoy's RE2 rejects ${JSON.stringify(message.regex)}: ${why}`);
+    }
+  }
+
+  private repeated(field: protobuf.FieldBase, rules: Rules | undefined, items: unknown[], path: string): void {
+    const repeated = sub(rules, 'repeated');
+    if (repeated && !(repeated.ignore_empty === true && items.length === 0)) {
+      if (repeated.min_items !== undefined && items.length < Number(repeated.min_items)) {
+        this.report(path, 'repeated.min_items', `must have at least ${String(repeated.min_items)} items (got ${items.length})`);
+      }
+      if (repeated.max_items !== undefined && items.length > Number(repeated.max_items)) {
+        this.report(path, 'repeated.max_items', `must have at most ${String(repeated.max_items)} items (got ${items.length})`);
+      }
+      if (repeated.unique === true && new Set(items.map(uniqueKey)).size !== items.length) {
+        this.report(path, 'repeated.unique', 'items must be unique');
+      }
+    }
+    const itemRules = sub(repeated, 'items');
+    items.forEach((item, i) => this.value(field, itemRules, item, `${path}[${i}]`));
+  }
+
+  private map(field: protobuf.MapField, rules: Rules | undefined, entries: Fields, path: string): void {
+    const map = sub(rules, 'map');
+    const keys = Object.keys(entries);
+    if (map && !(map.ignore_empty === true && keys.length === 0)) {
+      if (map.min_pairs !== undefined && keys.length < Number(map.min_pairs)) {
+        this.report(path, 'map.min_pairs', `must have at least ${String(map.min_pairs)} entries (got ${keys.length})`);
+      }
+      if (map.max_pairs !== undefined && keys.length > Number(map.max_pairs)) {
+        this.report(path, 'map.max_pairs', `must have at most ${String(map.max_pairs)} entries (got ${keys.length})`);
+      }
+    }
+    const keyRules = sub(map, 'keys');
+    const valueRules = sub(map, 'values');
+    for (const key of keys) {
+      const entryPath = `${path}[${JSON.stringify(key)}]`;
+      if (keyRules) this.scalar(field.keyType, keyRules, mapKey(field.keyType, key), entryPath);
+      if (map?.no_sparse === true && entries[key] == null) this.report(entryPath, 'map.no_sparse', 'map values must not be unset');
+      this.value(field, valueRules, entries[key], entryPath);
+    }
+  }
+
+  /** One value of a field (the field itself, one repeated item, or one map value). */
+  private value(field: protobuf.FieldBase, rules: Rules | undefined, value: unknown, path: string): void {
+    const resolved = field.resolvedType;
+    if (resolved instanceof protobuf.Type) this.submessage(resolved, rules, isRecord(value) ? value : undefined, path);
+    else if (resolved instanceof protobuf.Enum) {
+      const enumRules = sub(rules, 'enum');
+      if (enumRules) this.failures(path, checkEnum(enumRules, Number(value ?? 0), resolved));
+    } else if (rules) this.scalar(field.type, rules, value, path);
+  }
+
+  private scalar(kind: string, rules: Rules, value: unknown, path: string): void {
+    const kindRules = sub(rules, kind);
+    if (!kindRules) return;
+    if (kind === 'string') this.failures(path, checkString(kindRules, typeof value === 'string' ? value : ''));
+    else if (kind === 'bool') this.failures(path, checkBool(kindRules, value === true));
+    else if (kind === 'bytes') this.failures(path, checkBytes(kindRules, value instanceof Uint8Array ? value : new Uint8Array()));
+    else if (NUMBER_KINDS.has(kind)) this.failures(path, checkNumber(kind, kindRules, value ?? 0));
+  }
+
+  private submessage(type: protobuf.Type, rules: Rules | undefined, value: Fields | undefined, path: string): void {
+    if (value === undefined) {
+      for (const kind of ['message', 'duration', 'timestamp', 'any']) {
+        if (sub(rules, kind)?.required === true) {
+          this.report(path, `${kind}.required`, 'is required');
+          return;
+        }
+      }
+      return;
+    }
+    if (sub(rules, 'message')?.skip === true) return;
+    const name = type.fullName;
+    if (WRAPPERS.has(name)) {
+      if (rules) this.scalar(type.fields.value.type, rules, value.value, path);
+    } else if (name === '.google.protobuf.Duration') {
+      this.failures(path, checkDuration(sub(rules, 'duration'), value));
+    } else if (name === '.google.protobuf.Timestamp') {
+      const timestampRules = sub(rules, 'timestamp');
+      if (timestampRules) this.failures(path, checkTimestamp(timestampRules, value));
+    } else if (name === '.google.protobuf.Any') {
+      this.any(sub(rules, 'any'), value, path);
+    } else {
+      this.message(type, value, path);
+    }
+  }
+
+  private any(rules: Rules | undefined, value: Fields, path: string): void {
+    const typeUrl = typeof value.type_url === 'string' ? value.type_url : '';
+    const allowed = list(rules?.in).map(String);
+    if (allowed.length > 0 && !allowed.includes(typeUrl)) {
+      this.report(path, 'any.in', `type ${typeUrl || '(none)'} must be one of ${allowed.join(', ')}`);
+    }
+    if (list(rules?.not_in).map(String).includes(typeUrl)) this.report(path, 'any.not_in', `type ${typeUrl} is not allowed here`);
+    const type = typeForUrl(typeUrl);
+    if (!type) {
+      const why = typeUrl ? `unknown type ${typeUrl}: Envoy rejects a type it does not know` : 'type_url is empty';
+      this.report(path, 'any.type_url', why);
+      return;
+    }
+    let inner: protobuf.Message;
+    try {
+      inner = type.decode(value.value instanceof Uint8Array ? value.value : new Uint8Array());
+    } catch (err) {
+      this.report(path, 'any.decode', `value does not decode as ${typeUrl}: ${(err as Error).message}`);
+      return;
+    }
+    this.message(type, inner as unknown as Fields, path);
+  }
+}
+
+/** The input as a protobufjs message of `type`, or undefined (with a violation) when it is not one. */
+function toMessage(type: protobuf.Type, input: object | Uint8Array, walk: Walk): Fields | undefined {
+  const name = type.fullName.slice(1);
+  try {
+    if (input instanceof Uint8Array) return type.decode(input) as unknown as Fields;
+    if (input instanceof protobuf.Message) {
+      const own = input.$type;
+      return (own === type ? input : type.decode(own.encode(input).finish())) as unknown as Fields;
+    }
+    checkShape(type, input as Rules, '', (path, rule, message) => walk.report(path, rule, message));
+    return type.fromObject(input) as unknown as Fields;
+  } catch (err) {
+    walk.report('', 'decode', `not a valid ${name}: ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
+/**
+ * Every PGV rule (and Envoy ingestion check) the message breaks; empty when Envoy would accept it.
+ * `typeName` is a full proto name such as `envoy.config.listener.v3.Listener`; an unknown name throws.
+ */
+export function validateMessage(typeName: string, message: object | Uint8Array): Violation[] {
+  const type = lookupType(typeName);
+  const walk = new Walk();
+  const decoded = toMessage(type, message, walk);
+  if (decoded) walk.message(type, decoded, '');
+  return walk.violations;
+}

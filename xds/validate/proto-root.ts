@@ -1,0 +1,102 @@
+// Envoy's v3 API (every v3 .proto shipped in @grpc/grpc-js-xds/deps, plus the xds/udpa protos they
+// use) loaded once, lazily, into one protobufjs Root with field options kept, so the
+// protoc-gen-validate `(validate.rules)` annotations can be read back by the validator. Others may
+// reuse this Root: one loaded copy of the API per process.
+import { createRequire } from 'node:module';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import protobuf from 'protobufjs';
+
+const require = createRequire(import.meta.url);
+const depsDir = join(dirname(require.resolve('@grpc/grpc-js-xds/package.json')), 'deps');
+/** Where imports are searched, in order (protobufjs's own dir supplies google/protobuf/descriptor.proto). */
+const includeDirs = [
+  ...['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'].map((d) => join(depsDir, d)),
+  dirname(require.resolve('protobufjs/package.json')),
+];
+const bundled = protobuf.common as unknown as { get(file: string): object | null };
+
+function protoFilesUnder(dir: string): string[] {
+  const found: string[] = [];
+  for (const entry of readdirSync(dir)) {
+    const path = join(dir, entry);
+    if (statSync(path).isDirectory()) found.push(...protoFilesUnder(path));
+    else if (entry.endsWith('.proto')) found.push(path);
+  }
+  return found;
+}
+
+/** The file an import names, or undefined when no include dir has it. */
+function locate(target: string): string | undefined {
+  for (const dir of includeDirs) {
+    const candidate = join(dir, target);
+    if (existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+const IMPORT = /^\s*import\s+(?:public\s+|weak\s+)?"([^"]+)"\s*;/gm;
+
+/**
+ * Whether a file and everything it imports can be found. A few Envoy protos (tracing) import
+ * opencensus/opentelemetry protos that grpc-js-xds does not ship; those files are left out.
+ */
+function importsResolve(target: string, known: Map<string, boolean>, visiting: Set<string>): boolean {
+  const cached = known.get(target);
+  if (cached !== undefined) return cached;
+  if (visiting.has(target)) return true;
+  if (bundled.get(target)) return true;
+  const path = locate(target);
+  if (!path) {
+    known.set(target, false);
+    return false;
+  }
+  visiting.add(target);
+  let ok = true;
+  for (const match of readFileSync(path, 'utf8').matchAll(IMPORT)) {
+    if (!importsResolve(match[1], known, visiting)) ok = false;
+  }
+  visiting.delete(target);
+  known.set(target, ok);
+  return ok;
+}
+
+/** Every v3 Envoy proto (and xds/udpa v3/v1 proto) whose imports all resolve, as import names. */
+function apiFiles(): string[] {
+  const candidates: string[] = [];
+  for (const [base, top] of [['envoy-api', 'envoy'], ['xds', 'xds'], ['xds', 'udpa']]) {
+    const baseDir = join(depsDir, base);
+    for (const path of protoFilesUnder(join(baseDir, top))) {
+      const name = relative(baseDir, path);
+      if (/\/v3\/|\/v1\//.test(name)) candidates.push(name);
+    }
+  }
+  const known = new Map<string, boolean>();
+  return candidates.sort().filter((name) => importsResolve(name, known, new Set()));
+}
+
+let cached: protobuf.Root | undefined;
+
+/** The Root with all of Envoy's v3 API, loaded on first use (a few hundred ms) and kept. */
+export function envoyRoot(): protobuf.Root {
+  if (cached) return cached;
+  const root = new protobuf.Root();
+  root.resolvePath = (_origin, target) => locate(target) ?? target;
+  root.loadSync(apiFiles(), { keepCase: true });
+  root.resolveAll();
+  cached = root;
+  return root;
+}
+
+/** The message type with a full name such as `envoy.config.cluster.v3.Cluster`; throws if unknown. */
+export function lookupType(fullName: string): protobuf.Type {
+  return envoyRoot().lookupType(fullName.startsWith('.') ? fullName.slice(1) : fullName);
+}
+
+/** The message type a type URL (`type.googleapis.com/<full name>`) names, or undefined if none. */
+export function typeForUrl(typeUrl: string): protobuf.Type | undefined {
+  const name = typeUrl.slice(typeUrl.lastIndexOf('/') + 1);
+  if (name === '') return undefined;
+  const found = envoyRoot().lookup(name);
+  return found instanceof protobuf.Type ? found : undefined;
+}
