@@ -40,7 +40,10 @@ export function withJitter(ms: number): number {
   return Math.round(ms / 2 + (Math.random() * ms) / 2);
 }
 
-/** Resolves after `ms`, or at once when `signal` aborts (never rejects). The timer does not keep the process alive. */
+/**
+ * Resolves after `ms`, or at once when `signal` aborts (never rejects). The timer keeps the
+ * process alive: a source waiting for its API server is work in progress, not idleness.
+ */
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) {
@@ -53,7 +56,6 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
       resolve();
     };
     const timer = setTimeout(done, ms);
-    timer.unref();
     signal.addEventListener('abort', done, { once: true });
   });
 }

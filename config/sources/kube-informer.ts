@@ -38,7 +38,7 @@ export interface InformerOptions {
 }
 
 /** An HTTP failure of the API server, with its status code and the Status message when it sent one. */
-export class KubeApiError extends Error {
+class KubeApiError extends Error {
   constructor(
     readonly statusCode: number,
     message: string,
@@ -157,6 +157,8 @@ export class KubeInformer {
   private readonly unavailableRetryMs: number;
   private readonly listTimeoutMs: number;
   private readonly abort = new AbortController();
+  /** A list came back and is being applied; the next watch marks the informer synced. */
+  private listed = false;
 
   constructor(
     private readonly kubeConfig: KubeConfig,
@@ -174,8 +176,14 @@ export class KubeInformer {
     const signal = this.abort.signal;
     const watch = new InformerWatch(kubeConfig, {
       signal,
-      watching: () => this.setState('synced'),
-      connected: () => this.backoff.reset(),
+      watching: () => {
+        if (this.listed) this.setState('synced');
+        this.listed = false;
+      },
+      connected: () => {
+        this.backoff.reset();
+        this.setState('synced');
+      },
       event: (phase, object) => this.onWatchEvent(phase, object),
     });
     this.listWatch = new ListWatch(this.path, watch, () => this.list(), false, undefined, undefined, {
@@ -237,6 +245,7 @@ export class KubeInformer {
       normalize(item);
     }
     this.backoff.reset();
+    this.listed = true;
     return list as KubernetesListObject<KubernetesObject>;
   }
 
