@@ -1,0 +1,754 @@
+// buildSnapshot: folds the objects in force into an immutable MeshSnapshot. Given the previous
+// snapshot it recomputes only the units whose inputs changed (one service, its routes' attachments,
+// the workloads it marks L7…) and shares every other view with the previous snapshot; without one
+// (or after a change to a mesh-wide kind) it computes everything. Both paths run the same steps, so
+// an incremental build equals a full build of the same objects.
+import type { ConfigIssue } from '../source.js';
+import type { EndpointSlice, MeshObject, Node, Pod, Service } from '../resources.js';
+import { canonicalLabels, identityLabels, matchesMap, sortedLabels } from './labels.js';
+import type { Labels } from './labels.js';
+import { freezeMark, policyMarks, serviceL7 } from './l7.js';
+import type { Marks } from './l7.js';
+import { computePolicy } from './policies.js';
+import type { Policy, PolicyContext } from './policies.js';
+import { compareGrpc, compareHttp, computeRoute } from './routes.js';
+import type { Route, RouteContext, RouteContribution } from './routes.js';
+import { buildServiceView, podIps, podReady, routeSignature } from './services.js';
+import { BuildState, GLOBAL_KINDS, USE_WAYPOINT_LABEL, addTo, removeFrom } from './state.js';
+import type {
+  AttachedGrpcMatch,
+  AttachedHttpMatch,
+  IdentityView,
+  L4Protocol,
+  MeshSnapshot,
+  NamespaceView,
+  NodeView,
+  PeerSet,
+  ServicePortRoutes,
+  ServiceView,
+  WaypointRef,
+  WorkloadView,
+} from './types.js';
+import { RESERVED_IDENTITIES } from './types.js';
+import { computeWorkloadPolicy } from './workload-policy.js';
+import type { NamedPortLookup, SelectingPolicy } from './workload-policy.js';
+
+export interface BuildOptions {
+  /**
+   * Object keys known to have changed since `previous` (added, changed or removed). When given, the
+   * builder trusts it instead of comparing every object with the previous snapshot's.
+   */
+  changedKeys?: Iterable<string>;
+}
+
+const states = new WeakMap<MeshSnapshot, BuildState>();
+
+const ROUTE_KINDS = new Set(['HTTPRoute', 'GRPCRoute']);
+const POLICY_KINDS = new Set(['NetworkPolicy', 'CiliumNetworkPolicy', 'AuthorizationPolicy']);
+
+function keyOf(object: MeshObject): string {
+  return `${object.metadata.namespace ?? ''}/${object.metadata.name}`;
+}
+
+function serviceOfSlice(slice: EndpointSlice | undefined): string | undefined {
+  const name = slice?.metadata.labels?.['kubernetes.io/service-name'];
+  return slice && name ? `${slice.metadata.namespace ?? ''}/${name}` : undefined;
+}
+
+function selectorOf(service: Service | undefined): Labels | undefined {
+  const selector = service?.spec?.selector;
+  return selector && Object.keys(selector).length > 0 ? selector : undefined;
+}
+
+function selectorPairKey(namespace: string, key: string, value: string): string {
+  return `${namespace}|${key}=${value}`;
+}
+
+function firstSelectorPair(service: Service): string | undefined {
+  const selector = selectorOf(service);
+  if (!selector) return undefined;
+  const key = Object.keys(selector).sort()[0] as string;
+  return selectorPairKey(service.metadata.namespace ?? '', key, selector[key] as string);
+}
+
+function isWorkloadPod(pod: Pod | undefined): pod is Pod {
+  return !!pod && !pod.spec?.hostNetwork && podIps(pod).length > 0;
+}
+
+function changedKeys(objects: ReadonlyMap<string, MeshObject>, before: ReadonlyMap<string, MeshObject>): Set<string> {
+  const changed = new Set<string>();
+  for (const [key, object] of objects) if (before.get(key) !== object) changed.add(key);
+  for (const key of before.keys()) if (!objects.has(key)) changed.add(key);
+  return changed;
+}
+
+function kindOfKey(key: string): string {
+  return key.slice(0, key.indexOf('/'));
+}
+
+/** One build: the dirty sets of each step and the changes to the output maps. */
+class Build {
+  readonly dirtyPods = new Set<string>();
+  readonly oldPods = new Map<string, Pod | undefined>();
+  readonly oldServices = new Map<string, Service | undefined>();
+  readonly dirtyServices = new Set<string>();
+  readonly dirtyRoutes = new Set<string>();
+  readonly dirtyPolicies = new Set<string>();
+  readonly dirtyNodes = new Set<string>();
+  readonly dirtyNamespaces = new Set<string>();
+  readonly dirtyWorkloads = new Set<string>();
+  /** Workloads that appeared, disappeared or changed identity. */
+  readonly membershipChanged = new Set<string>();
+  readonly dirtyWorkloadPolicies = new Set<string>();
+  readonly dirtyL7Services = new Set<string>();
+  readonly dirtyL7Workloads = new Set<string>();
+  readonly changedIps = new Set<string>();
+  readonly identityChanged = new Set<number>();
+  /** Identity before this build of the workloads in membershipChanged. */
+  readonly previousIdentity = new Map<string, number | undefined>();
+  readonly selectorChangedServices = new Set<string>();
+  readonly signatureChanged = new Set<string>();
+  issuesChanged: boolean;
+  remapped = false;
+
+  constructor(
+    readonly state: BuildState,
+    readonly objects: ReadonlyMap<string, MeshObject>,
+    /** True for a build from scratch: every unit is dirty, so nothing needs propagating. */
+    readonly full: boolean,
+  ) {
+    this.issuesChanged = full;
+  }
+
+  setIssues(unit: string, issues: readonly ConfigIssue[]): void {
+    const before = this.state.issuesByUnit.get(unit);
+    if (issues.length === 0) {
+      if (before) {
+        this.state.issuesByUnit.delete(unit);
+        this.issuesChanged = true;
+      }
+      return;
+    }
+    this.state.issuesByUnit.set(unit, issues);
+    this.issuesChanged = true;
+  }
+
+  // ---- step 1: raw indexes
+  applyChanges(keys: Iterable<string>): void {
+    const s = this.state;
+    for (const key of keys) {
+      const before = s.objects.get(key);
+      const after = this.objects.get(key);
+      this.countNamespace(before, -1);
+      this.countNamespace(after, 1);
+      const kind = kindOfKey(key);
+      if (kind === 'Pod') this.applyPod(before as Pod | undefined, after as Pod | undefined);
+      else if (kind === 'Service') this.applyService(before as Service | undefined, after as Service | undefined);
+      else if (kind === 'EndpointSlice') this.applySlice(key, before as EndpointSlice | undefined, after as EndpointSlice | undefined);
+      else if (ROUTE_KINDS.has(kind)) {
+        if (after) s.routes.set(key, after as Route);
+        else s.routes.delete(key);
+        this.dirtyRoutes.add(key);
+      } else if (POLICY_KINDS.has(kind)) {
+        if (after) s.policyObjects.set(key, after as Policy);
+        else s.policyObjects.delete(key);
+        this.dirtyPolicies.add(key);
+      } else if (kind === 'Node') this.dirtyNodes.add(key);
+    }
+    s.objects = this.objects;
+  }
+
+  private countNamespace(object: MeshObject | undefined, delta: number): void {
+    const namespace = object?.kind === 'Namespace' ? object.metadata.name : object?.metadata.namespace;
+    if (!namespace) return;
+    const count = (this.state.objectsPerNamespace.get(namespace) ?? 0) + delta;
+    if (count === 0) this.state.objectsPerNamespace.delete(namespace);
+    else this.state.objectsPerNamespace.set(namespace, count);
+    if (count === 0 || (count === 1 && delta === 1)) this.dirtyNamespaces.add(namespace);
+  }
+
+  private applyPod(before: Pod | undefined, after: Pod | undefined): void {
+    const s = this.state;
+    const key = keyOf((after ?? before) as Pod);
+    if (!this.oldPods.has(key)) this.oldPods.set(key, before);
+    const namespace = (after ?? before)?.metadata.namespace ?? '';
+    for (const [k, v] of Object.entries(before?.metadata.labels ?? {})) removeFrom(s.podsBySelectorPair, selectorPairKey(namespace, k, v), key);
+    if (after) {
+      s.pods.set(key, after);
+      for (const [k, v] of Object.entries(after.metadata.labels ?? {})) addTo(s.podsBySelectorPair, selectorPairKey(namespace, k, v), key);
+    } else {
+      s.pods.delete(key);
+    }
+    this.dirtyPods.add(key);
+  }
+
+  private applyService(before: Service | undefined, after: Service | undefined): void {
+    const s = this.state;
+    const key = keyOf((after ?? before) as Service);
+    if (!this.oldServices.has(key)) this.oldServices.set(key, before);
+    const oldPair = before ? firstSelectorPair(before) : undefined;
+    if (oldPair) removeFrom(s.servicesBySelectorPair, oldPair, key);
+    if (after) {
+      s.services.set(key, after);
+      const pair = firstSelectorPair(after);
+      if (pair) addTo(s.servicesBySelectorPair, pair, key);
+    } else {
+      s.services.delete(key);
+    }
+    this.dirtyServices.add(key);
+    if (JSON.stringify(selectorOf(before)) !== JSON.stringify(selectorOf(after))) this.selectorChangedServices.add(key);
+  }
+
+  private applySlice(key: string, before: EndpointSlice | undefined, after: EndpointSlice | undefined): void {
+    const s = this.state;
+    const oldService = serviceOfSlice(before);
+    const newService = serviceOfSlice(after);
+    if (oldService) {
+      removeFrom(s.slicesByService, oldService, key);
+      this.dirtyServices.add(oldService);
+    }
+    if (after) s.slices.set(key, after);
+    else s.slices.delete(key);
+    if (newService) {
+      addTo(s.slicesByService, newService, key);
+      this.dirtyServices.add(newService);
+    }
+  }
+
+  // ---- step 2: workloads and identities
+  /** Services of a namespace whose selector matches the labels. */
+  servicesSelecting(namespace: string, labels: Labels): string[] {
+    const s = this.state;
+    const out = new Set<string>();
+    for (const [key, value] of Object.entries(labels)) {
+      for (const service of s.servicesBySelectorPair.get(selectorPairKey(namespace, key, value)) ?? []) {
+        const selector = selectorOf(s.services.get(service));
+        if (selector && matchesMap(selector, labels)) out.add(service);
+      }
+    }
+    return [...out].sort();
+  }
+
+  private podsSelectedBy(service: Service | undefined): Pod[] {
+    const selector = selectorOf(service);
+    const pair = service ? firstSelectorPair(service) : undefined;
+    if (!selector || !pair) return [];
+    const out: Pod[] = [];
+    for (const key of this.state.podsBySelectorPair.get(pair) ?? []) {
+      const pod = this.state.pods.get(key) as Pod;
+      if (matchesMap(selector, pod.metadata.labels ?? {})) out.push(pod);
+    }
+    return out;
+  }
+
+  updateWorkloads(): void {
+    const s = this.state;
+    for (const key of this.dirtyPods) this.dirtyWorkloads.add(key);
+    for (const service of this.full ? [] : this.selectorChangedServices) {
+      for (const version of [this.oldServices.get(service), s.services.get(service)]) {
+        for (const pod of this.podsSelectedBy(version)) this.dirtyWorkloads.add(keyOf(pod));
+      }
+    }
+    // Identity label sets first, so that ids are allocated for all of them at once.
+    const identityInputs = new Map<string, { key: string; labels: Labels } | undefined>();
+    for (const key of this.dirtyWorkloads) {
+      const pod = s.pods.get(key);
+      let next: { key: string; labels: Labels } | undefined;
+      if (isWorkloadPod(pod)) {
+        const namespace = pod.metadata.namespace ?? '';
+        const labels = identityLabels(namespace, pod.spec?.serviceAccountName || 'default', pod.metadata.labels ?? {}, s.namespaceLabels(namespace));
+        next = { key: `${namespace}\u0000${canonicalLabels(labels)}`, labels };
+      }
+      const previous = s.identityKeyOf.get(key);
+      if (previous !== next?.key) {
+        if (next) s.allocator.acquire(next.key, next.labels);
+        if (previous !== undefined) s.allocator.release(previous);
+        if (next) s.identityKeyOf.set(key, next.key);
+        else s.identityKeyOf.delete(key);
+      }
+      identityInputs.set(key, next);
+    }
+    const changes = s.allocator.commit();
+    if (changes.remapped) {
+      this.remapped = true;
+      return;
+    }
+    for (const id of changes.removed) {
+      const view = s.out.identities.get(id) as IdentityView;
+      const namespace = view.namespace;
+      s.identitiesByNamespace.get(namespace)?.delete(id);
+      if (s.identitiesByNamespace.get(namespace)?.size === 0) s.identitiesByNamespace.delete(namespace);
+      s.selectors.identityChanged(id, view.labels, false, this.dirtyPolicies);
+      this.identityChanged.add(id);
+    }
+    for (const id of changes.added) {
+      const labels = s.allocator.labelsOf(s.allocator.keyOf(id) as string) as Labels;
+      const namespace = labels['io.kubernetes.pod.namespace'] ?? '';
+      let byId = s.identitiesByNamespace.get(namespace);
+      if (!byId) s.identitiesByNamespace.set(namespace, (byId = new Map()));
+      byId.set(id, labels);
+      s.selectors.identityChanged(id, labels, true, this.dirtyPolicies);
+      this.identityChanged.add(id);
+    }
+
+    const workloads = new Map<string, WorkloadView | undefined>();
+    const byIp = new Map<string, string | undefined>();
+    for (const key of this.dirtyWorkloads) {
+      const before = s.out.workloads.get(key);
+      const pod = s.pods.get(key);
+      const input = identityInputs.get(key);
+      const view = isWorkloadPod(pod) && input ? this.workloadView(key, pod, s.allocator.idOf(input.key) as number) : undefined;
+      workloads.set(key, view);
+      for (const ip of before?.ips ?? []) {
+        byIp.set(ip, undefined);
+        this.changedIps.add(ip);
+      }
+      for (const ip of view?.ips ?? []) {
+        byIp.set(ip, key);
+        this.changedIps.add(ip);
+      }
+      if (before?.identity !== view?.identity) {
+        this.membershipChanged.add(key);
+        this.previousIdentity.set(key, before?.identity);
+        if (before) {
+          removeFrom(s.identityWorkloads, before.identity, key);
+          this.identityChanged.add(before.identity);
+        }
+        if (view) {
+          addTo(s.identityWorkloads, view.identity, key);
+          this.identityChanged.add(view.identity);
+        }
+      }
+    }
+    s.out.workloads = s.out.workloads.update(workloads);
+    s.out.workloadsByIp = s.out.workloadsByIp.update(byIp);
+    const identities = new Map<number, IdentityView | undefined>();
+    for (const id of this.identityChanged) {
+      const key = s.allocator.keyOf(id);
+      const labels = key !== undefined ? s.allocator.labelsOf(key) : undefined;
+      identities.set(
+        id,
+        labels
+          ? Object.freeze({
+              id,
+              namespace: labels['io.kubernetes.pod.namespace'] ?? '',
+              labels,
+              workloads: Object.freeze([...(s.identityWorkloads.get(id) ?? [])].sort()),
+            })
+          : undefined,
+      );
+    }
+    s.out.identities = s.out.identities.update(identities);
+  }
+
+  private workloadView(key: string, pod: Pod, identity: number): WorkloadView {
+    const namespace = pod.metadata.namespace ?? '';
+    const serviceAccount = pod.spec?.serviceAccountName || 'default';
+    const containerPorts = (pod.spec?.containers ?? []).flatMap((c) =>
+      (c.ports ?? []).map((p) => Object.freeze({ ...(p.name ? { name: p.name } : {}), port: p.containerPort, protocol: p.protocol ?? 'TCP' })),
+    );
+    return Object.freeze({
+      key,
+      namespace,
+      name: pod.metadata.name,
+      ...(pod.metadata.uid ? { uid: pod.metadata.uid } : {}),
+      ips: Object.freeze(podIps(pod)),
+      ...(pod.spec?.nodeName ? { nodeName: pod.spec.nodeName } : {}),
+      labels: sortedLabels(pod.metadata.labels),
+      serviceAccount,
+      spiffeId: `spiffe://${this.state.meshConfig.trustDomain}/ns/${namespace}/sa/${serviceAccount}`,
+      identity,
+      phase: pod.status?.phase ?? '',
+      ready: podReady(pod),
+      containerPorts: Object.freeze(containerPorts),
+      services: Object.freeze(this.servicesSelecting(namespace, pod.metadata.labels ?? {})),
+    });
+  }
+
+  // ---- step 3: services
+  private waypointOf(service: Service): WaypointRef | undefined {
+    const s = this.state;
+    const namespace = service.metadata.namespace ?? '';
+    const name = service.metadata.labels?.[USE_WAYPOINT_LABEL] ?? s.namespaceLabels(namespace)[USE_WAYPOINT_LABEL];
+    if (!name || name === 'none') return undefined;
+    const gateway = `${namespace}/${name}`;
+    return Object.freeze({ gateway, found: s.waypoints.has(gateway) });
+  }
+
+  updateServices(): void {
+    const s = this.state;
+    for (const [key, before] of this.full ? [] : this.oldPods) {
+      const namespace = (before ?? s.pods.get(key))?.metadata.namespace ?? '';
+      for (const pod of [before, s.pods.get(key)]) {
+        if (pod) for (const service of this.servicesSelecting(namespace, pod.metadata.labels ?? {})) this.dirtyServices.add(service);
+      }
+    }
+    for (const key of this.dirtyWorkloads) for (const service of s.servicesByEndpointPod.get(key) ?? []) this.dirtyServices.add(service);
+    for (const ip of this.changedIps) for (const service of s.servicesByAddress.get(ip) ?? []) this.dirtyServices.add(service);
+
+    const views = new Map<string, ServiceView | undefined>();
+    const byVip = new Map<string, string | undefined>();
+    for (const key of this.dirtyServices) {
+      const before = s.out.services.get(key);
+      const view = this.serviceView(key);
+      views.set(key, view);
+      for (const vip of before?.vips ?? []) byVip.set(vip, undefined);
+      for (const vip of view?.vips ?? []) byVip.set(vip, key);
+      if (routeSignature(before) !== routeSignature(view)) this.signatureChanged.add(key);
+      this.dirtyL7Services.add(key);
+    }
+    s.out.services = s.out.services.update(views);
+    s.out.servicesByVip = s.out.servicesByVip.update(byVip);
+  }
+
+  private serviceView(key: string): ServiceView | undefined {
+    const s = this.state;
+    const service = s.services.get(key);
+    const refs = s.serviceRefs.get(key);
+    for (const address of refs?.addresses ?? []) removeFrom(s.servicesByAddress, address, key);
+    for (const pod of refs?.pods ?? []) removeFrom(s.servicesByEndpointPod, pod, key);
+    s.serviceRefs.delete(key);
+    if (!service) return undefined;
+    const addresses: string[] = [];
+    const slices = [...(s.slicesByService.get(key) ?? [])].sort().map((k) => s.slices.get(k) as EndpointSlice);
+    const waypoint = this.waypointOf(service);
+    const view = buildServiceView({
+      service,
+      clusterDomain: s.meshConfig.clusterDomain,
+      slices,
+      selectedPods: this.podsSelectedBy(service),
+      workloadByIp: (ip) => {
+        addresses.push(ip);
+        return s.out.workloadsByIp.get(ip);
+      },
+      isWorkload: (pod) => s.out.workloads.has(pod),
+      ...(waypoint ? { waypoint } : {}),
+    });
+    const pods = new Set<string>();
+    for (const port of view.ports) for (const endpoint of port.endpoints) if (endpoint.pod) pods.add(endpoint.pod);
+    for (const address of addresses) addTo(s.servicesByAddress, address, key);
+    for (const pod of pods) addTo(s.servicesByEndpointPod, pod, key);
+    s.serviceRefs.set(key, { addresses, pods: [...pods] });
+    return view;
+  }
+
+  // ---- step 4: routes and attachments
+  updateRoutes(): void {
+    const s = this.state;
+    for (const service of this.signatureChanged) for (const route of s.routesByService.get(service) ?? []) this.dirtyRoutes.add(route);
+    const ctx: RouteContext = {
+      service: (key) => s.out.services.get(key),
+      grants: (namespace) => s.grants.get(namespace) ?? [],
+    };
+    const dirtyPorts = new Set<string>();
+    const views = new Map<string, ReturnType<typeof computeRoute>['view'] | undefined>();
+    for (const key of this.dirtyRoutes) {
+      const before = s.routeResults.get(key);
+      for (const service of before?.refs ?? []) removeFrom(s.routesByService, service, key);
+      for (const port of before?.contributions.keys() ?? []) {
+        removeFrom(s.routesByPort, port, key);
+        dirtyPorts.add(port);
+      }
+      const route = s.routes.get(key);
+      if (!route) {
+        s.routeResults.delete(key);
+        views.set(key, undefined);
+        this.setIssues(`route:${key}`, []);
+        continue;
+      }
+      const result = computeRoute(route, ctx);
+      s.routeResults.set(key, result);
+      views.set(key, result.view);
+      for (const service of result.refs) addTo(s.routesByService, service, key);
+      for (const port of result.contributions.keys()) {
+        addTo(s.routesByPort, port, key);
+        dirtyPorts.add(port);
+      }
+      this.setIssues(`route:${key}`, result.issues);
+    }
+    s.out.routes = s.out.routes.update(views);
+
+    const attachments = new Map<string, ServicePortRoutes | undefined>();
+    for (const port of dirtyPorts) {
+      attachments.set(port, this.attachment(port));
+      this.dirtyL7Services.add(port.slice(0, port.indexOf('|')));
+    }
+    s.out.attachments = s.out.attachments.update(attachments);
+  }
+
+  private attachment(portKey: string): ServicePortRoutes | undefined {
+    const s = this.state;
+    const routes = s.routesByPort.get(portKey);
+    if (!routes) return undefined;
+    const http: RouteContribution[] = [];
+    const grpc: RouteContribution[] = [];
+    for (const route of routes) {
+      for (const c of s.routeResults.get(route)?.contributions.get(portKey) ?? []) (c.match.kind === 'HTTPRoute' ? http : grpc).push(c);
+    }
+    http.sort(compareHttp);
+    grpc.sort(compareGrpc);
+    const bar = portKey.indexOf('|');
+    const service = portKey.slice(0, bar);
+    const [port, protocol] = portKey.slice(bar + 1).split('/') as [string, L4Protocol];
+    return Object.freeze({
+      key: portKey,
+      service,
+      port: Number(port),
+      protocol,
+      vips: s.out.services.get(service)?.vips ?? Object.freeze([]),
+      http: Object.freeze(http.map((c) => c.match as AttachedHttpMatch)),
+      grpc: Object.freeze(grpc.map((c) => c.match as AttachedGrpcMatch)),
+    });
+  }
+
+  // ---- step 5: policies
+  updatePolicies(): void {
+    const s = this.state;
+    for (const key of this.full ? [] : this.membershipChanged) {
+      const before = this.previousIdentity.get(key);
+      const after = s.out.workloads.get(key)?.identity;
+      for (const id of [before, after]) if (id !== undefined) for (const p of s.policiesByIdentity.get(id) ?? []) this.dirtyPolicies.add(p);
+    }
+    for (const service of this.selectorChangedServices) for (const p of s.policiesByService.get(service) ?? []) this.dirtyPolicies.add(p);
+    if (this.dirtyWorkloads.size > 0) for (const p of s.namedEgressPolicies) this.dirtyPolicies.add(p);
+
+    const views = new Map<string, ReturnType<typeof computePolicy>['policy'] | undefined>();
+    for (const key of this.dirtyPolicies) {
+      const before = s.policyResults.get(key);
+      s.selectors.release(key);
+      for (const id of before?.policy.selectedIdentities ?? []) removeFrom(s.policiesByIdentity, id, key);
+      for (const service of before?.services ?? []) removeFrom(s.policiesByService, service, key);
+      for (const w of before?.policy.selectedWorkloads ?? []) this.dirtyWorkloadPolicies.add(w);
+      s.namedEgressPolicies.delete(key);
+      const policy = s.policyObjects.get(key);
+      if (!policy) {
+        s.policyResults.delete(key);
+        views.set(key, undefined);
+        this.setIssues(`policy:${key}`, []);
+        continue;
+      }
+      const ctx: PolicyContext = {
+        trustDomain: s.meshConfig.trustDomain,
+        select: (selector) => s.selectors.select(selector, key),
+        workloadsOf: (id) => [...(s.identityWorkloads.get(id) ?? [])],
+        service: (k) => s.out.services.get(k),
+      };
+      const result = computePolicy(policy, ctx);
+      s.policyResults.set(key, result);
+      views.set(key, result.policy);
+      for (const id of result.policy.selectedIdentities) addTo(s.policiesByIdentity, id, key);
+      for (const service of result.services) addTo(s.policiesByService, service, key);
+      for (const w of result.policy.selectedWorkloads) this.dirtyWorkloadPolicies.add(w);
+      if (result.namedEgress) s.namedEgressPolicies.add(key);
+      this.setIssues(`policy:${key}`, result.issues);
+    }
+    s.out.policies = s.out.policies.update(views);
+  }
+
+  // ---- step 6: per-workload policy
+  updateWorkloadPolicies(): void {
+    const s = this.state;
+    for (const key of this.dirtyWorkloads) this.dirtyWorkloadPolicies.add(key);
+    const lookup: NamedPortLookup = { peerPorts: (peers, name, protocol) => this.peerPorts(peers, name, protocol) };
+    const views = new Map<string, ReturnType<typeof computeWorkloadPolicy> | undefined>();
+    for (const key of this.dirtyWorkloadPolicies) {
+      const workload = s.out.workloads.get(key);
+      if (!workload) {
+        views.set(key, undefined);
+        continue;
+      }
+      const selecting: SelectingPolicy[] = [...(s.policiesByIdentity.get(workload.identity) ?? [])].sort().map((p) => {
+        const result = s.policyResults.get(p) as NonNullable<ReturnType<typeof s.policyResults.get>>;
+        return { key: p, layer: result.policy.layer, groups: result.groups };
+      });
+      views.set(key, computeWorkloadPolicy(workload, selecting, lookup));
+      this.dirtyL7Workloads.add(key);
+    }
+    s.out.workloadPolicies = s.out.workloadPolicies.update(views);
+  }
+
+  private peerPorts(peers: PeerSet, name: string, protocol: L4Protocol | 'ANY'): Map<number, number[]> {
+    const s = this.state;
+    const out = new Map<number, Set<number>>();
+    const consider = (workload: WorkloadView | undefined) => {
+      for (const cp of workload?.containerPorts ?? []) {
+        if (cp.name !== name || (protocol !== 'ANY' && protocol !== cp.protocol)) continue;
+        let ids = out.get(cp.port);
+        if (!ids) out.set(cp.port, (ids = new Set()));
+        ids.add((workload as WorkloadView).identity);
+      }
+    };
+    if (peers.any) for (const workload of s.out.workloads.values()) consider(workload);
+    else for (const id of peers.identities) for (const key of s.identityWorkloads.get(id) ?? []) consider(s.out.workloads.get(key));
+    const sorted = new Map<number, number[]>();
+    for (const port of [...out.keys()].sort((a, b) => a - b)) sorted.set(port, [...(out.get(port) as Set<number>)].sort((a, b) => a - b));
+    return sorted;
+  }
+
+  // ---- step 7: needs-L7
+  updateL7(): void {
+    const s = this.state;
+    const servicePorts = new Map<string, ReturnType<typeof serviceL7>['ports'][number] | undefined>();
+    for (const key of this.dirtyL7Services) {
+      const before = s.serviceL7.get(key);
+      for (const port of before?.ports ?? []) servicePorts.set(port.key, undefined);
+      for (const workload of workloadsOf(before?.marks)) {
+        removeFrom(s.l7ServicesByWorkload, workload, key);
+        this.dirtyL7Workloads.add(workload);
+      }
+      const view = s.out.services.get(key);
+      if (!view) {
+        s.serviceL7.delete(key);
+        continue;
+      }
+      const result = serviceL7(view, (port) => s.out.attachments.get(port));
+      if (result.ports.length === 0) s.serviceL7.delete(key);
+      else s.serviceL7.set(key, result);
+      for (const port of result.ports) servicePorts.set(port.key, port);
+      for (const workload of workloadsOf(result.marks)) {
+        addTo(s.l7ServicesByWorkload, workload, key);
+        this.dirtyL7Workloads.add(workload);
+      }
+    }
+    s.out.serviceL7 = s.out.serviceL7.update(servicePorts);
+
+    const entries = new Map<string, ReturnType<typeof freezeMark> | undefined>();
+    for (const workload of this.dirtyL7Workloads) {
+      for (const key of s.l7KeysByWorkload.get(workload) ?? []) entries.set(key, undefined);
+      const marks: Marks = new Map();
+      for (const service of [...(s.l7ServicesByWorkload.get(workload) ?? [])].sort()) {
+        for (const [key, mark] of s.serviceL7.get(service)?.marks.get(workload) ?? []) {
+          const merged = marks.get(key);
+          if (merged) merged.reasons.push(...mark.reasons.filter((r) => !merged.reasons.some((m) => m.source === r.source && m.detail === r.detail)));
+          else marks.set(key, { ...mark, reasons: [...mark.reasons] });
+        }
+      }
+      const policy = s.out.workloadPolicies.get(workload);
+      if (policy) policyMarks(policy, marks);
+      for (const [key, mark] of marks) entries.set(key, freezeMark(key, mark));
+      if (marks.size > 0) s.l7KeysByWorkload.set(workload, [...marks.keys()]);
+      else s.l7KeysByWorkload.delete(workload);
+    }
+    s.out.l7 = s.out.l7.update(entries);
+  }
+
+  // ---- nodes and namespaces
+  updateNodesAndNamespaces(): void {
+    const s = this.state;
+    const nodes = new Map<string, NodeView | undefined>();
+    for (const key of this.dirtyNodes) {
+      const node = this.objects.get(key) as Node | undefined;
+      const name = key.slice(key.lastIndexOf('/') + 1);
+      nodes.set(name, node ? nodeView(node) : undefined);
+    }
+    s.out.nodes = s.out.nodes.update(nodes);
+    const namespaces = new Map<string, NamespaceView | undefined>();
+    for (const name of this.dirtyNamespaces) {
+      if (!s.objectsPerNamespace.has(name)) {
+        namespaces.set(name, undefined);
+        continue;
+      }
+      const labels = s.namespaceLabels(name);
+      const waypoint = labels[USE_WAYPOINT_LABEL];
+      namespaces.set(name, Object.freeze({ name, labels, declared: s.declaredNamespaces.has(name), ...(waypoint ? { useWaypoint: waypoint } : {}) }));
+    }
+    s.out.namespaces = s.out.namespaces.update(namespaces);
+  }
+
+  issues(): readonly ConfigIssue[] {
+    const s = this.state;
+    if (!this.issuesChanged) return s.issueList;
+    const all = [...s.globalIssues];
+    for (const list of s.issuesByUnit.values()) all.push(...list);
+    all.sort((a, b) => (a.object ?? '').localeCompare(b.object ?? '') || (a.field ?? '').localeCompare(b.field ?? '') || a.message.localeCompare(b.message));
+    s.issueList = Object.freeze(all.map((i) => Object.freeze(i)));
+    return s.issueList;
+  }
+}
+
+function workloadsOf(marks: ReadonlyMap<string, Marks> | undefined): Iterable<string> {
+  return marks?.keys() ?? [];
+}
+
+function nodeView(node: Node): NodeView {
+  const addresses = (node.status?.addresses ?? []).map((a) => Object.freeze({ type: a.type, address: a.address }));
+  const internal = addresses.find((a) => a.type === 'InternalIP');
+  const podCIDRs = node.spec?.podCIDRs && node.spec.podCIDRs.length > 0 ? node.spec.podCIDRs : node.spec?.podCIDR ? [node.spec.podCIDR] : [];
+  return Object.freeze({
+    name: node.metadata.name,
+    ...(internal ? { internalIP: internal.address } : {}),
+    addresses: Object.freeze(addresses),
+    podCIDRs: Object.freeze([...podCIDRs]),
+    labels: sortedLabels(node.metadata.labels),
+  });
+}
+
+function reservedIdentities(): Map<number, IdentityView> {
+  const out = new Map<number, IdentityView>();
+  for (const [name, id] of Object.entries(RESERVED_IDENTITIES)) {
+    if (id === 0) continue;
+    out.set(id, Object.freeze({ id, reserved: name as keyof typeof RESERVED_IDENTITIES, namespace: '', labels: Object.freeze({ [`reserved:${name}`]: '' }), workloads: Object.freeze([]) }));
+  }
+  return out;
+}
+
+function run(state: BuildState, objects: ReadonlyMap<string, MeshObject>, keys: Iterable<string>, full: boolean): Build | undefined {
+  const build = new Build(state, objects, full);
+  build.applyChanges(keys);
+  build.updateNodesAndNamespaces();
+  build.updateWorkloads();
+  if (build.remapped) return undefined;
+  build.updateServices();
+  build.updateRoutes();
+  build.updatePolicies();
+  build.updateWorkloadPolicies();
+  build.updateL7();
+  return build;
+}
+
+function fresh(objects: ReadonlyMap<string, MeshObject>): Build {
+  const state = new BuildState(objects);
+  state.out.identities = state.out.identities.update(reservedIdentities());
+  return run(state, objects, objects.keys(), true) as Build;
+}
+
+/**
+ * Folds `objects` (keyed by objectKey) into a new snapshot. With `previous`, only what changed is
+ * recomputed; the result is the same as a build without it.
+ */
+export function buildSnapshot(objects: ReadonlyMap<string, MeshObject>, previous?: MeshSnapshot, options: BuildOptions = {}): MeshSnapshot {
+  const prior = previous ? states.get(previous) : undefined;
+  let build: Build | undefined;
+  if (prior && !prior.consumed) {
+    prior.consumed = true;
+    const keys = options.changedKeys ? new Set(options.changedKeys) : changedKeys(objects, prior.objects);
+    const global = [...keys].some((k) => GLOBAL_KINDS.has(kindOfKey(k)));
+    if (!global) build = run(prior, objects, keys, false);
+  }
+  build ??= fresh(objects);
+  const s = build.state;
+  const generation = (previous?.generation ?? 0) + 1;
+  const snapshot: MeshSnapshot = Object.freeze({
+    version: String(generation),
+    generation,
+    builtAt: new Date().toISOString(),
+    objects,
+    meshConfig: s.meshConfig,
+    namespaces: s.out.namespaces,
+    nodes: s.out.nodes,
+    services: s.out.services,
+    servicesByVip: s.out.servicesByVip,
+    workloads: s.out.workloads,
+    workloadsByIp: s.out.workloadsByIp,
+    identities: s.out.identities,
+    attachments: s.out.attachments,
+    routes: s.out.routes,
+    policies: s.out.policies,
+    workloadPolicies: s.out.workloadPolicies,
+    l7: s.out.l7,
+    serviceL7: s.out.serviceL7,
+    issues: build.issues(),
+  });
+  states.set(snapshot, s);
+  return snapshot;
+}

@@ -1,0 +1,82 @@
+// The needs-L7 set (shared/DESIGN.md, "What needs L7 means"): a flow to (workload, port) leaves
+// the fast path when a route attaches to a Service it backs on that port, an L7 policy rule selects
+// it on that port, or its Service uses a waypoint. Everything else is decided in the kernel.
+import type { L4Protocol, L7Reason, PolicyRule, ServicePortL7, ServicePortRoutes, ServiceView, WorkloadPolicy, WorkloadPortL7 } from './types.js';
+import { servicePortKey, workloadPortKey } from './types.js';
+
+/** Ranges wider than this mark every port (port 0) rather than each. */
+const MAX_RANGE_MARKS = 64;
+
+export type Marks = Map<string, { workload: string; port: number; protocol: L4Protocol; reasons: L7Reason[] }>;
+
+function mark(marks: Marks, workload: string, port: number, protocol: L4Protocol, reason: L7Reason): void {
+  const key = workloadPortKey(workload, port, protocol);
+  let entry = marks.get(key);
+  if (!entry) marks.set(key, (entry = { workload, port, protocol, reasons: [] }));
+  if (!entry.reasons.some((r) => r.source === reason.source && r.detail === reason.detail)) entry.reasons.push(reason);
+}
+
+/** True when a rule needs the proxy: HTTP conditions, or `when` keys on the request. */
+export function isL7Rule(rule: PolicyRule): boolean {
+  return rule.http.length > 0 || rule.when.some((w) => w.key.startsWith('request.'));
+}
+
+/** The workload ports that an ingress L7 rule (CNP rules.http, Istio operations) selects. */
+export function policyMarks(policy: WorkloadPolicy, marks: Marks): void {
+  for (const rule of [...policy.ingress.rules, ...policy.authorization.rules]) {
+    if (!isL7Rule(rule)) continue;
+    const reason: L7Reason = Object.freeze({
+      kind: 'l7-policy',
+      source: rule.origin.policy,
+      detail: `${rule.origin.policy} ${rule.origin.field} has L7 rules`,
+    });
+    if (rule.ports.length === 0) mark(marks, policy.workload, 0, 'TCP', reason);
+    for (const range of rule.ports) {
+      if (range.protocol !== 'TCP' && range.protocol !== 'ANY') continue;
+      if (range.port === 0 || range.endPort - range.port > MAX_RANGE_MARKS) {
+        mark(marks, policy.workload, 0, 'TCP', reason);
+        continue;
+      }
+      for (let port = range.port; port <= range.endPort; port++) mark(marks, policy.workload, port, 'TCP', reason);
+    }
+  }
+}
+
+export interface ServiceL7Result {
+  readonly ports: readonly ServicePortL7[];
+  /** Marks on the workloads behind the service: workload key → its marks by workload port key. */
+  readonly marks: ReadonlyMap<string, Marks>;
+}
+
+/** The service ports that need L7 (routes, waypoint) and the workload ports behind them. */
+export function serviceL7(service: ServiceView, attachments: (portKey: string) => ServicePortRoutes | undefined): ServiceL7Result {
+  const ports: ServicePortL7[] = [];
+  const marks = new Map<string, Marks>();
+  for (const port of service.ports) {
+    const key = servicePortKey(service.key, port.port, port.protocol);
+    const reasons: L7Reason[] = [];
+    const routes = attachments(key);
+    if (routes) {
+      for (const route of new Set([...routes.http, ...routes.grpc].map((m) => m.route))) {
+        reasons.push(Object.freeze({ kind: 'route', source: route, detail: `${route} attaches to ${service.key}:${port.port}` }));
+      }
+    }
+    if (service.waypoint) {
+      const found = service.waypoint.found ? '' : ' (waypoint not found)';
+      reasons.push(Object.freeze({ kind: 'waypoint', source: `Gateway/${service.waypoint.gateway}`, detail: `${service.key} uses waypoint ${service.waypoint.gateway}${found}` }));
+    }
+    if (reasons.length === 0) continue;
+    ports.push(Object.freeze({ key, service: service.key, vips: service.vips, port: port.port, protocol: port.protocol, needsL7: true, reasons: Object.freeze(reasons) }));
+    for (const endpoint of port.endpoints) {
+      if (!endpoint.pod) continue;
+      let workloadMarks = marks.get(endpoint.pod);
+      if (!workloadMarks) marks.set(endpoint.pod, (workloadMarks = new Map()));
+      for (const reason of reasons) mark(workloadMarks, endpoint.pod, endpoint.port, port.protocol, reason);
+    }
+  }
+  return { ports, marks };
+}
+
+export function freezeMark(key: string, entry: { workload: string; port: number; protocol: L4Protocol; reasons: L7Reason[] }): WorkloadPortL7 {
+  return Object.freeze({ key, workload: entry.workload, port: entry.port, protocol: entry.protocol, needsL7: true, reasons: Object.freeze(entry.reasons) });
+}

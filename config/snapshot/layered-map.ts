@@ -1,0 +1,85 @@
+// A read-only map that shares structure with the version it was derived from, so a snapshot that
+// changes a few entries of a 100,000-entry view costs O(changes), not a copy of the view. Each
+// version is a frozen base map plus a small overlay of changes; the overlay is folded into a new
+// base once it grows past a fraction of the base (amortized O(1) per change).
+
+const DELETED: unique symbol = Symbol('deleted');
+type Slot<V> = V | typeof DELETED;
+
+export class LayeredMap<K, V> implements ReadonlyMap<K, V> {
+  readonly size: number;
+
+  private constructor(
+    private readonly base: ReadonlyMap<K, V>,
+    private readonly top: ReadonlyMap<K, Slot<V>>,
+    size: number,
+  ) {
+    this.size = size;
+  }
+
+  static empty<K, V>(): LayeredMap<K, V> {
+    return new LayeredMap<K, V>(new Map(), new Map(), 0);
+  }
+
+  /** A new version with `changes` applied: a value sets the key, undefined deletes it. */
+  update(changes: ReadonlyMap<K, V | undefined>): LayeredMap<K, V> {
+    if (changes.size === 0) return this;
+    const top = new Map(this.top);
+    let size = this.size;
+    for (const [key, value] of changes) {
+      const had = this.has(key);
+      if (value === undefined) {
+        if (!had) continue;
+        top.set(key, DELETED);
+        size--;
+      } else {
+        top.set(key, value);
+        if (!had) size++;
+      }
+    }
+    if (top.size > 256 && top.size * 8 > this.base.size) return new LayeredMap(fold(this.base, top), new Map(), size);
+    return new LayeredMap(this.base, top, size);
+  }
+
+  get(key: K): V | undefined {
+    const slot = this.top.get(key);
+    if (slot !== undefined) return slot === DELETED ? undefined : slot;
+    return this.base.get(key);
+  }
+
+  has(key: K): boolean {
+    const slot = this.top.get(key);
+    if (slot !== undefined) return slot !== DELETED;
+    return this.base.has(key);
+  }
+
+  *entries(): MapIterator<[K, V]> {
+    for (const entry of this.base) if (!this.top.has(entry[0])) yield entry;
+    for (const [key, slot] of this.top) if (slot !== DELETED) yield [key, slot];
+  }
+
+  *keys(): MapIterator<K> {
+    for (const [key] of this.entries()) yield key;
+  }
+
+  *values(): MapIterator<V> {
+    for (const [, value] of this.entries()) yield value;
+  }
+
+  [Symbol.iterator](): MapIterator<[K, V]> {
+    return this.entries();
+  }
+
+  forEach(callback: (value: V, key: K, map: ReadonlyMap<K, V>) => void, thisArg?: unknown): void {
+    for (const [key, value] of this.entries()) callback.call(thisArg, value, key, this);
+  }
+}
+
+function fold<K, V>(base: ReadonlyMap<K, V>, top: ReadonlyMap<K, Slot<V>>): Map<K, V> {
+  const merged = new Map(base);
+  for (const [key, slot] of top) {
+    if (slot === DELETED) merged.delete(key);
+    else merged.set(key, slot);
+  }
+  return merged;
+}

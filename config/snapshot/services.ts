@@ -1,0 +1,172 @@
+// One Service's view: its ports with protocol hints, and each port's endpoints from the
+// EndpointSlices labelled for it, or from the Pods its selector matches when it has no slice.
+import type { EndpointSlice, Pod, Service, ServicePort } from '../resources.js';
+import { sortedLabels } from './labels.js';
+import type { EndpointView, L4Protocol, ServicePortView, ServiceView, WaypointRef } from './types.js';
+
+export interface ServiceInputs {
+  service: Service;
+  clusterDomain: string;
+  slices: readonly EndpointSlice[];
+  /** Pods of the namespace that the selector matches (any phase), when the service has a selector. */
+  selectedPods: readonly Pod[];
+  /** Workload key for a pod IP, for slice endpoints without a targetRef. */
+  workloadByIp: (ip: string) => string | undefined;
+  /** Whether a pod key is a workload (a pod with an IP, not hostNetwork). */
+  isWorkload: (key: string) => boolean;
+  waypoint?: WaypointRef;
+}
+
+export function podIps(pod: Pod): string[] {
+  const ips = (pod.status?.podIPs ?? []).map((p) => p.ip).filter((ip) => typeof ip === 'string' && ip !== '');
+  if (ips.length === 0 && pod.status?.podIP) ips.push(pod.status.podIP);
+  return ips;
+}
+
+export function podReady(pod: Pod): boolean {
+  return (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+}
+
+function hasPrefixName(name: string, word: string): boolean {
+  return name === word || name.startsWith(`${word}-`);
+}
+
+/** The protocol hints of a service port, from appProtocol or the port name (Istio's convention). */
+export function portProtocolHints(port: { name?: string; appProtocol?: string }): { isGrpc: boolean; isHttp2: boolean; isHttp: boolean } {
+  const name = (port.name ?? '').toLowerCase();
+  const app = (port.appProtocol ?? '').toLowerCase();
+  const isGrpc = app === 'grpc' || app === 'kubernetes.io/grpc' || hasPrefixName(name, 'grpc');
+  const isHttp2 = isGrpc || app === 'kubernetes.io/h2c' || app === 'http2' || app === 'h2c' || hasPrefixName(name, 'http2');
+  const isHttp = isHttp2 || app === 'http' || app === 'kubernetes.io/http' || hasPrefixName(name, 'http');
+  return { isGrpc, isHttp2, isHttp };
+}
+
+function compareEndpoints(a: EndpointView, b: EndpointView): number {
+  return a.address < b.address ? -1 : a.address > b.address ? 1 : a.port - b.port;
+}
+
+function sliceEndpoints(inputs: ServiceInputs, port: ServicePort, protocol: L4Protocol): EndpointView[] {
+  const out = new Map<string, EndpointView>();
+  for (const slice of inputs.slices) {
+    const namespace = slice.metadata.namespace ?? '';
+    for (const slicePort of slice.ports ?? []) {
+      if ((slicePort.name ?? '') !== (port.name ?? '') || (slicePort.protocol ?? 'TCP') !== protocol) continue;
+      const number = slicePort.port ?? (typeof port.targetPort === 'number' ? port.targetPort : port.port);
+      for (const endpoint of slice.endpoints ?? []) {
+        const ready = endpoint.conditions?.ready ?? true;
+        const ref = endpoint.targetRef;
+        const refKey = ref && (ref.kind ?? 'Pod') === 'Pod' && ref.name ? `${ref.namespace ?? namespace}/${ref.name}` : undefined;
+        for (const address of endpoint.addresses ?? []) {
+          const view: EndpointView = Object.freeze({
+            address,
+            port: number,
+            ...(endpoint.nodeName ? { nodeName: endpoint.nodeName } : {}),
+            ...(endpoint.zone ? { zone: endpoint.zone } : {}),
+            ...optionalPod(refKey ?? inputs.workloadByIp(address)),
+            ready,
+            serving: endpoint.conditions?.serving ?? ready,
+            terminating: endpoint.conditions?.terminating ?? false,
+          });
+          out.set(`${address}|${number}`, view);
+        }
+      }
+    }
+  }
+  return [...out.values()].sort(compareEndpoints);
+}
+
+function optionalPod(pod: string | undefined): { pod?: string } {
+  return pod ? { pod } : {};
+}
+
+/** The container port a named targetPort means on one pod. */
+function namedContainerPort(pod: Pod, name: string, protocol: L4Protocol): number | undefined {
+  for (const container of pod.spec.containers ?? []) {
+    for (const cp of container.ports ?? []) {
+      if (cp.name === name && (cp.protocol ?? 'TCP') === protocol) return cp.containerPort;
+    }
+  }
+  return undefined;
+}
+
+function selectorEndpoints(inputs: ServiceInputs, port: ServicePort, protocol: L4Protocol): EndpointView[] {
+  const out: EndpointView[] = [];
+  for (const pod of inputs.selectedPods) {
+    if (pod.status?.phase !== 'Running') continue;
+    const target = port.targetPort ?? port.port;
+    const number = typeof target === 'number' ? target : namedContainerPort(pod, target, protocol);
+    if (number === undefined) continue;
+    const ready = podReady(pod);
+    const key = `${pod.metadata.namespace ?? ''}/${pod.metadata.name}`;
+    for (const address of podIps(pod)) {
+      out.push(Object.freeze({
+        address,
+        port: number,
+        ...(pod.spec.nodeName ? { nodeName: pod.spec.nodeName } : {}),
+        pod: key,
+        ready,
+        serving: ready,
+        terminating: false,
+      }));
+    }
+  }
+  return out.sort(compareEndpoints);
+}
+
+export function buildServiceView(inputs: ServiceInputs): ServiceView {
+  const { service } = inputs;
+  const namespace = service.metadata.namespace ?? '';
+  const name = service.metadata.name;
+  const spec = service.spec ?? {};
+  const type = spec.type ?? 'ClusterIP';
+  const written = spec.clusterIPs && spec.clusterIPs.length > 0 ? spec.clusterIPs : spec.clusterIP ? [spec.clusterIP] : [];
+  const headless = written.includes('None');
+  const vips = headless ? [] : written.filter((ip) => ip !== '');
+  const source: ServiceView['endpointSource'] =
+    type === 'ExternalName' ? 'none' : inputs.slices.length > 0 ? 'EndpointSlice' : spec.selector ? 'selector' : 'none';
+  const ports: ServicePortView[] = (spec.ports ?? []).map((port) => {
+    const protocol: L4Protocol = port.protocol ?? 'TCP';
+    const target = port.targetPort ?? port.port;
+    const endpoints =
+      source === 'EndpointSlice' ? sliceEndpoints(inputs, port, protocol) : source === 'selector' ? selectorEndpoints(inputs, port, protocol) : [];
+    return Object.freeze({
+      name: port.name ?? '',
+      port: port.port,
+      protocol,
+      ...(port.appProtocol ? { appProtocol: port.appProtocol } : {}),
+      ...(typeof target === 'number' ? { targetPort: target } : { targetPortName: target }),
+      ...portProtocolHints(port),
+      endpoints: Object.freeze(endpoints),
+    });
+  });
+  const workloads = new Set<string>();
+  if (spec.selector) {
+    for (const pod of inputs.selectedPods) {
+      const key = `${namespace}/${pod.metadata.name}`;
+      if (inputs.isWorkload(key)) workloads.add(key);
+    }
+  } else {
+    for (const port of ports) for (const e of port.endpoints) if (e.pod && inputs.isWorkload(e.pod)) workloads.add(e.pod);
+  }
+  return Object.freeze({
+    key: `${namespace}/${name}`,
+    namespace,
+    name,
+    fqdn: `${name}.${namespace}.svc.${inputs.clusterDomain}`,
+    type,
+    vips: Object.freeze(vips),
+    headless,
+    labels: sortedLabels(service.metadata.labels),
+    ...(spec.selector ? { selector: sortedLabels(spec.selector) } : {}),
+    ports: Object.freeze(ports),
+    endpointSource: source,
+    workloads: Object.freeze([...workloads].sort()),
+    ...(inputs.waypoint ? { waypoint: inputs.waypoint } : {}),
+  });
+}
+
+/** What routes depend on in a service: existence, VIPs and ports (not endpoints). */
+export function routeSignature(view: ServiceView | undefined): string {
+  if (!view) return '';
+  return `${view.vips.join(',')}|${view.ports.map((p) => `${p.name}:${p.port}/${p.protocol}`).join(',')}`;
+}

@@ -1,0 +1,206 @@
+// What the snapshot builder keeps between builds: the raw objects indexed (by namespace, by
+// selector label, by the service a slice belongs to), the derived units (route and policy results,
+// identity allocation, selector cache) and the output maps. A snapshot's state is handed on to the
+// next build and mutated there; a snapshot whose state was already used builds its successor from
+// scratch.
+import type { ConfigIssue } from '../source.js';
+import type { Gateway, MeshConfig, MeshObject, Namespace, Pod, ReferenceGrant, Service, EndpointSlice } from '../resources.js';
+import { IdentityAllocator } from './identity-allocator.js';
+import type { Labels } from './labels.js';
+import { sortedLabels } from './labels.js';
+import { LayeredMap } from './layered-map.js';
+import type { ServiceL7Result } from './l7.js';
+import type { Policy, PolicyResult } from './policies.js';
+import type { Route, RouteResult } from './routes.js';
+import { SelectorCache } from './selector-cache.js';
+import type {
+  IdentityView,
+  NamespaceView,
+  NodeView,
+  ResolvedMeshConfig,
+  ResolvedPolicy,
+  RouteView,
+  ServicePortL7,
+  ServicePortRoutes,
+  ServiceView,
+  WorkloadPolicy,
+  WorkloadPortL7,
+  WorkloadView,
+} from './types.js';
+
+/** Kinds whose change rebuilds everything (they feed every view: defaults, labels, waypoints, grants). */
+export const GLOBAL_KINDS = new Set(['MeshConfig', 'Namespace', 'Gateway', 'ReferenceGrant']);
+
+export const WAYPOINT_CLASS = 'skiff-waypoint';
+export const USE_WAYPOINT_LABEL = 'istio.io/use-waypoint';
+
+export interface Outputs {
+  namespaces: LayeredMap<string, NamespaceView>;
+  nodes: LayeredMap<string, NodeView>;
+  services: LayeredMap<string, ServiceView>;
+  servicesByVip: LayeredMap<string, string>;
+  workloads: LayeredMap<string, WorkloadView>;
+  workloadsByIp: LayeredMap<string, string>;
+  identities: LayeredMap<number, IdentityView>;
+  attachments: LayeredMap<string, ServicePortRoutes>;
+  routes: LayeredMap<string, RouteView>;
+  policies: LayeredMap<string, ResolvedPolicy>;
+  workloadPolicies: LayeredMap<string, WorkloadPolicy>;
+  l7: LayeredMap<string, WorkloadPortL7>;
+  serviceL7: LayeredMap<string, ServicePortL7>;
+}
+
+export function addTo<K, V>(index: Map<K, Set<V>>, key: K, value: V): void {
+  let set = index.get(key);
+  if (!set) index.set(key, (set = new Set()));
+  set.add(value);
+}
+
+export function removeFrom<K, V>(index: Map<K, Set<V>>, key: K, value: V): void {
+  const set = index.get(key);
+  if (!set) return;
+  set.delete(value);
+  if (set.size === 0) index.delete(key);
+}
+
+function positive(value: number | undefined, fallback: number): number {
+  return typeof value === 'number' && Number.isInteger(value) && value > 0 && value < 65536 ? value : fallback;
+}
+
+export class BuildState {
+  consumed = false;
+  objects: ReadonlyMap<string, MeshObject> = new Map();
+
+  // ---- global inputs (a change rebuilds from scratch)
+  readonly meshConfig: ResolvedMeshConfig;
+  readonly declaredNamespaces = new Map<string, Labels>();
+  /** Gateways of the waypoint class, by `namespace/name`. */
+  readonly waypoints = new Set<string>();
+  readonly grants = new Map<string, ReferenceGrant[]>();
+  readonly globalIssues: ConfigIssue[] = [];
+
+  // ---- raw indexes
+  readonly pods = new Map<string, Pod>();
+  /** `namespace|key=value` → pods with that label. */
+  readonly podsBySelectorPair = new Map<string, Set<string>>();
+  readonly services = new Map<string, Service>();
+  /** `namespace|key=value` of the first selector pair → services with that selector pair. */
+  readonly servicesBySelectorPair = new Map<string, Set<string>>();
+  readonly slices = new Map<string, EndpointSlice>();
+  readonly slicesByService = new Map<string, Set<string>>();
+  readonly routes = new Map<string, Route>();
+  readonly policyObjects = new Map<string, Policy>();
+  readonly objectsPerNamespace = new Map<string, number>();
+
+  // ---- derived units
+  readonly allocator = new IdentityAllocator();
+  readonly identityKeyOf = new Map<string, string>();
+  readonly identityWorkloads = new Map<number, Set<string>>();
+  readonly identitiesByNamespace = new Map<string, Map<number, Labels>>();
+  readonly selectors: SelectorCache;
+  /** Endpoint address (slice endpoint without targetRef) → services that looked it up. */
+  readonly servicesByAddress = new Map<string, Set<string>>();
+  /** Workload key → services whose endpoints point at it. */
+  readonly servicesByEndpointPod = new Map<string, Set<string>>();
+  readonly serviceRefs = new Map<string, { addresses: string[]; pods: string[] }>();
+  readonly routeResults = new Map<string, RouteResult>();
+  readonly routesByService = new Map<string, Set<string>>();
+  readonly routesByPort = new Map<string, Set<string>>();
+  readonly policyResults = new Map<string, PolicyResult>();
+  readonly policiesByIdentity = new Map<number, Set<string>>();
+  readonly policiesByService = new Map<string, Set<string>>();
+  readonly namedEgressPolicies = new Set<string>();
+  readonly serviceL7 = new Map<string, ServiceL7Result>();
+  readonly l7ServicesByWorkload = new Map<string, Set<string>>();
+  readonly l7KeysByWorkload = new Map<string, string[]>();
+  readonly issuesByUnit = new Map<string, readonly ConfigIssue[]>();
+  issueList: readonly ConfigIssue[] = Object.freeze([]);
+
+  out: Outputs = {
+    namespaces: LayeredMap.empty(),
+    nodes: LayeredMap.empty(),
+    services: LayeredMap.empty(),
+    servicesByVip: LayeredMap.empty(),
+    workloads: LayeredMap.empty(),
+    workloadsByIp: LayeredMap.empty(),
+    identities: LayeredMap.empty(),
+    attachments: LayeredMap.empty(),
+    routes: LayeredMap.empty(),
+    policies: LayeredMap.empty(),
+    workloadPolicies: LayeredMap.empty(),
+    l7: LayeredMap.empty(),
+    serviceL7: LayeredMap.empty(),
+  };
+
+  /** Reads the global inputs of `objects`. */
+  constructor(objects: ReadonlyMap<string, MeshObject>) {
+    const configs: MeshConfig[] = [];
+    for (const object of objects.values()) {
+      switch (object.kind) {
+        case 'MeshConfig':
+          configs.push(object);
+          break;
+        case 'Namespace':
+          this.declaredNamespaces.set(object.metadata.name, namespaceLabels(object));
+          break;
+        case 'Gateway':
+          if ((object as Gateway).spec?.gatewayClassName === WAYPOINT_CLASS) this.waypoints.add(`${object.metadata.namespace ?? ''}/${object.metadata.name}`);
+          break;
+        case 'ReferenceGrant': {
+          const namespace = object.metadata.namespace ?? '';
+          const list = this.grants.get(namespace) ?? [];
+          list.push(object);
+          this.grants.set(namespace, list);
+          break;
+        }
+        default:
+          break;
+      }
+    }
+    configs.sort((a, b) => configKey(a).localeCompare(configKey(b)));
+    const chosen = configs[0];
+    if (configs.length > 1) {
+      this.globalIssues.push({
+        severity: 'warning',
+        source: 'snapshot',
+        object: configKey(configs[1] as MeshConfig),
+        message: `more than one MeshConfig; ${configKey(chosen as MeshConfig)} is in force`,
+      });
+    }
+    const spec = chosen?.spec ?? {};
+    this.meshConfig = Object.freeze({
+      ...(chosen ? { source: configKey(chosen) } : {}),
+      trustDomain: spec.trustDomain || 'cluster.local',
+      encryption: spec.encryption ?? 'none',
+      proxyPort: positive(spec.proxyPort, 15001),
+      hbonePort: positive(spec.hbonePort, 15008),
+      clusterDomain: spec.clusterDomain || 'cluster.local',
+      ...(spec.ingressProxyPort ? { ingressProxyPort: spec.ingressProxyPort } : {}),
+      certificateTTL: spec.certificateTTL || '24h',
+    });
+    this.selectors = new SelectorCache({
+      identities: (namespace) => this.identitiesOf(namespace),
+    });
+  }
+
+  *identitiesOf(namespace: string): Iterable<[number, Labels]> {
+    if (namespace !== '*') {
+      yield* this.identitiesByNamespace.get(namespace) ?? [];
+      return;
+    }
+    for (const byId of this.identitiesByNamespace.values()) yield* byId;
+  }
+
+  /** Labels of a namespace as Kubernetes shows them (with kubernetes.io/metadata.name). */
+  namespaceLabels(namespace: string): Labels {
+    return this.declaredNamespaces.get(namespace) ?? Object.freeze({ 'kubernetes.io/metadata.name': namespace });
+  }
+}
+
+function configKey(config: MeshConfig): string {
+  return `MeshConfig/${config.metadata.namespace ?? ''}/${config.metadata.name}`;
+}
+
+function namespaceLabels(namespace: Namespace): Labels {
+  return sortedLabels({ ...(namespace.metadata.labels ?? {}), 'kubernetes.io/metadata.name': namespace.metadata.name });
+}
