@@ -170,7 +170,7 @@ function forwardAction(m: AttachedRouteMatchBase): Json {
   const live = m.backends.filter((b) => b.weight > 0);
   if (live.length === 0 || live.every((b) => !b.resolved)) return directResponse(500);
   const clusters = live.map((b) => {
-    const entry: Json = { name: backendCluster(b) ?? INVALID_BACKEND_CLUSTER, weight: b.weight };
+    const entry: Json = { name: backendCluster(b) ?? INVALID_BACKEND_CLUSTER, weight: { value: b.weight } };
     applyHeaderFilters(entry, b.filters);
     return entry;
   });
@@ -263,6 +263,6 @@ export function routeConfiguration(name: string, routes: Json[]): Json {
   return {
     name,
     virtual_hosts: [{ name, domains: ['*'], routes }],
-    validate_clusters: false,
+    validate_clusters: { value: false },
   };
 }

@@ -290,7 +290,7 @@ export class Translator {
   private workloadChain(snapshot: MeshSnapshot, key: string): { chain: Json; issues: TranslateIssue[] } | undefined {
     const l7 = snapshot.l7.get(key);
     const workload = l7 ? snapshot.workloads.get(l7.workload) : undefined;
-    if (!l7 || !workload) return undefined;
+    if (!l7 || !workload || !this.families.proxyRoutes.has(INBOUND_ROUTE)) return undefined;
     const policy = snapshot.workloadPolicies.get(workload.key);
     return this.chainMemo.get(`pod|${key}`, [l7, workload, policy, snapshot.identities, snapshot.workloads], () => {
       const issues: TranslateIssue[] = [];

@@ -39,7 +39,7 @@ function innerName(service: ServiceView, port: ServicePortView): string {
 }
 
 function struct(fields: Record<string, string>): Json {
-  return { fields: Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, { string_value: v }])) };
+  return { fields: Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, { stringValue: v }])) };
 }
 
 /** An endpoint reached through `connect_originate`, which tunnels to its HBONE port. */
