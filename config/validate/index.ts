@@ -64,26 +64,30 @@ function check(raw: unknown, report: Report): ValidationResult {
     root.error(`a document must be an object with apiVersion and kind, not ${Array.isArray(raw) ? 'a list' : typeof raw}`);
     return { issues: report.issues };
   }
+  const kind = typeof raw.kind === 'string' && raw.kind !== '' ? raw.kind : undefined;
+  const known = kind !== undefined && Object.prototype.hasOwnProperty.call(VALIDATORS, kind) ? (kind as MeshKind) : undefined;
+  const meta = isObj(raw.metadata) ? raw.metadata : {};
+  const namespace = typeof meta.namespace === 'string' ? meta.namespace : 'default';
+  const name = typeof meta.name === 'string' && meta.name !== '' ? meta.name : undefined;
+  if (kind !== undefined) report.object = objectLabel(kind, known && !isNamespaced(known) ? undefined : namespace, name);
+
   const apiVersion = root.req('apiVersion')?.string({ min: 1 });
-  const kind = root.req('kind')?.string({ min: 1 });
-  const meta = root.req('metadata');
-  const name = meta?.object() ? meta.req('name')?.string({ min: 1 }) : undefined;
-  const namespace = meta?.opt('namespace')?.string();
+  root.req('kind')?.string({ min: 1 });
+  const metadata = root.req('metadata');
+  if (metadata?.object()) metadata.req('name')?.string({ min: 1 });
   if (apiVersion === undefined || kind === undefined) return { issues: report.issues };
 
-  const known = Object.prototype.hasOwnProperty.call(VALIDATORS, kind) ? (kind as MeshKind) : undefined;
-  report.object = objectLabel(kind, known && !isNamespaced(known) ? undefined : (namespace ?? 'default'), name);
   if (!known || !API_VERSIONS[known].includes(apiVersion)) {
     root.warn(`unknown kind ${apiVersion}/${kind}: ignored (skiff reads ${Object.keys(VALIDATORS).join(', ')})`);
     return { issues: report.issues.filter((i) => i.severity === 'warning') };
   }
-  if (meta) metadata(meta, NAME_RULES[known] ?? 'dnsSubdomain', isNamespaced(known));
+  if (metadata) checkMetadata(metadata, NAME_RULES[known] ?? 'dnsSubdomain', isNamespaced(known));
   VALIDATORS[known](root);
   if (report.hasErrors()) return { issues: report.issues };
   return { object: withNamespace(raw, known), issues: report.issues };
 }
 
-function metadata(meta: Field, nameRule: NameRule, namespaced: boolean): void {
+function checkMetadata(meta: Field, nameRule: NameRule, namespaced: boolean): void {
   const name = meta.at('name');
   if (typeof name.value === 'string' && name.value !== '') name[nameRule]();
   const namespace = meta.opt('namespace');
