@@ -266,7 +266,7 @@ export class KubeInformer {
     let delay: number;
     if (code === 404 || code === 403) {
       delay = withJitter(this.unavailableRetryMs);
-      const why = code === 404 ? `the API server does not serve ${this.path} (CustomResourceDefinition not installed?)` : `not allowed to list ${this.path} (RBAC)`;
+      const why = code === 404 ? `the API server does not serve ${this.path} (CustomResourceDefinition not installed?)` : `not allowed to list/watch ${this.path} (RBAC)`;
       const problem = `${why}; trying again every ${formatMs(this.unavailableRetryMs)}`;
       if (this.currentState !== 'unavailable') log.warn({ path: this.path, code }, problem);
       this.setState('unavailable', problem);

@@ -377,6 +377,22 @@ test('a CRD that is not installed is reported once as a warning; the other kinds
   assert.deepEqual(source.issues(), []);
 });
 
+test('a watch refused with 403 while its list is allowed is reported once, keeps the listed objects, and clears when allowed', async (t) => {
+  const { api, source, changes } = await setUp(t, [ns, pod('orders-1', '10.244.1.5')]);
+  api.failNext(3, 403, '/api/v1/pods?watch=true');
+  const before = changes();
+  await source.start();
+  await until('403 reported', () => source.issues().length === 1);
+  const [warning] = source.issues();
+  assert.equal(warning.severity, 'warning');
+  assert.match(warning.message, /not allowed/);
+  assert.ok(source.objects().has('Pod/shop/orders-1'), 'listed objects stay');
+  await until('watch allowed again', () => api.openWatches('/api/v1/pods') === 1 && source.issues().length === 0);
+  assert.equal(lists(api, '/api/v1/pods'), 1, 'retries resume the watch, no re-list');
+  // the two listed objects, the warning appearing once and clearing once
+  assert.equal(changes() - before, 4);
+});
+
 test('an abrupt watch close resumes from the last resourceVersion without a re-list', async (t) => {
   const { api, source } = await started(t, [ns, service('orders')]);
   const rv = api.apply(pod('orders-1', '10.244.1.5'));
