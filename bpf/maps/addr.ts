@@ -40,25 +40,3 @@ export function readAddr(buf: Buffer, offset: number, family: number): string {
   for (let i = 0; i < 8; i++) groups.push(buf.readUInt16BE(offset + 2 * i).toString(16));
   return canonicalIPv6(groups.join(':'));
 }
-
-/** The 20-byte (address, port in network order, proto, family) head of skf_svc_key and skf_backend. */
-export interface AddrPortProto {
-  addr: string;
-  port: number;
-  proto: number;
-}
-
-export function writeAddrPortProto(buf: Buffer, offset: number, v: AddrPortProto): void {
-  const family = writeAddr(buf, offset, v.addr);
-  buf.writeUInt16BE(v.port, offset + 16);
-  buf.writeUInt8(v.proto, offset + 18);
-  buf.writeUInt8(family, offset + 19);
-}
-
-export function readAddrPortProto(buf: Buffer, offset: number): AddrPortProto {
-  return {
-    addr: readAddr(buf, offset, buf.readUInt8(offset + 19)),
-    port: buf.readUInt16BE(offset + 16),
-    proto: buf.readUInt8(offset + 18),
-  };
-}

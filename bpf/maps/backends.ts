@@ -1,34 +1,27 @@
 // skf_backends (hash): backend id (u32, nonzero) -> address, port (network order), proto, family
 // (struct skf_backend, 24 bytes). Established connections keep their backend id in conntrack, so
-// a backend must not be reused for another address while connections to it may live.
-import { readAddrPortProto, writeAddrPortProto, type AddrPortProto } from './addr.js';
+// do not reuse an id for another address while connections to it may live.
+import { Struct, u32 } from './struct.js';
 
 export const MAP_NAME = 'skf_backends';
-export const KEY_SIZE = 4;
-export const VALUE_SIZE = 24;
 export const DEFAULT_MAX_ENTRIES = 262144;
 
-export interface BackendValue extends AddrPortProto {
+export interface BackendValue {
+  addr: string;
+  port: number;
+  proto: number;
   flags: number;
 }
 
-export function encodeKey(backendId: number): Buffer {
-  const buf = Buffer.alloc(KEY_SIZE);
-  buf.writeUInt32LE(backendId, 0);
-  return buf;
-}
+export const VALUE = new Struct<BackendValue & { family?: number }>('skf_backend', 24, [
+  { name: 'addr', kind: 'addr', offset: 0 },
+  { name: 'port', kind: 'be16', offset: 16 },
+  { name: 'proto', kind: 'u8', offset: 18 },
+  { name: 'family', kind: 'family', offset: 19 },
+  { name: 'flags', kind: 'u32', offset: 20 },
+]);
 
-export function decodeKey(buf: Buffer): number {
-  return buf.readUInt32LE(0);
-}
-
-export function encodeValue(v: BackendValue): Buffer {
-  const buf = Buffer.alloc(VALUE_SIZE);
-  writeAddrPortProto(buf, 0, v);
-  buf.writeUInt32LE(v.flags, 20);
-  return buf;
-}
-
-export function decodeValue(buf: Buffer): BackendValue {
-  return { ...readAddrPortProto(buf, 0), flags: buf.readUInt32LE(20) };
-}
+export const encodeKey = (backendId: number): Buffer => u32.encode(backendId);
+export const decodeKey = (buf: Buffer): number => u32.decode(buf);
+export const encodeValue = (v: BackendValue): Buffer => VALUE.encode(v);
+export const decodeValue = (buf: Buffer): BackendValue => VALUE.decode(buf);

@@ -3,12 +3,10 @@
 // (keyed by the tuple after DNAT, or the original tuple when steered to the proxy), INGRESS by
 // to_pod for flows entering a pod, SERVICE by from_pod for client->VIP tuples (they remember the
 // backend, so established connections keep it when the service's backends change).
-import { readAddr, writeAddr } from './addr.js';
-import { readTuple, TUPLE_SIZE, writeTuple, type Tuple } from './tuple.js';
+import { Struct } from './struct.js';
+import { TUPLE, type DecodedTuple, type Tuple } from './tuple.js';
 
 export const MAP_NAME = 'skf_ct';
-export const KEY_SIZE = TUPLE_SIZE;
-export const VALUE_SIZE = 64;
 export const DEFAULT_MAX_ENTRIES = 524288;
 
 export interface CtValue {
@@ -16,7 +14,7 @@ export interface CtValue {
   expires: bigint;
   packets: bigint;
   bytes: bigint;
-  /** CtFlags.DNAT: the original destination (VIP) replies are rewritten from. */
+  /** CtFlags.DNAT: the original destination (VIP) replies are rewritten from ('' when unset). */
   natAddr: string;
   natPort: number;
   proxyPort: number;
@@ -30,50 +28,26 @@ export interface CtValue {
   tcpFlagsReply: number;
 }
 
-export function encodeKey(t: Tuple): Buffer {
-  const buf = Buffer.alloc(KEY_SIZE);
-  writeTuple(buf, 0, t);
-  return buf;
-}
+export const KEY = TUPLE;
 
-export function decodeKey(buf: Buffer): ReturnType<typeof readTuple> {
-  return readTuple(buf, 0);
-}
+export const VALUE = new Struct<CtValue>('skf_ct_value', 64, [
+  { name: 'expires', kind: 'u64', offset: 0 },
+  { name: 'packets', kind: 'u64', offset: 8 },
+  { name: 'bytes', kind: 'u64', offset: 16 },
+  { name: 'natAddr', kind: 'addr', offset: 24 },
+  { name: 'natPort', kind: 'be16', offset: 40 },
+  { name: 'proxyPort', kind: 'u16', offset: 42 },
+  { name: 'revNatId', kind: 'u32', offset: 44 },
+  { name: 'backendId', kind: 'u32', offset: 48 },
+  { name: 'srcIdentity', kind: 'u32', offset: 52 },
+  { name: 'dstIdentity', kind: 'u32', offset: 56 },
+  { name: 'flags', kind: 'u16', offset: 60 },
+  { name: 'tcpFlagsOrig', kind: 'u8', offset: 62 },
+  { name: 'tcpFlagsReply', kind: 'u8', offset: 63 },
+]);
 
-/** The value; natAddr is written when set (its family must be the key's). */
-export function encodeValue(v: CtValue): Buffer {
-  const buf = Buffer.alloc(VALUE_SIZE);
-  buf.writeBigUInt64LE(v.expires, 0);
-  buf.writeBigUInt64LE(v.packets, 8);
-  buf.writeBigUInt64LE(v.bytes, 16);
-  if (v.natAddr) writeAddr(buf, 24, v.natAddr);
-  buf.writeUInt16BE(v.natPort, 40);
-  buf.writeUInt16LE(v.proxyPort, 42);
-  buf.writeUInt32LE(v.revNatId, 44);
-  buf.writeUInt32LE(v.backendId, 48);
-  buf.writeUInt32LE(v.srcIdentity, 52);
-  buf.writeUInt32LE(v.dstIdentity, 56);
-  buf.writeUInt16LE(v.flags, 60);
-  buf.writeUInt8(v.tcpFlagsOrig, 62);
-  buf.writeUInt8(v.tcpFlagsReply, 63);
-  return buf;
-}
-
-/** The value; family (of the key) tells how to read natAddr. */
-export function decodeValue(buf: Buffer, family: number): CtValue {
-  return {
-    expires: buf.readBigUInt64LE(0),
-    packets: buf.readBigUInt64LE(8),
-    bytes: buf.readBigUInt64LE(16),
-    natAddr: readAddr(buf, 24, family),
-    natPort: buf.readUInt16BE(40),
-    proxyPort: buf.readUInt16LE(42),
-    revNatId: buf.readUInt32LE(44),
-    backendId: buf.readUInt32LE(48),
-    srcIdentity: buf.readUInt32LE(52),
-    dstIdentity: buf.readUInt32LE(56),
-    flags: buf.readUInt16LE(60),
-    tcpFlagsOrig: buf.readUInt8(62),
-    tcpFlagsReply: buf.readUInt8(63),
-  };
-}
+export const encodeKey = (t: Tuple): Buffer => KEY.encode(t);
+export const decodeKey = (buf: Buffer): DecodedTuple => KEY.decode(buf) as DecodedTuple;
+export const encodeValue = (v: CtValue): Buffer => VALUE.encode(v);
+/** The value; family (the key's) tells how to read natAddr. */
+export const decodeValue = (buf: Buffer, family: number): CtValue => VALUE.decode(buf, family);

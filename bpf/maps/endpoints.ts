@@ -2,11 +2,9 @@
 // family, 3 pad); value struct skf_ep_value (16 bytes). from_pod finds the source pod (identity,
 // egress policy) and the fast-path target (ifindex of the destination pod's host-side veth, in the
 // node's network namespace); to_pod finds the destination pod (ingress policy).
-import { readAddr, writeAddr } from './addr.js';
+import { Struct } from './struct.js';
 
 export const MAP_NAME = 'skf_endpoints';
-export const KEY_SIZE = 20;
-export const VALUE_SIZE = 16;
 export const DEFAULT_MAX_ENTRIES = 65536;
 
 export interface EndpointValue {
@@ -19,30 +17,20 @@ export interface EndpointValue {
   flags: number;
 }
 
-export function encodeKey(ip: string): Buffer {
-  const buf = Buffer.alloc(KEY_SIZE);
-  buf.writeUInt8(writeAddr(buf, 0, ip), 16);
-  return buf;
-}
+export const KEY = new Struct<{ addr: string; family?: number }>('skf_ep_key', 20, [
+  { name: 'addr', kind: 'addr', offset: 0 },
+  { name: 'family', kind: 'family', offset: 16 },
+]);
 
-export function decodeKey(buf: Buffer): string {
-  return readAddr(buf, 0, buf.readUInt8(16));
-}
+export const VALUE = new Struct<EndpointValue>('skf_ep_value', 16, [
+  { name: 'endpointId', kind: 'u32', offset: 0 },
+  { name: 'identity', kind: 'u32', offset: 4 },
+  { name: 'ifindex', kind: 'u32', offset: 8 },
+  { name: 'flags', kind: 'u32', offset: 12 },
+]);
 
-export function encodeValue(v: EndpointValue): Buffer {
-  const buf = Buffer.alloc(VALUE_SIZE);
-  buf.writeUInt32LE(v.endpointId, 0);
-  buf.writeUInt32LE(v.identity, 4);
-  buf.writeUInt32LE(v.ifindex, 8);
-  buf.writeUInt32LE(v.flags, 12);
-  return buf;
-}
-
-export function decodeValue(buf: Buffer): EndpointValue {
-  return {
-    endpointId: buf.readUInt32LE(0),
-    identity: buf.readUInt32LE(4),
-    ifindex: buf.readUInt32LE(8),
-    flags: buf.readUInt32LE(12),
-  };
-}
+/** The key: the pod's IP. */
+export const encodeKey = (ip: string): Buffer => KEY.encode({ addr: ip });
+export const decodeKey = (buf: Buffer): string => KEY.decode(buf).addr;
+export const encodeValue = (v: EndpointValue): Buffer => VALUE.encode(v);
+export const decodeValue = (buf: Buffer): EndpointValue => VALUE.decode(buf);

@@ -2,15 +2,15 @@
 // (FORWARDED or TRANSLATED), per drop (DROPPED with a reason) and per redirect to the proxy
 // (REDIRECTED). skf_ev_lost (per-CPU array, key 0, u64) counts records the full ring refused.
 import { EventSource, nameOf, Reason, Verdict } from './constants.js';
-import { readTuple, TUPLE_SIZE } from './tuple.js';
+import { Struct } from './struct.js';
+import { TUPLE, type Tuple } from './tuple.js';
 
 export const MAP_NAME = 'skf_events';
 export const LOST_MAP_NAME = 'skf_ev_lost';
-export const RECORD_SIZE = 120;
 /** Ring size in bytes (a power of two, a multiple of the page size). */
 export const DEFAULT_MAX_ENTRIES = 1 << 20;
 
-export interface FlowEvent {
+export interface FlowEventRecord {
   /** CLOCK_MONOTONIC nanoseconds (bpf_ktime_get_ns). */
   timestampNs: bigint;
   srcIdentity: number;
@@ -18,43 +18,47 @@ export interface FlowEvent {
   ifindex: number;
   endpointId: number;
   verdict: number;
-  verdictName: string;
   reason: number;
-  reasonName: string;
   /** EventSource: which program saw it. */
   source: number;
-  sourceName: string;
   tcpFlags: number;
   proxyPort: number;
   revNatId: number;
   /** The tuple as the pod sent it (for ICMP errors: the quoted flow). */
-  orig: ReturnType<typeof readTuple>;
+  orig: Tuple;
   /** The tuple after DNAT (equal to orig when not translated). */
-  xlated: ReturnType<typeof readTuple>;
+  xlated: Tuple;
 }
 
+export interface FlowEvent extends FlowEventRecord {
+  verdictName: string;
+  reasonName: string;
+  sourceName: string;
+}
+
+export const RECORD = new Struct<FlowEventRecord>('skf_flow_event', 120, [
+  { name: 'timestampNs', kind: 'u64', offset: 0 },
+  { name: 'srcIdentity', kind: 'u32', offset: 8 },
+  { name: 'dstIdentity', kind: 'u32', offset: 12 },
+  { name: 'ifindex', kind: 'u32', offset: 16 },
+  { name: 'endpointId', kind: 'u32', offset: 20 },
+  { name: 'verdict', kind: 'u8', offset: 24 },
+  { name: 'reason', kind: 'u8', offset: 25 },
+  { name: 'source', kind: 'u8', offset: 26 },
+  { name: 'tcpFlags', kind: 'u8', offset: 27 },
+  { name: 'proxyPort', kind: 'u16', offset: 28 },
+  { name: 'revNatId', kind: 'u32', offset: 32 },
+  { name: 'orig', kind: TUPLE, offset: 40 },
+  { name: 'xlated', kind: TUPLE, offset: 80 },
+]);
+
 export function decodeEvent(buf: Buffer): FlowEvent {
-  if (buf.length < RECORD_SIZE) throw new Error(`flow event of ${buf.length} bytes, expected ${RECORD_SIZE}`);
-  const verdict = buf.readUInt8(24);
-  const reason = buf.readUInt8(25);
-  const source = buf.readUInt8(26);
+  const record = RECORD.decode(buf);
   return {
-    timestampNs: buf.readBigUInt64LE(0),
-    srcIdentity: buf.readUInt32LE(8),
-    dstIdentity: buf.readUInt32LE(12),
-    ifindex: buf.readUInt32LE(16),
-    endpointId: buf.readUInt32LE(20),
-    verdict,
-    verdictName: nameOf(Verdict, verdict),
-    reason,
-    reasonName: nameOf(Reason, reason),
-    source,
-    sourceName: nameOf(EventSource, source),
-    tcpFlags: buf.readUInt8(27),
-    proxyPort: buf.readUInt16LE(28),
-    revNatId: buf.readUInt32LE(32),
-    orig: readTuple(buf, 40),
-    xlated: readTuple(buf, 40 + TUPLE_SIZE),
+    ...record,
+    verdictName: nameOf(Verdict, record.verdict),
+    reasonName: nameOf(Reason, record.reason),
+    sourceName: nameOf(EventSource, record.source),
   };
 }
 

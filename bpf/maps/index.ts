@@ -22,7 +22,7 @@ export * as lbSlots from './lb-slots.js';
 export * as policy from './policy.js';
 export * as services from './services.js';
 export * from './constants.js';
-export { reverseTuple, type Tuple } from './tuple.js';
+export { reverseTuple, type DecodedTuple, type Tuple } from './tuple.js';
 
 /** bpf/build/datapath.bpf.o, built by scripts/build-native.sh. */
 export const datapathObjectPath = fileURLToPath(new URL('../../../bpf/build/datapath.bpf.o', import.meta.url));

@@ -1,13 +1,12 @@
 // skf_ipcache (LPM trie): IP prefix -> numeric identity. Key struct skf_ipcache_key (24 bytes:
-// prefixlen u32, family u8 + 3 pad, address); the trie's prefix length also covers the family
-// word, so prefixlen = 32 + the address prefix length. Value struct skf_ipcache_value (8 bytes).
+// prefixlen, family + 3 pad, address); the trie's prefix also covers the family word, so
+// prefixlen = 32 + the address prefix length. Value struct skf_ipcache_value (8 bytes).
 // Addresses that match no prefix have identity WORLD.
-import { familyOf, readAddr, writeAddr } from './addr.js';
+import { familyOf } from './addr.js';
 import { AF_INET } from './constants.js';
+import { Struct } from './struct.js';
 
 export const MAP_NAME = 'skf_ipcache';
-export const KEY_SIZE = 24;
-export const VALUE_SIZE = 8;
 export const DEFAULT_MAX_ENTRIES = 262144;
 
 export interface IpcacheKey {
@@ -20,35 +19,29 @@ export interface IpcacheValue {
   flags: number;
 }
 
-function splitCidr(cidr: string): { addr: string; bits: number } {
-  const [addr, bits] = cidr.split('/');
-  const max = familyOf(addr) === AF_INET ? 32 : 128;
-  const len = bits === undefined ? max : Number(bits);
-  if (!Number.isInteger(len) || len < 0 || len > max) throw new Error(`bad prefix length in '${cidr}'`);
-  return { addr, bits: len };
-}
+export const KEY = new Struct<{ prefixlen: number; family?: number; addr: string }>('skf_ipcache_key', 24, [
+  { name: 'prefixlen', kind: 'u32', offset: 0 },
+  { name: 'family', kind: 'family', offset: 4 },
+  { name: 'addr', kind: 'addr', offset: 8 },
+]);
+
+export const VALUE = new Struct<IpcacheValue>('skf_ipcache_value', 8, [
+  { name: 'identity', kind: 'u32', offset: 0 },
+  { name: 'flags', kind: 'u32', offset: 4 },
+]);
 
 export function encodeKey(k: IpcacheKey): Buffer {
-  const { addr, bits } = splitCidr(k.cidr);
-  const buf = Buffer.alloc(KEY_SIZE);
-  const family = writeAddr(buf, 8, addr);
-  buf.writeUInt32LE(32 + bits, 0);
-  buf.writeUInt8(family, 4);
-  return buf;
+  const [addr, bits] = k.cidr.split('/');
+  const max = familyOf(addr) === AF_INET ? 32 : 128;
+  const len = bits === undefined ? max : Number(bits);
+  if (!Number.isInteger(len) || len < 0 || len > max) throw new Error(`bad prefix length in '${k.cidr}'`);
+  return KEY.encode({ prefixlen: 32 + len, addr });
 }
 
 export function decodeKey(buf: Buffer): IpcacheKey {
-  const family = buf.readUInt8(4);
-  return { cidr: `${readAddr(buf, 8, family)}/${buf.readUInt32LE(0) - 32}` };
+  const k = KEY.decode(buf);
+  return { cidr: `${k.addr}/${k.prefixlen - 32}` };
 }
 
-export function encodeValue(v: IpcacheValue): Buffer {
-  const buf = Buffer.alloc(VALUE_SIZE);
-  buf.writeUInt32LE(v.identity, 0);
-  buf.writeUInt32LE(v.flags, 4);
-  return buf;
-}
-
-export function decodeValue(buf: Buffer): IpcacheValue {
-  return { identity: buf.readUInt32LE(0), flags: buf.readUInt32LE(4) };
-}
+export const encodeValue = (v: IpcacheValue): Buffer => VALUE.encode(v);
+export const decodeValue = (buf: Buffer): IpcacheValue => VALUE.decode(buf);

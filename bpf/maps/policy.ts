@@ -4,10 +4,11 @@
 // (peer, proto, port), (peer, proto, any port), (peer, any), (any peer, proto, port),
 // (any peer, proto, any port), (any peer, any). No hit: allow, unless the endpoint's flags say a
 // policy selects it for that direction (then deny). A nonzero proxyPort on an allow entry means
-// "needs L7": from_pod steers the flow to the proxy listener on that port (fail closed).
+// "needs L7": from_pod steers the flow to the proxy listener on that port (fail closed). ICMP is
+// matched with dport 0.
+import { Struct } from './struct.js';
+
 export const MAP_NAME = 'skf_policy';
-export const KEY_SIZE = 12;
-export const VALUE_SIZE = 4;
 export const DEFAULT_MAX_ENTRIES = 262144;
 
 export interface PolicyKey {
@@ -30,34 +31,21 @@ export interface PolicyValue {
   proxyPort: number;
 }
 
-export function encodeKey(k: PolicyKey): Buffer {
-  const buf = Buffer.alloc(KEY_SIZE);
-  buf.writeUInt32LE(k.endpointId, 0);
-  buf.writeUInt32LE(k.identity, 4);
-  buf.writeUInt16BE(k.dport, 8);
-  buf.writeUInt8(k.proto, 10);
-  buf.writeUInt8(k.direction, 11);
-  return buf;
-}
+export const KEY = new Struct<PolicyKey>('skf_policy_key', 12, [
+  { name: 'endpointId', kind: 'u32', offset: 0 },
+  { name: 'identity', kind: 'u32', offset: 4 },
+  { name: 'dport', kind: 'be16', offset: 8 },
+  { name: 'proto', kind: 'u8', offset: 10 },
+  { name: 'direction', kind: 'u8', offset: 11 },
+]);
 
-export function decodeKey(buf: Buffer): PolicyKey {
-  return {
-    endpointId: buf.readUInt32LE(0),
-    identity: buf.readUInt32LE(4),
-    dport: buf.readUInt16BE(8),
-    proto: buf.readUInt8(10),
-    direction: buf.readUInt8(11),
-  };
-}
+export const VALUE = new Struct<PolicyValue>('skf_policy_value', 4, [
+  { name: 'verdict', kind: 'u8', offset: 0 },
+  { name: 'flags', kind: 'u8', offset: 1 },
+  { name: 'proxyPort', kind: 'u16', offset: 2 },
+]);
 
-export function encodeValue(v: PolicyValue): Buffer {
-  const buf = Buffer.alloc(VALUE_SIZE);
-  buf.writeUInt8(v.verdict, 0);
-  buf.writeUInt8(v.flags, 1);
-  buf.writeUInt16LE(v.proxyPort, 2);
-  return buf;
-}
-
-export function decodeValue(buf: Buffer): PolicyValue {
-  return { verdict: buf.readUInt8(0), flags: buf.readUInt8(1), proxyPort: buf.readUInt16LE(2) };
-}
+export const encodeKey = (k: PolicyKey): Buffer => KEY.encode(k);
+export const decodeKey = (buf: Buffer): PolicyKey => KEY.decode(buf);
+export const encodeValue = (v: PolicyValue): Buffer => VALUE.encode(v);
+export const decodeValue = (buf: Buffer): PolicyValue => VALUE.decode(buf);

@@ -9,7 +9,9 @@ import { BpfObject, ensureBpffs, RingBufferReader } from '../../bpf/libbpf.js';
 import {
   backends,
   config,
+  conntrack,
   CtScope,
+  type DecodedTuple,
   endpoints,
   events,
   Identity,
@@ -24,7 +26,6 @@ import {
   PROXY_ROUTE_TABLE,
   services,
 } from '../../bpf/maps/index.js';
-import { conntrack } from '../../bpf/maps/index.js';
 import { NODE_GATEWAY4, requireRoot, type NetnsFixture, type NetnsNode, type NetnsPod, type PodSpec } from './netns.js';
 import { attachInNetns } from './tc-attach.js';
 
@@ -162,7 +163,7 @@ export class DatapathNode {
   }
 
   /** Conntrack entries of one scope. */
-  conntrack(scope: number = CtScope.EGRESS): { key: ReturnType<typeof conntrack.decodeKey>; value: conntrack.CtValue }[] {
+  conntrack(scope: number = CtScope.EGRESS): { key: DecodedTuple; value: conntrack.CtValue }[] {
     const found = [];
     for (const [k, v] of this.object.map(conntrack.MAP_NAME).entries()) {
       const key = conntrack.decodeKey(k);

@@ -205,12 +205,13 @@ function toMessage(type: protobuf.Type, input: object | Uint8Array, walk: Walk):
 
 /**
  * Every PGV rule (and Envoy ingestion check) the message breaks; empty when Envoy would accept it.
- * `typeName` is a full proto name such as `envoy.config.listener.v3.Listener`; an unknown name throws.
+ * `type` is a full proto name such as `envoy.config.listener.v3.Listener` (an unknown name throws)
+ * or a protobufjs Type, which may come from another Root (Anys inside are still decoded with Envoy's).
  */
-export function validateMessage(typeName: string, message: object | Uint8Array): Violation[] {
-  const type = lookupType(typeName);
+export function validateMessage(type: string | protobuf.Type, message: object | Uint8Array): Violation[] {
+  const messageType = typeof type === 'string' ? lookupType(type) : type;
   const walk = new Walk();
-  const decoded = toMessage(type, message, walk);
-  if (decoded) walk.message(type, decoded, '');
+  const decoded = toMessage(messageType, message, walk);
+  if (decoded) walk.message(messageType, decoded, '');
   return walk.violations;
 }
