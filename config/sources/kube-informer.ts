@@ -33,8 +33,10 @@ export interface InformerOptions {
   backoff?: BackoffOptions;
   /** How often a collection the server does not serve is tried again, ms (default 60,000). */
   unavailableRetryMs?: number;
-  /** Time limit of one list request, ms (default 60,000). */
+  /** Time limit of one list request (one page), ms (default 60,000). */
   listTimeoutMs?: number;
+  /** Objects per list page (`limit`; default 500, as client-go's informers). */
+  listPageSize?: number;
 }
 
 /** An HTTP failure of the API server, with its status code and the Status message when it sent one. */
@@ -156,6 +158,7 @@ export class KubeInformer {
   private readonly backoff: Backoff;
   private readonly unavailableRetryMs: number;
   private readonly listTimeoutMs: number;
+  private readonly listPageSize: number;
   private readonly abort = new AbortController();
   /** A list came back and is being applied; the next watch marks the informer synced. */
   private listed = false;
@@ -173,6 +176,7 @@ export class KubeInformer {
     this.backoff = new Backoff(options.backoff);
     this.unavailableRetryMs = options.unavailableRetryMs ?? 60_000;
     this.listTimeoutMs = options.listTimeoutMs ?? 60_000;
+    this.listPageSize = options.listPageSize ?? 500;
     const signal = this.abort.signal;
     const watch = new InformerWatch(kubeConfig, {
       signal,
@@ -221,10 +225,38 @@ export class KubeInformer {
     this.listWatch.start().catch((err: unknown) => this.onError(err));
   }
 
+  /**
+   * The whole collection, page by page (one consistent snapshot: every page carries the first
+   * page's resourceVersion). An expired continue token (410) fails the list; the retry starts over.
+   */
   private async list(): Promise<KubernetesListObject<KubernetesObject>> {
+    const items: KubernetesObject[] = [];
+    const apiVersion = apiVersionOf(this.resource);
+    let resourceVersion = '';
+    let token: string | undefined;
+    do {
+      const page = await this.listPage(token);
+      // Items of a built-in List carry no apiVersion/kind; objects from watch events and CRD lists do.
+      for (const item of page.items) {
+        item.apiVersion ??= apiVersion;
+        item.kind ??= this.resource.kind;
+        normalize(item);
+        items.push(item);
+      }
+      resourceVersion = page.resourceVersion;
+      token = page.continue;
+    } while (token);
+    this.backoff.reset();
+    this.listed = true;
+    return { metadata: { resourceVersion }, items };
+  }
+
+  private async listPage(token: string | undefined): Promise<{ items: KubernetesObject[]; resourceVersion: string; continue?: string }> {
     const cluster = this.kubeConfig.getCurrentCluster();
     if (!cluster) throw new Error('the kubeconfig has no current cluster');
-    const request = new RequestContext(cluster.server + this.path, HttpMethod.GET);
+    const query = new URLSearchParams({ limit: String(this.listPageSize) });
+    if (token) query.set('continue', token);
+    const request = new RequestContext(`${cluster.server}${this.path}?${query}`, HttpMethod.GET);
     request.setHeaderParam('Accept', 'application/json');
     await this.kubeConfig.applySecurityAuthentication(request);
     request.setSignal(AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.listTimeoutMs)]));
@@ -233,20 +265,14 @@ export class KubeInformer {
     if (response.httpStatusCode !== 200) {
       throw new KubeApiError(response.httpStatusCode, `list ${this.path}: HTTP ${response.httpStatusCode}: ${statusMessage(body)}`);
     }
-    const list = JSON.parse(body) as Partial<KubernetesListObject<KubernetesObject>>;
-    if (!Array.isArray(list.items) || typeof list.metadata?.resourceVersion !== 'string') {
+    // Raw JSON: the library's own V1ListMeta type calls `continue` `_continue`.
+    const list = JSON.parse(body) as { items?: unknown; metadata?: { resourceVersion?: unknown; continue?: unknown } };
+    const resourceVersion = list.metadata?.resourceVersion;
+    if (!Array.isArray(list.items) || typeof resourceVersion !== 'string') {
       throw new Error(`list ${this.path}: the answer is not a Kubernetes List with a resourceVersion`);
     }
-    // Items of a built-in List carry no apiVersion/kind; objects from watch events and CRD lists do.
-    const apiVersion = apiVersionOf(this.resource);
-    for (const item of list.items) {
-      item.apiVersion ??= apiVersion;
-      item.kind ??= this.resource.kind;
-      normalize(item);
-    }
-    this.backoff.reset();
-    this.listed = true;
-    return list as KubernetesListObject<KubernetesObject>;
+    const next = list.metadata?.continue;
+    return { items: list.items as KubernetesObject[], resourceVersion, ...(typeof next === 'string' && next !== '' ? { continue: next } : {}) };
   }
 
   private onWatchEvent(phase: string, object: KubernetesObject): void {

@@ -22,6 +22,8 @@ export interface KubernetesSourceOptions {
   backoff?: BackoffOptions;
   /** How often a kind the server does not serve (CRD not installed, RBAC) is tried again, ms (default 60,000). */
   unavailableRetryMs?: number;
+  /** Objects per list page (default 500). */
+  listPageSize?: number;
 }
 
 /** What one informer is doing, for status pages and tests. */
@@ -120,7 +122,7 @@ export class KubernetesSource implements ConfigSource {
         remove: (object) => this.remove(resource, object),
         state: (state, problem) => this.informerState(informer, source, state, problem),
       },
-      { backoff: this.options.backoff, unavailableRetryMs: this.options.unavailableRetryMs },
+      { backoff: this.options.backoff, unavailableRetryMs: this.options.unavailableRetryMs, listPageSize: this.options.listPageSize },
     );
     return informer;
   }

@@ -393,6 +393,35 @@ test('a watch refused with 403 while its list is allowed is reported once, keeps
   assert.equal(changes() - before, 4);
 });
 
+test('lists are read in pages from one snapshot; an expired continue token starts the list over', async (t) => {
+  const services = ['a', 'b', 'c', 'd', 'e'].map((name) => service(name));
+  const { api, source } = await setUp(t, services, { listPageSize: 2 });
+  let pages = 0;
+  api.onRequest = (path, query) => {
+    if (path !== '/api/v1/services' || query.has('watch')) return;
+    pages++;
+    // While the first list is between its pages, a Service changes and history is compacted.
+    if (pages === 2) {
+      api.apply(service('f'));
+      api.expire();
+    }
+  };
+  await source.start();
+  const servicePages = api.requests.filter((r) => r.path === '/api/v1/services' && !r.watch);
+  assert.deepEqual(
+    servicePages.map((r) => [r.query.get('limit'), r.query.has('continue'), r.status]),
+    [
+      ['2', false, 200],
+      ['2', true, 410],
+      ['2', false, 200],
+      ['2', true, 200],
+      ['2', true, 200],
+    ],
+  );
+  assert.deepEqual([...source.objects().keys()].filter((k) => k.startsWith('Service/')).sort(), [...services, service('f')].map(keyOf).sort());
+  assert.deepEqual(source.issues(), []);
+});
+
 test('an abrupt watch close resumes from the last resourceVersion without a re-list', async (t) => {
   const { api, source } = await started(t, [ns, service('orders')]);
   const rv = api.apply(pod('orders-1', '10.244.1.5'));
