@@ -65,6 +65,9 @@ class Walk {
       }
     }
     for (const field of type.fieldsArray) {
+      if (field.required && !isSet(message, field.name)) {
+        this.report(joinPath(path, field.name), 'proto2.required', 'is a required field and is missing');
+      }
       if (field.partOf && !isSet(message, field.name)) continue;
       const rules = rulesOf(field);
       const value = message[field.name];
@@ -175,14 +178,27 @@ class Walk {
       this.report(path, 'any.type_url', why);
       return;
     }
-    let inner: protobuf.Message;
+    let inner: Fields;
     try {
-      inner = type.decode(value.value instanceof Uint8Array ? value.value : new Uint8Array());
+      inner = decode(type, value.value instanceof Uint8Array ? value.value : new Uint8Array());
     } catch (err) {
       this.report(path, 'any.decode', `value does not decode as ${typeUrl}: ${(err as Error).message}`);
       return;
     }
-    this.message(type, inner as unknown as Fields, path);
+    this.message(type, inner, path);
+  }
+}
+
+/**
+ * Decodes bytes; a message missing a proto2 `required` field is still returned (protobufjs throws
+ * with the decoded message attached), so the walk reports the field like any other violation.
+ */
+function decode(type: protobuf.Type, bytes: Uint8Array): Fields {
+  try {
+    return type.decode(bytes) as unknown as Fields;
+  } catch (err) {
+    if (err instanceof protobuf.util.ProtocolError && err.instance) return err.instance as unknown as Fields;
+    throw err;
   }
 }
 
@@ -190,10 +206,9 @@ class Walk {
 function toMessage(type: protobuf.Type, input: object | Uint8Array, walk: Walk): Fields | undefined {
   const name = type.fullName.slice(1);
   try {
-    if (input instanceof Uint8Array) return type.decode(input) as unknown as Fields;
+    if (input instanceof Uint8Array) return decode(type, input);
     if (input instanceof protobuf.Message) {
-      const own = input.$type;
-      return (own === type ? input : type.decode(own.encode(input).finish())) as unknown as Fields;
+      return input.$type === type ? (input as unknown as Fields) : decode(type, input.$type.encode(input).finish());
     }
     checkShape(type, input as Rules, '', (path, rule, message) => walk.report(path, rule, message));
     return type.fromObject(input) as unknown as Fields;
