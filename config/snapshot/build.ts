@@ -106,6 +106,7 @@ class Build {
   readonly identityChanged = new Set<number>();
   /** Identity before this build of the workloads in membershipChanged. */
   readonly previousIdentity = new Map<string, number | undefined>();
+  /** Services that appeared, disappeared or changed selector. */
   readonly selectorChangedServices = new Set<string>();
   readonly signatureChanged = new Set<string>();
   issuesChanged: boolean;
@@ -196,7 +197,7 @@ class Build {
       s.services.delete(key);
     }
     this.dirtyServices.add(key);
-    if (JSON.stringify(selectorOf(before)) !== JSON.stringify(selectorOf(after))) this.selectorChangedServices.add(key);
+    if (!before !== !after || JSON.stringify(selectorOf(before)) !== JSON.stringify(selectorOf(after))) this.selectorChangedServices.add(key);
   }
 
   private applySlice(key: string, before: EndpointSlice | undefined, after: EndpointSlice | undefined): void {
@@ -552,6 +553,7 @@ class Build {
     const lookup: NamedPortLookup = { peerPorts: (peers, name, protocol) => this.peerPorts(peers, name, protocol) };
     const views = new Map<string, ReturnType<typeof computeWorkloadPolicy> | undefined>();
     for (const key of this.dirtyWorkloadPolicies) {
+      this.dirtyL7Workloads.add(key);
       const workload = s.out.workloads.get(key);
       if (!workload) {
         views.set(key, undefined);
@@ -562,7 +564,6 @@ class Build {
         return { key: p, layer: result.policy.layer, groups: result.groups };
       });
       views.set(key, computeWorkloadPolicy(workload, selecting, lookup));
-      this.dirtyL7Workloads.add(key);
     }
     s.out.workloadPolicies = s.out.workloadPolicies.update(views);
   }
