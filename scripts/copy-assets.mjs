@@ -3,7 +3,7 @@
 import { cpSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-const roots = ['config', 'xds', 'envoy', 'redirector', 'cli', 'bpf'];
+const roots = ['config', 'xds', 'envoy', 'redirector', 'cli', 'bpf', 'proto'];
 function copyAssets(dir) {
   for (const entry of readdirSync(dir)) {
     const path = join(dir, entry);

@@ -1,0 +1,336 @@
+// Mesh snapshot → the resources of each node's redirector (class `redirector/<node>`): its
+// NodeConfig, every Workload, Service and Identity of the mesh (shared by all nodes, encoded once),
+// and an EndpointPolicy per workload on the node. Encoded bytes are memoized by the snapshot's view
+// objects (unchanged views are the same objects across incremental snapshots), so a small change
+// re-encodes little.
+//
+// Fail closed on L7: the datapath decides "needs L7" in from_pod, on the *source* endpoint's egress
+// policy entry for the destination after DNAT (backend identity and target port), and to_pod never
+// steers. So every destination (workload port) in the needs-L7 set, and every backend of a service
+// port in it, becomes an egress allow entry with proxy_port in the EndpointPolicy of every local
+// workload, for exactly the flows its network policy allows (deny entries still win).
+import { BlockList, isIPv4 } from 'node:net';
+import type {
+  DirectionPolicy,
+  MeshSnapshot,
+  PeerSet,
+  PolicyRule,
+  PortRange,
+  ServiceView,
+  WorkloadPolicy,
+  WorkloadView,
+  IdentityView,
+  L4Protocol,
+} from '../../config/snapshot/types.js';
+import {
+  encodeRedirectorResource,
+  RedirectorType,
+  type DirectionPolicy as WireDirectionPolicy,
+  type PolicyEntry,
+} from '../../proto/skiff/v1alpha1/wire.js';
+import type { SnapshotCache, SnapshotInput } from '../index.js';
+
+/** The class key of a node's redirector (defaultClassKey of a `redirector` client). */
+export function redirectorClassKey(node: string): string {
+  return `redirector/${node}`;
+}
+
+/** A destination whose flows need L7: a workload identity (or a bare address) on a port (0 = all). */
+interface L7Target {
+  identity?: number;
+  cidr?: string;
+  protocol: L4Protocol;
+  port: number;
+  origin: string;
+}
+
+type Resource = { name: string; value: Uint8Array };
+
+const encoded = {
+  workloads: new WeakMap<WorkloadView, Resource>(),
+  services: new WeakMap<ServiceView, { l7Key: string; resource: Resource }>(),
+  identities: new WeakMap<IdentityView, Resource>(),
+  policies: new WeakMap<WorkloadPolicy, { l7Key: string; proxyPort: number; resource: Resource }>(),
+};
+
+function memo<K extends object>(cache: WeakMap<K, Resource>, view: K, make: () => Resource): Resource {
+  let r = cache.get(view);
+  if (!r) {
+    r = make();
+    cache.set(view, r);
+  }
+  return r;
+}
+
+function workloadResource(w: WorkloadView): Resource {
+  return memo(encoded.workloads, w, () => ({
+    name: w.key,
+    value: encodeRedirectorResource(RedirectorType.workload, {
+      namespace: w.namespace,
+      name: w.name,
+      uid: w.uid ?? '',
+      ips: [...w.ips],
+      node_name: w.nodeName ?? '',
+      identity: w.identity,
+      spiffe_id: w.spiffeId,
+      service_account: w.serviceAccount,
+      labels: { ...w.labels },
+      ready: w.ready,
+    }),
+  }));
+}
+
+function serviceResource(s: ServiceView, snapshot: MeshSnapshot): Resource {
+  // needs_l7 depends on the L7 set too, which is not part of the view: key the memo on both
+  const l7Ports = s.ports.filter((p) => snapshot.serviceL7.has(`${s.key}|${p.port}/${p.protocol}`)).map((p) => p.port);
+  const cached = encoded.services.get(s);
+  const l7Key = l7Ports.join(',');
+  if (cached && cached.l7Key === l7Key) return cached.resource;
+  const value = encodeRedirectorResource(RedirectorType.service, {
+    namespace: s.namespace,
+    name: s.name,
+    vips: [...s.vips],
+    ports: s.ports.map((p) => ({
+      name: p.name,
+      port: p.port,
+      protocol: p.protocol,
+      needs_l7: l7Ports.includes(p.port),
+      backends: p.endpoints.map((e) => ({
+        address: e.address,
+        port: e.port,
+        node_name: e.nodeName ?? '',
+        pod: e.pod ?? '',
+        ready: e.ready,
+        serving: e.serving,
+        terminating: e.terminating,
+      })),
+    })),
+  });
+  const resource = { name: s.key, value };
+  encoded.services.set(s, { l7Key, resource });
+  return resource;
+}
+
+function identityResource(i: IdentityView): Resource {
+  return memo(encoded.identities, i, () => ({
+    name: String(i.id),
+    value: encodeRedirectorResource(RedirectorType.identity, {
+      id: i.id,
+      namespace: i.namespace,
+      labels: { ...i.labels },
+      reserved: i.reserved ?? '',
+    }),
+  }));
+}
+
+/** Every destination of the needs-L7 set: workload ports, and the backends of service ports. */
+export function l7Targets(snapshot: MeshSnapshot): L7Target[] {
+  const targets = new Map<string, L7Target>();
+  const add = (t: L7Target) => targets.set(`${t.identity ?? t.cidr}|${t.protocol}|${t.port}`, t);
+  for (const mark of snapshot.l7.values()) {
+    const w = snapshot.workloads.get(mark.workload);
+    if (w) add({ identity: w.identity, protocol: mark.protocol, port: mark.port, origin: `l7 ${mark.key}` });
+  }
+  for (const mark of snapshot.serviceL7.values()) {
+    const service = snapshot.services.get(mark.service);
+    const port = service?.ports.find((p) => p.port === mark.port && p.protocol === mark.protocol);
+    for (const e of port?.endpoints ?? []) {
+      const wk = snapshot.workloadsByIp.get(e.address);
+      const w = wk ? snapshot.workloads.get(wk) : undefined;
+      const origin = `l7 ${mark.key}`;
+      if (w) add({ identity: w.identity, protocol: mark.protocol, port: e.port, origin });
+      else add({ cidr: `${e.address}/${isIPv4(e.address) ? 32 : 128}`, protocol: mark.protocol, port: e.port, origin });
+    }
+  }
+  return [...targets.values()].sort((a, b) => (a.identity ?? 0) - (b.identity ?? 0) || a.port - b.port);
+}
+
+function cidrContains(cidr: string, address: string): boolean {
+  const [net, bits] = cidr.split('/') as [string, string | undefined];
+  const type = isIPv4(net) ? 'ipv4' : 'ipv6';
+  if ((type === 'ipv4') !== isIPv4(address)) return false;
+  const list = new BlockList();
+  list.addSubnet(net, Number(bits ?? (type === 'ipv4' ? 32 : 128)), type);
+  return list.check(address, type);
+}
+
+/** The peer identities of a rule, with AuthorizationPolicy exclusions applied. */
+function peerIdentities(peers: PeerSet, snapshot: MeshSnapshot): { any: boolean; identities: number[] } {
+  const excluded = new Set(peers.not?.identities ?? []);
+  if (excluded.size === 0) return { any: peers.any, identities: [...peers.identities] };
+  const base = peers.any ? [...snapshot.identities.keys()] : peers.identities;
+  return { any: false, identities: base.filter((id) => !excluded.has(id)) };
+}
+
+/** The port ranges a rule applies to; [] when its named ports resolved to none (it matches nothing). */
+function ruleRanges(rule: PolicyRule): readonly PortRange[] {
+  if (rule.ports.length > 0) return rule.ports;
+  if (rule.namedPorts.length > 0) return [];
+  return [{ protocol: 'ANY', port: 0, endPort: 0 }];
+}
+
+function ruleEntries(rule: PolicyRule, snapshot: MeshSnapshot, proxyPort: number): PolicyEntry[] {
+  // Istio DENY with operations denies some requests only: the proxy does it (the flow is in the L7 set)
+  if (rule.verdict === 'deny' && rule.http.length > 0) return [];
+  const peers = peerIdentities(rule.peers, snapshot);
+  if (!peers.any && peers.identities.length === 0 && rule.peers.cidrs.length === 0) return [];
+  const origin = `${rule.origin.policy} ${rule.origin.field}`;
+  return ruleRanges(rule).map((range) => ({
+    any_peer: peers.any,
+    identities: peers.identities,
+    cidrs: rule.peers.cidrs.map((c) => ({ cidr: c.cidr, except: [...c.except] })),
+    protocol: range.protocol === 'ANY' ? 'PROTOCOL_ANY' : range.protocol,
+    port: range.port,
+    end_port: range.port === 0 ? 0 : Math.max(range.endPort, range.port),
+    verdict: rule.verdict === 'allow' ? 'ALLOW' : 'DENY',
+    proxy_port: rule.verdict === 'allow' && rule.http.length > 0 ? proxyPort : 0,
+    origin,
+  }));
+}
+
+function directionPolicy(d: DirectionPolicy, snapshot: MeshSnapshot, proxyPort: number): WireDirectionPolicy {
+  return { enforced: d.selected, entries: d.rules.flatMap((r) => ruleEntries(r, snapshot, proxyPort)) };
+}
+
+function ruleAllowsPeer(rule: PolicyRule, target: L7Target, snapshot: MeshSnapshot): boolean {
+  const peers = peerIdentities(rule.peers, snapshot);
+  if (peers.any) return true;
+  if (target.identity !== undefined) return peers.identities.includes(target.identity);
+  const address = (target.cidr as string).split('/')[0] as string;
+  return rule.peers.cidrs.some((c) => cidrContains(c.cidr, address) && !c.except.some((e) => cidrContains(e, address)));
+}
+
+/** The part of a rule's port range that a target (one port, or all) falls in, if any. */
+function intersect(range: PortRange, target: L7Target): { port: number; end: number } | undefined {
+  if (range.protocol !== 'ANY' && range.protocol !== target.protocol) return undefined;
+  if (target.port === 0) return { port: range.port, end: range.port === 0 ? 0 : Math.max(range.endPort, range.port) };
+  if (range.port === 0 || (target.port >= range.port && target.port <= Math.max(range.endPort, range.port))) {
+    return { port: target.port, end: target.port };
+  }
+  return undefined;
+}
+
+/** Egress allow entries with proxy_port for the L7 targets, within what the egress policy allows. */
+function l7Entries(egress: DirectionPolicy, targets: L7Target[], snapshot: MeshSnapshot, proxyPort: number): PolicyEntry[] {
+  const entries: PolicyEntry[] = [];
+  for (const t of targets) {
+    const peer = t.identity !== undefined ? { any_peer: false, identities: [t.identity], cidrs: [] } : { any_peer: false, identities: [], cidrs: [{ cidr: t.cidr as string, except: [] }] };
+    const entry = (port: number, end: number): PolicyEntry => ({
+      ...peer,
+      protocol: t.protocol,
+      port,
+      end_port: end,
+      verdict: 'ALLOW',
+      proxy_port: proxyPort,
+      origin: t.origin,
+    });
+    if (!egress.selected) {
+      entries.push(entry(t.port, t.port));
+      continue;
+    }
+    for (const rule of egress.rules) {
+      if (rule.verdict !== 'allow' || !ruleAllowsPeer(rule, t, snapshot)) continue;
+      for (const range of ruleRanges(rule)) {
+        const hit = intersect(range, t);
+        if (hit) entries.push(entry(hit.port, hit.end));
+      }
+    }
+  }
+  return entries;
+}
+
+function endpointPolicyResource(wp: WorkloadPolicy, snapshot: MeshSnapshot, targets: L7Target[], l7Key: string): Resource {
+  const proxyPort = snapshot.meshConfig.proxyPort;
+  const cached = encoded.policies.get(wp);
+  if (cached && cached.l7Key === l7Key && cached.proxyPort === proxyPort) return cached.resource;
+  const egress = directionPolicy(wp.egress, snapshot, proxyPort);
+  egress.entries = [...(egress.entries ?? []), ...l7Entries(wp.egress, targets, snapshot, proxyPort)];
+  const resource = {
+    name: wp.workload,
+    value: encodeRedirectorResource(RedirectorType.endpointPolicy, {
+      workload: wp.workload,
+      identity: wp.identity,
+      ingress: directionPolicy(wp.ingress, snapshot, proxyPort),
+      egress,
+      authorization: directionPolicy(wp.authorization, snapshot, proxyPort),
+    }),
+  };
+  encoded.policies.set(wp, { l7Key, proxyPort, resource });
+  return resource;
+}
+
+function nodeConfigResource(node: string, snapshot: MeshSnapshot): Resource {
+  const mc = snapshot.meshConfig;
+  return {
+    name: node,
+    value: encodeRedirectorResource(RedirectorType.nodeConfig, {
+      node_name: node,
+      proxy_port: mc.proxyPort,
+      nodes: [...snapshot.nodes.values()].map((n) => ({ name: n.name, internal_ip: n.internalIP ?? '', pod_cidrs: [...n.podCIDRs] })),
+      encryption: mc.encryption,
+      trust_domain: mc.trustDomain,
+      hbone_port: mc.hbonePort,
+    }),
+  };
+}
+
+/** The nodes that get a redirector class: declared Nodes and nodes named by workloads. */
+export function redirectorNodes(snapshot: MeshSnapshot): string[] {
+  const names = new Set(snapshot.nodes.keys());
+  for (const w of snapshot.workloads.values()) if (w.nodeName) names.add(w.nodeName);
+  return [...names].sort();
+}
+
+/** Per node name, the SnapshotInput of its redirector class. */
+export function translateRedirectors(snapshot: MeshSnapshot): Map<string, SnapshotInput> {
+  const workloads = [...snapshot.workloads.values()].map(workloadResource);
+  const services = [...snapshot.services.values()].filter((s) => s.vips.length > 0).map((s) => serviceResource(s, snapshot));
+  const identities = [...snapshot.identities.values()].map(identityResource);
+  const targets = l7Targets(snapshot);
+  const l7Key = JSON.stringify(targets);
+  const out = new Map<string, SnapshotInput>();
+  for (const node of redirectorNodes(snapshot)) {
+    const policies: Resource[] = [];
+    for (const w of snapshot.workloads.values()) {
+      const wp = snapshot.workloadPolicies.get(w.key);
+      if (w.nodeName === node && wp) policies.push(endpointPolicyResource(wp, snapshot, targets, l7Key));
+    }
+    out.set(node, {
+      [RedirectorType.nodeConfig]: [nodeConfigResource(node, snapshot)],
+      [RedirectorType.identity]: identities,
+      [RedirectorType.workload]: workloads,
+      [RedirectorType.service]: services,
+      [RedirectorType.endpointPolicy]: policies,
+    });
+  }
+  return out;
+}
+
+/**
+ * Publishes the redirector classes of a snapshot to the cache (beside the Envoy translator's
+ * publish); classes of nodes that left the mesh are removed. Returns the classes updated.
+ */
+export class RedirectorPublisher {
+  private readonly published = new Set<string>();
+
+  constructor(private readonly cache: SnapshotCache) {}
+
+  publish(snapshot: MeshSnapshot): string[] {
+    const updated: string[] = [];
+    const classes = new Set<string>();
+    for (const [node, input] of translateRedirectors(snapshot)) {
+      const key = redirectorClassKey(node);
+      classes.add(key);
+      if (this.cache.update(key, input)) {
+        this.published.add(key);
+        updated.push(key);
+      }
+    }
+    for (const key of this.published) {
+      if (classes.has(key)) continue;
+      this.cache.delete(key);
+      this.published.delete(key);
+    }
+    return updated;
+  }
+}
