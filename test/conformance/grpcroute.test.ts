@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { evaluateRoute, shares } from './route-eval.js';
-import { NS, cluster, translateCase } from './mesh-fixture.js';
+import { NS, cluster, headerModifierRule, translateCase } from './mesh-fixture.js';
 
 function grpcRoute(name: string, rules: string): string {
   return `apiVersion: gateway.networking.k8s.io/v1
@@ -78,14 +78,7 @@ test('GRPCRouteWeight (mesh-grpcroute-weight): weighted backends, the same for p
 
 test('GRPCRouteRequestHeaderModifier (grpcroute-request-header-modifier): set, add and remove on gRPC requests', () => {
   const c = translateCase(
-    grpcRoute('header-modifier', `    - filters:
-        - type: RequestHeaderModifier
-          requestHeaderModifier:
-            set: [{ name: X-Header-Set, value: set-overwrites-values }]
-            add: [{ name: X-Header-Add, value: add-appends-values }]
-            remove: [X-Header-Remove]
-      backendRefs: [{ name: echo, port: 80 }]
-`),
+    grpcRoute('header-modifier', headerModifierRule('RequestHeaderModifier')),
   );
   const r = evaluateRoute(c.proxy(), grpcCall('a.B', 'C', { 'x-header-set': 'old', 'x-header-remove': 'x' }));
   assert.equal(r.kind, 'route');

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { evaluateRoute, shares, type EvalRequest, type RouteResult } from './route-eval.js';
-import { NS, cluster, httpRoute, translateCase } from './mesh-fixture.js';
+import { NS, cluster, headerModifierRule, httpRoute, translateCase } from './mesh-fixture.js';
 import type { Json } from '../../xds/translate/types.js';
 
 /** The cluster a request lands on (single backend), or the non-route outcome. */
@@ -214,14 +214,7 @@ test('HTTPRouteRequestHeaderModifier (mesh-httproute-request-header-modifier): s
 
 test('HTTPRouteResponseHeaderModifier (mesh-httproute-response-header-modifier): set, add and remove on responses', () => {
   const c = translateCase(
-    httpRoute('response-header-modifier', 'echo', `    - filters:
-        - type: ResponseHeaderModifier
-          responseHeaderModifier:
-            set: [{ name: X-Header-Set, value: set-overwrites-values }]
-            add: [{ name: X-Header-Add, value: add-appends-values }]
-            remove: [X-Header-Remove]
-      backendRefs: [{ name: echo, port: 80 }]
-`),
+    httpRoute('response-header-modifier', 'echo', headerModifierRule('ResponseHeaderModifier')),
   );
   const r = routed(evaluateRoute(c.proxy(), { path: '/' }));
   assert.deepEqual(r.responseHeaders({ 'x-header-set': 'upstream', 'x-header-add': 'upstream', 'x-header-remove': 'gone' }), {

@@ -92,3 +92,16 @@ spec:
   rules:
 ${rules}`;
 }
+
+/** The rule of the header-modifier cases: set, add and remove one header each, then to echo:80. */
+export function headerModifierRule(filter: 'RequestHeaderModifier' | 'ResponseHeaderModifier'): string {
+  const field = filter === 'RequestHeaderModifier' ? 'requestHeaderModifier' : 'responseHeaderModifier';
+  return `    - filters:
+        - type: ${filter}
+          ${field}:
+            set: [{ name: X-Header-Set, value: set-overwrites-values }]
+            add: [{ name: X-Header-Add, value: add-appends-values }]
+            remove: [X-Header-Remove]
+      backendRefs: [{ name: echo, port: 80 }]
+`;
+}

@@ -1,7 +1,7 @@
 // Clusters: one EDS cluster per Service port (`outbound|PORT||HOST`), HTTP/2 upstream for gRPC and
 // h2c ports, circuit breakers and outlier detection with sane defaults, and — for proxies — the
 // SO_MARK on upstream sockets that keeps the redirector from steering proxy traffic back.
-import type { ServicePortView, ServiceView } from '../../config/snapshot/types.js';
+import type { MeshSnapshot, ServicePortView, ServiceView } from '../../config/snapshot/types.js';
 import { PASSTHROUGH_CLUSTER, PROXY_UPSTREAM_MARK, SOL_SOCKET, SO_MARK } from './constants.js';
 import { clusterName } from './names.js';
 import type { Json } from './types.js';
@@ -69,4 +69,12 @@ export function passthroughCluster(): Json {
     connect_timeout: { seconds: 5, nanos: 0 },
     upstream_bind_config: MARKED_UPSTREAM,
   };
+}
+
+/** Every Service port that gets a cluster: TCP ports of Services other than ExternalName. */
+export function* servicePorts(snapshot: MeshSnapshot): Generator<[ServiceView, ServicePortView]> {
+  for (const service of snapshot.services.values()) {
+    if (service.type === 'ExternalName') continue;
+    for (const port of service.ports) if (port.protocol === 'TCP') yield [service, port];
+  }
 }

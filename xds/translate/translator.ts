@@ -6,7 +6,7 @@
 import type { HTTPRouteFilter } from '../../config/resources.js';
 import type { MeshSnapshot, ServicePortRoutes, ServicePortView, ServiceView } from '../../config/snapshot/types.js';
 import { servicePortKey } from '../../config/snapshot/types.js';
-import { passthroughCluster, serviceCluster } from './clusters.js';
+import { passthroughCluster, serviceCluster, servicePorts } from './clusters.js';
 import {
   CLUSTER_TYPE,
   ENDPOINT_TYPE,
@@ -140,49 +140,41 @@ export class Translator {
 
   private translateServices(snapshot: MeshSnapshot): void {
     const f = this.families;
-    for (const service of snapshot.services.values()) {
-      if (service.type === 'ExternalName') continue;
-      for (const port of service.ports) {
-        if (port.protocol !== 'TCP') continue;
-        const key = portKey(service, port);
-        const name = clusterName(service.fqdn, port.port);
-        const origin = `Service/${service.namespace}/${service.name}`;
-        const clusterDeps = [service.fqdn, port.port, port.isHttp2];
-        f.markedClusters.put(this.memo.get(`cm|${key}`, clusterDeps, () => this.finish(CLUSTER_TYPE, name, serviceCluster(service, port, 'marked'), origin, [name], [])));
-        f.plainClusters.put(this.memo.get(`cp|${key}`, clusterDeps, () => this.finish(CLUSTER_TYPE, name, serviceCluster(service, port, 'plain'), origin, [name], [])));
-        f.endpoints.put(this.memo.get(`e|${key}`, [port, service.fqdn], () => this.finish(ENDPOINT_TYPE, name, loadAssignment(service, port), origin, [], [])));
-        f.proxylessListeners.put(this.memo.get(`pl|${key}`, [service.fqdn, port.port], () => {
-          const listenerName = hostPortName(service.fqdn, port.port);
-          return this.finish(LISTENER_TYPE, listenerName, apiListener(listenerName), origin, [listenerName], []);
-        }));
-      }
+    for (const [service, port] of servicePorts(snapshot)) {
+      const key = portKey(service, port);
+      const name = clusterName(service.fqdn, port.port);
+      const origin = `Service/${service.namespace}/${service.name}`;
+      const clusterDeps = [service.fqdn, port.port, port.isHttp2];
+      f.markedClusters.put(this.memo.get(`cm|${key}`, clusterDeps, () => this.finish(CLUSTER_TYPE, name, serviceCluster(service, port, 'marked'), origin, [name], [])));
+      f.plainClusters.put(this.memo.get(`cp|${key}`, clusterDeps, () => this.finish(CLUSTER_TYPE, name, serviceCluster(service, port, 'plain'), origin, [name], [])));
+      f.endpoints.put(this.memo.get(`e|${key}`, [port, service.fqdn], () => this.finish(ENDPOINT_TYPE, name, loadAssignment(service, port), origin, [], [])));
+      f.proxylessListeners.put(this.memo.get(`pl|${key}`, [service.fqdn, port.port], () => {
+        const listenerName = hostPortName(service.fqdn, port.port);
+        return this.finish(LISTENER_TYPE, listenerName, apiListener(listenerName), origin, [listenerName], []);
+      }));
     }
     f.markedClusters.put(this.memo.get('passthrough', [], () => this.finish(CLUSTER_TYPE, PASSTHROUGH_CLUSTER, passthroughCluster(), 'MeshConfig', [], [])));
     f.markedClusters.end();
     f.plainClusters.end();
     f.endpoints.end();
     const clustersChanged = f.plainClusters.namesChanged;
-    for (const service of snapshot.services.values()) {
-      if (service.type === 'ExternalName') continue;
-      for (const port of service.ports) {
-        if (port.protocol !== 'TCP') continue;
-        const spKey = servicePortKey(service.key, port.port, port.protocol);
-        const attachment = snapshot.attachments.get(spKey);
-        const name = hostPortName(service.fqdn, port.port);
-        const routes = this.routesOf(snapshot, service, port, attachment);
-        const origin = attachment ? attachment.http[0]?.route ?? attachment.grpc[0]?.route ?? `Service/${service.key}` : `Service/${service.key}`;
-        const proxyless = this.memo.get(`rp|${spKey}`, [routes], () => {
-          const issues: TranslateIssue[] = [...routes.issues];
-          const adapted = proxylessRoutes(routes.routes, (i) => issues.push(i));
-          return this.finish(ROUTE_TYPE, name, routeConfiguration(name, adapted), origin, routeRefs(adapted), issues);
-        });
-        f.proxylessRoutes.put(this.crossChecked(proxyless, f.plainClusters, clustersChanged));
-        if (snapshot.serviceL7.has(spKey)) {
-          const proxy = this.memo.get(`rn|${spKey}`, [routes], () =>
-            this.finish(ROUTE_TYPE, name, routeConfiguration(name, routes.routes), origin, routeRefs(routes.routes), routes.issues),
-          );
-          f.proxyRoutes.put(this.crossChecked(proxy, f.markedClusters, clustersChanged));
-        }
+    for (const [service, port] of servicePorts(snapshot)) {
+      const spKey = servicePortKey(service.key, port.port, port.protocol);
+      const attachment = snapshot.attachments.get(spKey);
+      const name = hostPortName(service.fqdn, port.port);
+      const routes = this.routesOf(snapshot, service, port, attachment);
+      const origin = attachment ? attachment.http[0]?.route ?? attachment.grpc[0]?.route ?? `Service/${service.key}` : `Service/${service.key}`;
+      const proxyless = this.memo.get(`rp|${spKey}`, [routes], () => {
+        const issues: TranslateIssue[] = [...routes.issues];
+        const adapted = proxylessRoutes(routes.routes, (i) => issues.push(i));
+        return this.finish(ROUTE_TYPE, name, routeConfiguration(name, adapted), origin, routeRefs(adapted), issues);
+      });
+      f.proxylessRoutes.put(this.crossChecked(proxyless, f.plainClusters, clustersChanged));
+      if (snapshot.serviceL7.has(spKey)) {
+        const proxy = this.memo.get(`rn|${spKey}`, [routes], () =>
+          this.finish(ROUTE_TYPE, name, routeConfiguration(name, routes.routes), origin, routeRefs(routes.routes), routes.issues),
+        );
+        f.proxyRoutes.put(this.crossChecked(proxy, f.markedClusters, clustersChanged));
       }
     }
     f.proxyRoutes.put(this.memo.get('inbound', [], () => this.finish(ROUTE_TYPE, INBOUND_ROUTE, routeConfiguration(INBOUND_ROUTE, [defaultRoute(PASSTHROUGH_CLUSTER)]), 'MeshConfig', [PASSTHROUGH_CLUSTER], [])));

@@ -6,7 +6,7 @@
 // opens an HBONE tunnel to the endpoint's HBONE port.
 import type { Gateway } from '../../config/resources.js';
 import type { MeshSnapshot, ServicePortView, ServiceView } from '../../config/snapshot/types.js';
-import { MARKED_UPSTREAM, serviceCluster } from './clusters.js';
+import { MARKED_UPSTREAM, serviceCluster, servicePorts } from './clusters.js';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE, SECRET_TYPE } from './constants.js';
 import type { Built } from './encode.js';
 import { loadAssignment, type EndpointShape } from './endpoints.js';
@@ -126,20 +126,16 @@ export class WaypointTranslator {
     this.clusters.begin();
     this.endpoints.begin();
     const hbonePort = snapshot.meshConfig.hbonePort;
-    for (const service of snapshot.services.values()) {
-      if (service.type === 'ExternalName') continue;
-      for (const port of service.ports) {
-        if (port.protocol !== 'TCP') continue;
-        const name = clusterName(service.fqdn, port.port);
-        const origin = `Service/${service.key}`;
-        this.clusters.put(this.memo.get(`wc|${service.key}|${port.port}`, [service.fqdn, port.port, port.isHttp2], () => {
-          const cluster = { ...serviceCluster(service, port, 'plain'), transport_socket: INTERNAL_UPSTREAM };
-          return this.finish(CLUSTER_TYPE, name, cluster, origin, [name], []);
-        }));
-        this.endpoints.put(this.memo.get(`we|${service.key}|${port.port}`, [port, service.fqdn, hbonePort], () =>
-          this.finish(ENDPOINT_TYPE, name, loadAssignment(service, port, tunnelledEndpoint(hbonePort)), origin, [], []),
-        ));
-      }
+    for (const [service, port] of servicePorts(snapshot)) {
+      const name = clusterName(service.fqdn, port.port);
+      const origin = `Service/${service.key}`;
+      this.clusters.put(this.memo.get(`wc|${service.key}|${port.port}`, [service.fqdn, port.port, port.isHttp2], () => {
+        const cluster = { ...serviceCluster(service, port, 'plain'), transport_socket: INTERNAL_UPSTREAM };
+        return this.finish(CLUSTER_TYPE, name, cluster, origin, [name], []);
+      }));
+      this.endpoints.put(this.memo.get(`we|${service.key}|${port.port}`, [port, service.fqdn, hbonePort], () =>
+        this.finish(ENDPOINT_TYPE, name, loadAssignment(service, port, tunnelledEndpoint(hbonePort)), origin, [], []),
+      ));
     }
     this.clusters.end();
     this.endpoints.end();
