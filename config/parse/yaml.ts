@@ -2,7 +2,7 @@
 // field path inside it. Bad documents become issues (file, line, column, why) and never hide the
 // good documents around them; hostile input (huge documents, deep nesting, alias bombs, duplicate
 // keys) is rejected with an issue, never by throwing.
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node as YamlNode } from 'yaml';
+import { Composer, isAlias, isMap, isPair, isScalar, isSeq, LineCounter, Parser, type CST, type Document, type Node as YamlNode } from 'yaml';
 import type { ConfigIssue } from '../source.js';
 
 export type FieldPath = (string | number)[];
@@ -49,12 +49,19 @@ export function parseDocuments(
     return { line: Math.max(1, pos.line), column: Math.max(1, pos.col) };
   };
   let parsed: ParsedYamlDocument[];
+  const tooDeep: number[] = [];
   try {
     if (text.length > limit.maxDocumentBytes) text = blankOversized(text, limit.maxDocumentBytes, source, issues);
-    parsed = Array.from(parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true }) as Iterable<ParsedYamlDocument>);
+    // Documents nested too deeply are dropped at the token level, before the (recursive) composer sees them.
+    const tokens = withinDepth(new Parser(lineCounter.addNewLine).parse(text), limit.maxDepth, tooDeep);
+    const composer = new Composer({ prettyErrors: false, uniqueKeys: true, logLevel: 'silent' });
+    parsed = Array.from(composer.compose(tokens)) as ParsedYamlDocument[];
   } catch (err) {
     issues.push({ severity: 'error', source, line: 1, message: `cannot parse YAML: ${errorMessage(err)}` });
     return { documents, issues };
+  }
+  for (const offset of tooDeep) {
+    issues.push({ severity: 'error', source, ...position(offset), message: `document nests deeper than ${limit.maxDepth} levels` });
   }
   for (const doc of parsed) {
     const start = doc.contents?.range[0] ?? doc.range[0];
@@ -68,9 +75,9 @@ export function parseDocuments(
       reject(`document is ${size} bytes, more than the limit of ${limit.maxDocumentBytes}`);
       continue;
     }
-    const depth = nestingDepth(doc.contents, limit.maxDepth);
-    if (depth > limit.maxDepth) {
-      reject(`document nests deeper than ${limit.maxDepth} levels`);
+    const complexKey = findComplexKey(doc.contents);
+    if (complexKey !== undefined) {
+      reject('a map key must be a plain value, not a map or a list', complexKey);
       continue;
     }
     if (doc.errors.length > 0) {
@@ -98,6 +105,7 @@ export function parseDocuments(
       },
     });
   }
+  issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
   return { documents, issues };
 }
 
@@ -128,27 +136,48 @@ function blankOversized(text: string, max: number, source: string, issues: Confi
   return parts.join('');
 }
 
-/** The nesting depth of a document's node tree, counted without recursion and given up past `limit`. */
-function nestingDepth(root: unknown, limit: number): number {
-  let deepest = 0;
-  const stack: { node: unknown; depth: number }[] = [{ node: root, depth: 0 }];
+/** Passes the parser's tokens on, except documents nested deeper than `maxDepth` (their offsets go to `dropped`). */
+function* withinDepth(tokens: Iterable<CST.Token>, maxDepth: number, dropped: number[]): Generator<CST.Token> {
+  for (const token of tokens) {
+    if (token.type === 'document' && token.value && cstDepthExceeds(token.value, maxDepth)) {
+      dropped.push(token.value.offset);
+      continue;
+    }
+    yield token;
+  }
+}
+
+/** Whether collections nest deeper than `maxDepth` in a token tree, walked without recursion. */
+function cstDepthExceeds(root: CST.Token, maxDepth: number): boolean {
+  const stack: { token: CST.Token; depth: number }[] = [{ token: root, depth: 0 }];
   while (stack.length > 0) {
-    const { node, depth } = stack.pop() as { node: unknown; depth: number };
-    if (isMap(node) || isSeq(node)) {
-      const inner = depth + 1;
-      if (inner > deepest) deepest = inner;
-      if (deepest > limit) return deepest;
-      for (const item of node.items as unknown[]) {
-        if (isPair(item)) {
-          stack.push({ node: item.key, depth: inner });
-          stack.push({ node: item.value, depth: inner });
-        } else {
-          stack.push({ node: item, depth: inner });
-        }
-      }
+    const { token, depth } = stack.pop() as { token: CST.Token; depth: number };
+    if (token.type !== 'block-map' && token.type !== 'block-seq' && token.type !== 'flow-collection') continue;
+    if (depth + 1 > maxDepth) return true;
+    for (const item of token.items as CST.CollectionItem[]) {
+      if (item.key) stack.push({ token: item.key, depth: depth + 1 });
+      if (item.value) stack.push({ token: item.value, depth: depth + 1 });
     }
   }
-  return deepest;
+  return false;
+}
+
+/** The offset of a map key that is itself a map or a list (Kubernetes objects have only plain keys). */
+function findComplexKey(root: unknown): number | undefined {
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (!isMap(node) && !isSeq(node)) continue;
+    for (const item of node.items as unknown[]) {
+      if (!isPair(item)) {
+        stack.push(item);
+        continue;
+      }
+      if (isMap(item.key) || isSeq(item.key)) return (item.key as YamlNode).range?.[0] ?? 0;
+      stack.push(item.value);
+    }
+  }
+  return undefined;
 }
 
 /** The source offset of a field path: of the key (for a map field) or item (for a list index). */

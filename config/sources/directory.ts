@@ -175,7 +175,12 @@ export class DirectorySource implements ConfigSource {
         next.set(path, previous);
         continue;
       }
-      if (!previous || fingerprint(previous) !== fingerprint(state)) changed = true;
+      if (previous && fingerprint(previous) === fingerprint(state)) {
+        // Rewritten with the same content: keep the objects already handed out.
+        next.set(path, { ...previous, stamp });
+        continue;
+      }
+      changed = true;
       next.set(path, state);
     }
     for (const path of this.files.keys()) {

@@ -131,3 +131,11 @@ test('an oversized document in the middle keeps the line numbers of the document
   assert.deepEqual(documents.map((d) => [d.raw, d.line]), [[{ a: 1 }, 1], [{ c: 3 }, 6]]);
   assert.deepEqual(issues.map((i) => i.line), [3]);
 });
+
+test('a map key that is a map or a list rejects the document', () => {
+  const { documents, issues } = parseDocuments('a: 1\n? [x, y]\n: 2\n---\nok: 1\n', 'keys.yaml');
+  assert.deepEqual(documents.map((d) => d.raw), [{ ok: 1 }]);
+  assert.equal(issues.length, 1);
+  assert.equal(issues[0]!.line, 2);
+  assert.match(issues[0]!.message, /map key must be a plain value/);
+});
