@@ -126,6 +126,9 @@ struct skf_svc_key {
 };
 
 #define SVC_F_LOCAL_ONLY 0x1
+/* connect()/sendmsg() keep the VIP (no socket LB): set it on services whose flows need L7, so
+ * from_pod steers the untranslated flow and the proxy sees the VIP. */
+#define SVC_F_NO_SOCK_LB 0x2
 
 struct skf_svc_value {
 	__u32 rev_nat_id; /* the service id; also the slots' key and the conntrack rev-NAT id */
@@ -208,6 +211,22 @@ struct skf_ct_value {
 	__u16 flags;          /* CT_F_* */
 	__u8 tcp_flags_orig;  /* TCP flags seen in the original direction */
 	__u8 tcp_flags_reply;
+};
+
+/* sock_rnat: (socket cookie, backend address, port) -> the VIP the socket asked for, so that
+ * getpeername()/recvmsg() of socket-balanced sockets report the VIP. IPv4. */
+struct skf_sock_rnat_key {
+	__u64 cookie;
+	__be32 addr;
+	__be16 port;
+	__u16 pad;
+};
+
+struct skf_sock_rnat_value {
+	__be32 addr;
+	__be16 port;
+	__u16 pad;
+	__u32 rev_nat_id;
 };
 
 /* events ring buffer record. */

@@ -5,12 +5,15 @@
  *             or, when the policy entry carries a proxy_port, steering to the node proxy.
  *   to_pod    egress of the host veth: packets entering the pod. Conntrack, reverse NAT of
  *             replies, ingress policy of the pod.
+ *   sock_connect4, sock_sendmsg4, sock_recvmsg4, sock_getpeername4
+ *             cgroup hooks for socket load balancing (optional; see sock_lb.h).
  * Every new flow, drop and redirect is reported to the skf_events ring buffer. */
 #include "conntrack.h"
 #include "lb.h"
 #include "policy.h"
 #include "proxy.h"
 #include "events.h"
+#include "sock_lb.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -29,7 +32,7 @@ static __always_inline int forward(struct __sk_buff *skb, const union skf_addr *
 static __always_inline int drop(struct __sk_buff *skb, const struct skf_pkt *p,
 				const struct skf_decision *d, __u8 reason)
 {
-	emit_event(skb, &p->t, d, p->tcp_flags, VERDICT_DROPPED, reason);
+	emit_event(skb->ifindex, &p->t, d, p->tcp_flags, VERDICT_DROPPED, reason);
 	return TC_ACT_SHOT;
 }
 
@@ -153,14 +156,14 @@ int from_pod(struct __sk_buff *skb)
 		nv.flags = CT_F_REDIRECT;
 		nv.proxy_port = d.proxy_port;
 		ct_create(&key, &nv, &p, skb->len);
-		emit_event(skb, &p.t, &d, p.tcp_flags, VERDICT_REDIRECTED, REASON_NONE);
+		emit_event(skb->ifindex, &p.t, &d, p.tcp_flags, VERDICT_REDIRECTED, REASON_NONE);
 		return TC_ACT_OK;
 	}
 	if (!svc) {
 		key = p.t;
 		key.scope = CT_SCOPE_EGRESS;
 		ct_create(&key, &nv, &p, skb->len);
-		emit_event(skb, &p.t, &d, p.tcp_flags, VERDICT_FORWARDED, REASON_NONE);
+		emit_event(skb->ifindex, &p.t, &d, p.tcp_flags, VERDICT_FORWARDED, REASON_NONE);
 		return forward(skb, &p.t.daddr, p.t.family);
 	}
 	key = p.t;
@@ -175,7 +178,7 @@ int from_pod(struct __sk_buff *skb)
 	ct_create(&key, &nv, &p, skb->len);
 	if (nat_rewrite(skb, &p, 1, &d.xlated.daddr, d.xlated.dport) < 0)
 		return drop(skb, &p, &d, REASON_INVALID_PACKET);
-	emit_event(skb, &p.t, &d, p.tcp_flags, VERDICT_TRANSLATED, REASON_NONE);
+	emit_event(skb->ifindex, &p.t, &d, p.tcp_flags, VERDICT_TRANSLATED, REASON_NONE);
 	return forward(skb, &d.xlated.daddr, p.t.family);
 }
 
@@ -244,6 +247,30 @@ int to_pod(struct __sk_buff *skb)
 	ct_create(&key, &nv, &p, skb->len);
 	/* L7 of inbound flows is enforced where they were steered (the client's node proxy) */
 	d.proxy_port = 0;
-	emit_event(skb, &p.t, &d, p.tcp_flags, VERDICT_FORWARDED, REASON_NONE);
+	emit_event(skb->ifindex, &p.t, &d, p.tcp_flags, VERDICT_FORWARDED, REASON_NONE);
 	return TC_ACT_OK;
+}
+
+SEC("cgroup/connect4")
+int sock_connect4(struct bpf_sock_addr *ctx)
+{
+	return sock_lb_forward(ctx, 1);
+}
+
+SEC("cgroup/sendmsg4")
+int sock_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	return sock_lb_forward(ctx, 0);
+}
+
+SEC("cgroup/recvmsg4")
+int sock_recvmsg4(struct bpf_sock_addr *ctx)
+{
+	return sock_lb_reverse(ctx);
+}
+
+SEC("cgroup/getpeername4")
+int sock_getpeername4(struct bpf_sock_addr *ctx)
+{
+	return sock_lb_reverse(ctx);
 }

@@ -77,6 +77,14 @@ struct {
 } skf_ct SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct skf_sock_rnat_key);
+	__type(value, struct skf_sock_rnat_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} skf_sock_rnat SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 20);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);

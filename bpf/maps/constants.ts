@@ -48,7 +48,9 @@ export const PolicyVerdict = { ALLOW: 1, DENY: 2 } as const;
 /** Endpoint flags: a policy selects the endpoint for that direction (default deny there). */
 export const EndpointFlags = { INGRESS_ENFORCED: 0x1, EGRESS_ENFORCED: 0x2 } as const;
 
-export const ServiceFlags = { LOCAL_ONLY: 0x1 } as const;
+/** LOCAL_ONLY: reserved (node-local backends only). NO_SOCK_LB: connect()/sendmsg() keep the VIP;
+ * set it on services whose flows need L7, so the proxy sees the VIP. */
+export const ServiceFlags = { LOCAL_ONLY: 0x1, NO_SOCK_LB: 0x2 } as const;
 
 /** Conntrack key scopes: which program opened the entry. */
 export const CtScope = { EGRESS: 0, INGRESS: 1, SERVICE: 2 } as const;

@@ -11,6 +11,7 @@ import * as ipcache from './ipcache.js';
 import * as lbSlots from './lb-slots.js';
 import * as policy from './policy.js';
 import * as services from './services.js';
+import * as sockRnat from './sock-rnat.js';
 
 export * as backends from './backends.js';
 export * as config from './config.js';
@@ -21,6 +22,7 @@ export * as ipcache from './ipcache.js';
 export * as lbSlots from './lb-slots.js';
 export * as policy from './policy.js';
 export * as services from './services.js';
+export * as sockRnat from './sock-rnat.js';
 export * from './constants.js';
 export { reverseTuple, type DecodedTuple, type Tuple } from './tuple.js';
 
@@ -37,6 +39,7 @@ export const resizableMaps = {
   [policy.MAP_NAME]: policy.DEFAULT_MAX_ENTRIES,
   [conntrack.MAP_NAME]: conntrack.DEFAULT_MAX_ENTRIES,
   [events.MAP_NAME]: events.DEFAULT_MAX_ENTRIES,
+  [sockRnat.MAP_NAME]: sockRnat.DEFAULT_MAX_ENTRIES,
 } as const;
 
 export type MapName = keyof typeof resizableMaps;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { CtFlags, CtScope, EventSource, Proto, Verdict } from '../../bpf/maps/index.js';
 import { DatapathNode } from '../helpers/datapath-node.js';
 import { NetnsFixture } from '../helpers/netns.js';
-import { startServer, TcpClient } from '../helpers/tcp-peer.js';
+import { startServer, TcpClient, udpRequest } from '../helpers/tcp-peer.js';
 
 const fx = new NetnsFixture('skflb');
 let dp: DatapathNode;
@@ -26,6 +26,7 @@ before(async () => {
   ]);
   await Promise.all(['b1', 'b2', 'b3'].map((b) => startServer(fx, dp.pod(b).netns, BACKEND_PORT, b)));
   dp.setService(service, 7, backendsOf('b1', 'b2'));
+  dp.setService({ ...service, proto: Proto.UDP }, 9, backendsOf('b1', 'b2'));
 });
 
 after(() => fx.cleanup());
@@ -91,6 +92,7 @@ test('backend changes reach new connections while established ones keep their ba
   assert.deepEqual([entries[0].value.natAddr, entries[0].value.natPort], [VIP, 80]);
   await conn.close();
   dp.setService(service, 7, backendsOf('b1', 'b2'));
+  dp.setService({ ...service, proto: Proto.UDP }, 9, backendsOf('b1', 'b2'));
 });
 
 test('a service without backends drops new connections with NO_BACKEND', async () => {
@@ -99,4 +101,20 @@ test('a service without backends drops new connections with NO_BACKEND', async (
   await assert.rejects(TcpClient.open(fx, dp.pod('cli').netns, key.addr, 80, 800));
   const ev = await dp.waitForEvent((e) => e.verdict === Verdict.DROPPED && e.orig.daddr === key.addr);
   assert.equal(ev.reasonName, 'NO_BACKEND');
+});
+
+test('UDP to a VIP is translated, and replies come back from the VIP (reverse NAT)', async () => {
+  const cli = dp.pod('cli');
+  const seen = new Set<string>();
+  for (let i = 0; i < 8; i++) {
+    const reply = await udpRequest(fx, cli.netns, VIP, 80, `dgram ${i}`);
+    const match = /^(b[12]) (\S+) dgram \d+ from (\S+)$/.exec(reply);
+    assert.ok(match, `a reply from a backend, got '${reply}'`);
+    assert.equal(match[2], cli.ip);
+    assert.equal(match[3], `${VIP}:80`, 'the reply source is the VIP');
+    seen.add(match[1]);
+  }
+  assert.equal(seen.size, 2, 'datagram flows are spread over both backends');
+  const ev = await dp.waitForEvent((e) => e.verdict === Verdict.TRANSLATED && e.orig.proto === Proto.UDP);
+  assert.equal(ev.revNatId, 9);
 });

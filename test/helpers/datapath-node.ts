@@ -180,7 +180,8 @@ export class DatapathNode {
       if (found) return found;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    throw new Error(`no matching flow event within ${timeoutMs} ms (${this.events.length} events seen)`);
+    const seen = this.events.map((e) => `${e.sourceName} ${e.verdictName}/${e.reasonName} ${e.orig.saddr}:${e.orig.sport}->${e.orig.daddr}:${e.orig.dport}`);
+    throw new Error(`no matching flow event within ${timeoutMs} ms; seen: ${seen.join(", ")}`);
   }
 
   close(): void {

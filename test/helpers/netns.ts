@@ -11,6 +11,8 @@
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { mkdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { join } from 'node:path';
 
 /** The pods' IPv4 gateway: an address of every node (on its lo). */
 export const NODE_GATEWAY4 = '169.254.1.1';
@@ -140,15 +142,31 @@ export class NetnsFixture {
     return pod;
   }
 
-  /** Starts a long-running process inside netns (killed by cleanup). stdio defaults to pipes. */
-  spawn(netns: string, cmd: string, args: string[], options: SpawnOptions = {}): ChildProcess {
-    const child = spawn('nsenter', [`--net=${netnsPath(netns)}`, cmd, ...args], { stdio: 'pipe', ...options });
+  /** Starts a long-running process inside netns (killed by cleanup), optionally as a member of a
+   * cgroup v2 directory (it joins before exec). stdio defaults to pipes. */
+  spawn(netns: string, cmd: string, args: string[], options: SpawnOptions & { cgroup?: string } = {}): ChildProcess {
+    const { cgroup, ...spawnOptions } = options;
+    const enter = ['nsenter', `--net=${netnsPath(netns)}`, cmd, ...args];
+    const child = cgroup
+      ? spawn('sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroup, ...enter], { stdio: 'pipe', ...spawnOptions })
+      : spawn(enter[0], enter.slice(1), { stdio: 'pipe', ...spawnOptions });
     this.#children.add(child);
     child.once('exit', () => this.#children.delete(child));
     return child;
   }
 
-  /** Registers extra cleanup work (run first, last registered first). */
+  /** A new cgroup v2 directory (removed by cleanup, after the processes in it are gone). */
+  createCgroup(name: string): string {
+    const mounts = readFileSync('/proc/mounts', 'utf8').split('\n').map((line) => line.split(' '));
+    const root = mounts.find((fields) => fields[2] === 'cgroup2')?.[1];
+    if (!root) throw new Error('no cgroup v2 hierarchy is mounted');
+    const path = join(root, `${this.id}-${name}`);
+    mkdirSync(path);
+    this.onCleanup(() => rmdirSync(path));
+    return path;
+  }
+
+  /** Registers extra cleanup work (run after the processes are killed, last registered first). */
   onCleanup(fn: () => void | Promise<void>): void {
     this.#cleanups.push(fn);
   }
@@ -156,13 +174,6 @@ export class NetnsFixture {
   /** Kills the processes, runs registered cleanups and deletes every namespace (their veths go
    * with them). Safe to call twice; never throws (errors are reported on stderr). */
   async cleanup(): Promise<void> {
-    for (const fn of this.#cleanups.splice(0).reverse()) {
-      try {
-        await fn();
-      } catch (err) {
-        console.error(`netns cleanup: ${(err as Error).message}`);
-      }
-    }
     const exits = [...this.#children].map(async (child) => {
       if (child.exitCode === null && child.signalCode === null) {
         const exited = once(child, 'exit');
@@ -171,6 +182,13 @@ export class NetnsFixture {
       }
     });
     await Promise.all(exits);
+    for (const fn of this.#cleanups.splice(0).reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        console.error(`netns cleanup: ${(err as Error).message}`);
+      }
+    }
     for (const netns of this.#netns.splice(0).reverse()) {
       const r = spawnSync('ip', ['netns', 'del', netns], { encoding: 'utf8' });
       if (r.status !== 0) console.error(`netns cleanup: ip netns del ${netns}: ${r.stderr.trim()}`);

@@ -1,10 +1,14 @@
-// Real TCP endpoints for namespace tests, run as `node tcp-peer.js <mode> ...` inside a pod (see
-// startServer/openClient/request below, which start it through a NetnsFixture):
-//   server PORT NAME    line echo server on [::]:PORT; replies "NAME <peer-ip> <line>" per line;
-//                       prints "listening" when bound.
-//   client HOST PORT    connects, prints "connected <local-ip>:<local-port>"; each stdin line is
-//                       sent and its reply printed; stdin end closes it ("closed"). Errors print
-//                       "error <code>" and exit 1.
+// Real TCP and UDP endpoints for namespace tests, run as `node tcp-peer.js <mode> ...` inside a
+// pod (startServer, TcpClient, request and udpRequest below start it through a NetnsFixture):
+//   server PORT NAME      line echo server on [::]:PORT, TCP and UDP; replies "NAME <peer-ip>
+//                         <line>" per line (per datagram); prints "listening" when bound.
+//   client HOST PORT      TCP: connects, prints "connected <local-ip>:<port> <remote-ip>:<port>"
+//                         (remote as getpeername reports it); each stdin line is sent and its
+//                         reply printed; stdin end closes it ("closed"). Errors print "error <code>".
+//   udp HOST PORT TEXT    one datagram from an unconnected socket; prints
+//                         "<reply> from <ip>:<port>" (the reply's source as recvmsg reports it),
+//                         "error <code>" or "timeout".
+import { createSocket } from 'node:dgram';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -22,13 +26,38 @@ function serve(port: number, name: string): void {
     socket.on('error', () => socket.destroy());
     lines(socket, (line) => socket.write(`${name} ${socket.remoteAddress?.replace(/^::ffff:/, '')} ${line}\n`));
   });
-  server.listen({ port, host: '::', ipv6Only: false }, () => console.log('listening'));
+  const udp = createSocket({ type: 'udp6', ipv6Only: false });
+  udp.on('message', (msg, peer) => {
+    const reply = `${name} ${peer.address.replace(/^::ffff:/, '')} ${msg.toString().trim()}\n`;
+    udp.send(reply, peer.port, peer.address);
+  });
+  udp.bind(port, '::', () => server.listen({ port, host: '::', ipv6Only: false }, () => console.log('listening')));
+}
+
+function udpOnce(host: string, port: number, text: string): void {
+  const socket = createSocket(host.includes(':') ? 'udp6' : 'udp4');
+  const timer = setTimeout(() => {
+    console.log('timeout');
+    process.exit(0);
+  }, 1500);
+  socket.on('message', (msg, from) => {
+    clearTimeout(timer);
+    console.log(`${msg.toString().trim()} from ${from.address}:${from.port}`);
+    process.exit(0);
+  });
+  socket.on('error', (err: NodeJS.ErrnoException) => {
+    console.log(`error ${err.code ?? err.message}`);
+    process.exit(0);
+  });
+  socket.send(`${text}\n`, port, host);
 }
 
 function connect(host: string, port: number): void {
   const socket = createConnection({ host, port });
   socket.setNoDelay(true);
-  socket.on('connect', () => console.log(`connected ${socket.localAddress}:${socket.localPort}`));
+  socket.on('connect', () => {
+    console.log(`connected ${socket.localAddress}:${socket.localPort} ${socket.remoteAddress}:${socket.remotePort}`);
+  });
   socket.on('error', (err: NodeJS.ErrnoException) => {
     console.log(`error ${err.code ?? err.message}`);
     process.exit(1);
@@ -96,6 +125,8 @@ export class TcpClient {
   readonly #out: LineReader;
   /** "<ip>:<port>" of the client's side. */
   local = '';
+  /** "<ip>:<port>" of the server's side, as getpeername reports it. */
+  remote = '';
 
   private constructor(child: ChildProcess) {
     this.child = child;
@@ -103,8 +134,15 @@ export class TcpClient {
   }
 
   /** Connects (rejects with the error code when the connection fails or times out). */
-  static async open(fx: NetnsFixture, netns: string, host: string, port: number, timeoutMs = 3000): Promise<TcpClient> {
-    const client = new TcpClient(fx.spawn(netns, process.execPath, [script, 'client', host, String(port)]));
+  static async open(
+    fx: NetnsFixture,
+    netns: string,
+    host: string,
+    port: number,
+    timeoutMs = 3000,
+    cgroup?: string,
+  ): Promise<TcpClient> {
+    const client = new TcpClient(fx.spawn(netns, process.execPath, [script, 'client', host, String(port)], { cgroup }));
     let line: string;
     try {
       line = await client.#out.next(timeoutMs);
@@ -113,7 +151,7 @@ export class TcpClient {
       throw new Error('connect timeout');
     }
     if (!line.startsWith('connected ')) throw new Error(line);
-    client.local = line.slice('connected '.length);
+    [, client.local, client.remote] = line.split(' ');
     return client;
   }
 
@@ -144,12 +182,19 @@ export async function request(fx: NetnsFixture, netns: string, host: string, por
   return reply;
 }
 
+/** One UDP datagram from netns to host:port: "<reply> from <ip>:<port>", "error <code>" or "timeout". */
+export function udpRequest(fx: NetnsFixture, netns: string, host: string, port: number, text: string, cgroup?: string): Promise<string> {
+  const child = fx.spawn(netns, process.execPath, [script, 'udp', host, String(port), text], { cgroup });
+  return new LineReader(child).next(4000);
+}
+
 if (process.argv[1] === script) {
-  const [mode, a, b] = process.argv.slice(2);
+  const [mode, a, b, c] = process.argv.slice(2);
   if (mode === 'server') serve(Number(a), b);
   else if (mode === 'client') connect(a, Number(b));
+  else if (mode === 'udp') udpOnce(a, Number(b), c);
   else {
-    console.error('usage: tcp-peer.js server PORT NAME | client HOST PORT');
+    console.error('usage: tcp-peer.js server PORT NAME | client HOST PORT | udp HOST PORT TEXT');
     process.exit(2);
   }
 }

@@ -163,6 +163,18 @@ test('encoded bytes and protobufjs messages are checked the same as objects', ()
   assertFound(validateResource(URL.listener, new Uint8Array([0xff, 0xff, 0xff])), '', 'decode');
 });
 
+test('toObject output (JSON form, and with defaults and oneof names) is accepted as input', () => {
+  const type = typeForUrl(URL.listener);
+  assert.ok(type);
+  const message = type.fromObject(listener());
+  assertClean(validateResource(URL.listener, type.toObject(message, { longs: String, enums: String, json: true })));
+  const full = type.toObject(message, { longs: String, enums: String, bytes: String, defaults: true, oneofs: true });
+  assertClean(validateResource(URL.listener, full));
+  const broken = type.fromObject(listener(hcm({ stat_prefix: '' })));
+  const json = type.toObject(broken, { longs: String, enums: String, json: true, defaults: true, oneofs: true });
+  assertFound(validateResource(URL.listener, json), 'filter_chains[0].filters[0].typed_config.stat_prefix', 'string.min_len');
+});
+
 test('string.min_len: a cluster without a name', () => {
   assertFound(validateResource(URL.cluster, { ...cluster(), name: '' }), 'name', 'string.min_len');
   assertFound(validateResource(URL.cluster, without(cluster(), 'name')), 'name', 'string.min_len');

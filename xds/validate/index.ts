@@ -14,13 +14,12 @@ export { validateMessage, type Violation } from './pgv.js';
 export function validateResource(typeUrl: string, resource: object | Uint8Array): Violation[] {
   const type = typeForUrl(typeUrl);
   if (!type) return [{ path: '', rule: 'any.type_url', message: `unknown resource type ${typeUrl}` }];
-  const name = type.fullName.slice(1);
-  if (resource instanceof Uint8Array || !('@type' in resource)) return validateMessage(name, resource);
+  if (resource instanceof Uint8Array || !('@type' in resource)) return validateMessage(type, resource);
   const { '@type': declared, ...fields } = resource as { '@type': unknown };
   if (typeof declared !== 'string' || typeForUrl(declared) !== type) {
     return [{ path: '@type', rule: 'any.type_url', message: `resource declares type ${String(declared)}, expected ${typeUrl}` }];
   }
-  return validateMessage(name, fields);
+  return validateMessage(type, fields);
 }
 
 /** One line per violation, `path: why [rule]`, for logs and NACK-style error strings. */

@@ -12,7 +12,7 @@
 // including a proto3 `optional` field, is checked only when set.
 import protobuf from 'protobufjs';
 import { lookupType, typeForUrl } from './proto-root.js';
-import { isDisabled, isRecord, isRequiredOneof, list, rulesOf, sub, type Rules } from './rules.js';
+import { isRecord, list, planOf, sub, type Rules } from './rules.js';
 import { re2Error } from './re2.js';
 import { checkBool, checkBytes, checkDuration, checkEnum, checkNumber, checkString, checkTimestamp, NUMBER_KINDS, type Failure } from './scalars.js';
 import { checkShape, joinPath } from './shape.js';
@@ -27,7 +27,7 @@ export interface Violation {
 type Fields = { [name: string]: unknown };
 
 const WRAPPERS = new Set(
-  ['Double', 'Float', 'Int64', 'UInt64', 'Int32', 'UInt32', 'Bool', 'String', 'Bytes'].map((t) => `.google.protobuf.${t}Value`),
+  ['Double', 'Float', 'Int64', 'UInt64', 'Int32', 'UInt32', 'Bool', 'String', 'Bytes'].map((t) => `google.protobuf.${t}Value`),
 );
 
 function isSet(message: Fields, name: string): boolean {
@@ -58,25 +58,24 @@ class Walk {
   }
 
   message(type: protobuf.Type, message: Fields, path: string): void {
-    if (isDisabled(type)) return;
-    for (const oneof of type.oneofsArray) {
-      if (isRequiredOneof(oneof) && !oneof.oneof.some((name) => isSet(message, name))) {
+    const plan = planOf(type);
+    if (plan.disabled) return;
+    for (const oneof of plan.requiredOneofs) {
+      if (!oneof.oneof.some((name) => isSet(message, name))) {
         this.report(joinPath(path, oneof.name), 'oneof.required', `one of ${oneof.oneof.join(', ')} must be set`);
       }
     }
-    for (const field of type.fieldsArray) {
-      if (field.required && !isSet(message, field.name)) {
-        this.report(joinPath(path, field.name), 'proto2.required', 'is a required field and is missing');
-      }
-      if (field.partOf && !isSet(message, field.name)) continue;
-      const rules = rulesOf(field);
+    for (const { field, rules } of plan.fields) {
+      const set = isSet(message, field.name);
+      if (field.required && !set) this.report(joinPath(path, field.name), 'proto2.required', 'is a required field and is missing');
+      if (field.partOf && !set) continue;
       const value = message[field.name];
       const fieldPath = joinPath(path, field.name);
       if (field instanceof protobuf.MapField) this.map(field, rules, isRecord(value) ? value : {}, fieldPath);
       else if (field.repeated) this.repeated(field, rules, Array.isArray(value) ? value : [], fieldPath);
       else this.value(field, rules, value, fieldPath);
     }
-    if (type.fullName === '.envoy.type.matcher.v3.RegexMatcher' && typeof message.regex === 'string') {
+    if (plan.name === 'envoy.type.matcher.v3.RegexMatcher' && typeof message.regex === 'string') {
       const why = re2Error(message.regex);
       if (why) this.report(joinPath(path, 'regex'), 're2.compile', `Envoy's RE2 rejects ${JSON.stringify(message.regex)}: ${why}`);
     }
@@ -150,15 +149,15 @@ class Walk {
       return;
     }
     if (sub(rules, 'message')?.skip === true) return;
-    const name = type.fullName;
+    const name = planOf(type).name;
     if (WRAPPERS.has(name)) {
       if (rules) this.scalar(type.fields.value.type, rules, value.value, path);
-    } else if (name === '.google.protobuf.Duration') {
+    } else if (name === 'google.protobuf.Duration') {
       this.failures(path, checkDuration(sub(rules, 'duration'), value));
-    } else if (name === '.google.protobuf.Timestamp') {
+    } else if (name === 'google.protobuf.Timestamp') {
       const timestampRules = sub(rules, 'timestamp');
       if (timestampRules) this.failures(path, checkTimestamp(timestampRules, value));
-    } else if (name === '.google.protobuf.Any') {
+    } else if (name === 'google.protobuf.Any') {
       this.any(sub(rules, 'any'), value, path);
     } else {
       this.message(type, value, path);
@@ -204,7 +203,7 @@ function decode(type: protobuf.Type, bytes: Uint8Array): Fields {
 
 /** The input as a protobufjs message of `type`, or undefined (with a violation) when it is not one. */
 function toMessage(type: protobuf.Type, input: object | Uint8Array, walk: Walk): Fields | undefined {
-  const name = type.fullName.slice(1);
+  const name = planOf(type).name;
   try {
     if (input instanceof Uint8Array) return decode(type, input);
     if (input instanceof protobuf.Message) {

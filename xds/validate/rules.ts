@@ -1,7 +1,8 @@
 // Reads protoc-gen-validate annotations back from the protobufjs reflection objects: a field's
 // `(validate.rules)`, a oneof's `(validate.required)`, a message's `(validate.disabled)` and
 // `(validate.ignored)`. protobufjs keeps them in `parsedOptions` as a list of `{ name: value }`.
-import type protobuf from 'protobufjs';
+// Each message type's plan (its annotated fields and oneofs) is worked out once and kept.
+import protobuf from 'protobufjs';
 
 /** A rule set as written in the .proto, e.g. `{ string: { min_len: 1 } }` or `{ uint32: { lte: 65535 } }`. */
 export type Rules = { [name: string]: unknown };
@@ -44,25 +45,38 @@ export function list(value: unknown): unknown[] {
   return Array.isArray(value) ? value : [value];
 }
 
-const fieldRules = new WeakMap<protobuf.Field, Rules | null>();
-
 /** The `(validate.rules)` of a field, or undefined when it has none. */
-export function rulesOf(field: protobuf.Field): Rules | undefined {
-  let rules = fieldRules.get(field);
-  if (rules === undefined) {
-    const option = optionOf(field, '(validate.rules)');
-    rules = isRecord(option) ? option : null;
-    fieldRules.set(field, rules);
-  }
-  return rules ?? undefined;
+function rulesOf(field: protobuf.Field): Rules | undefined {
+  const option = optionOf(field, '(validate.rules)');
+  return isRecord(option) ? option : undefined;
 }
 
-/** Whether PGV generates no checks for a message (`(validate.disabled)` or `(validate.ignored)`). */
-export function isDisabled(type: protobuf.Type): boolean {
-  return optionOf(type, '(validate.disabled)') === true || optionOf(type, '(validate.ignored)') === true;
+/** What the validator needs of a message type, worked out once per type. */
+export interface TypePlan {
+  /** Full name without the leading dot. */
+  name: string;
+  /** PGV generates no checks for it (`(validate.disabled)` or `(validate.ignored)`). */
+  disabled: boolean;
+  /** Oneofs with `option (validate.required) = true`. */
+  requiredOneofs: protobuf.OneOf[];
+  /** The fields that can break a rule: with rules, proto2 `required`, or of a message type. */
+  fields: { field: protobuf.Field; rules: Rules | undefined }[];
 }
 
-/** Whether a oneof must have one member set (`option (validate.required) = true`). */
-export function isRequiredOneof(oneof: protobuf.OneOf): boolean {
-  return optionOf(oneof, '(validate.required)') === true;
+const plans = new WeakMap<protobuf.Type, TypePlan>();
+
+export function planOf(type: protobuf.Type): TypePlan {
+  let plan = plans.get(type);
+  if (plan) return plan;
+  const fields = type.fieldsArray
+    .map((field) => ({ field, rules: rulesOf(field) }))
+    .filter(({ field, rules }) => rules !== undefined || field.required || field.resolvedType instanceof protobuf.Type);
+  plan = {
+    name: type.fullName.slice(1),
+    disabled: optionOf(type, '(validate.disabled)') === true || optionOf(type, '(validate.ignored)') === true,
+    requiredOneofs: type.oneofsArray.filter((oneof) => optionOf(oneof, '(validate.required)') === true),
+    fields,
+  };
+  plans.set(type, plan);
+  return plan;
 }

@@ -85,9 +85,11 @@ export function checkBool(rules: Rules, value: boolean): Failure[] {
   return [];
 }
 
-/** Length rules shared by string (counted in characters or bytes) and bytes. */
-function lengthRules(kind: string, rules: Rules, names: [string, string, string], length: number, unit: string): Failure[] {
+/** Length rules shared by string (counted in characters or bytes) and bytes; `measure` runs only if needed. */
+function lengthRules(kind: string, rules: Rules, names: [string, string, string], measure: () => number, unit: string): Failure[] {
   const [exact, min, max] = names;
+  if (rules[exact] === undefined && rules[min] === undefined && rules[max] === undefined) return [];
+  const length = measure();
   const failures: Failure[] = [];
   if (rules[exact] !== undefined && length !== Number(rules[exact])) {
     failures.push({ rule: `${kind}.${exact}`, message: `must be exactly ${String(rules[exact])} ${unit} long (got ${length})` });
@@ -101,18 +103,18 @@ function lengthRules(kind: string, rules: Rules, names: [string, string, string]
   return failures;
 }
 
-/** Membership rules (const, in, not_in) over values compared by a key. */
-function membershipRules(kind: string, rules: Rules, key: string, keyOf: (v: unknown) => string, show: string): Failure[] {
+/** Membership rules (const, in, not_in) over values compared by a key; `show` names the value. */
+function membershipRules(kind: string, rules: Rules, key: string, keyOf: (v: unknown) => string, show: () => string): Failure[] {
   const failures: Failure[] = [];
   if (rules.const !== undefined && keyOf(rules.const) !== key) {
-    failures.push({ rule: `${kind}.const`, message: `must equal ${JSON.stringify(rules.const)} (got ${show})` });
+    failures.push({ rule: `${kind}.const`, message: `must equal ${JSON.stringify(rules.const)} (got ${show()})` });
   }
   const allowed = list(rules.in);
   if (allowed.length > 0 && !allowed.some((v) => keyOf(v) === key)) {
-    failures.push({ rule: `${kind}.in`, message: `must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')} (got ${show})` });
+    failures.push({ rule: `${kind}.in`, message: `must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')} (got ${show()})` });
   }
   if (list(rules.not_in).some((v) => keyOf(v) === key)) {
-    failures.push({ rule: `${kind}.not_in`, message: `must not be ${show}` });
+    failures.push({ rule: `${kind}.not_in`, message: `must not be ${show()}` });
   }
   return failures;
 }
@@ -122,35 +124,36 @@ function quote(value: string): string {
   return shown.length > 80 ? `${shown.slice(0, 77)}…"` : shown;
 }
 
+const STRING_AFFIXES = new Map<string, [holds: (value: string, rule: string) => boolean, verb: string]>([
+  ['prefix', [(v, r) => v.startsWith(r), 'start with']],
+  ['suffix', [(v, r) => v.endsWith(r), 'end with']],
+  ['contains', [(v, r) => v.includes(r), 'contain']],
+  ['not_contains', [(v, r) => !v.includes(r), 'not contain']],
+]);
+
 export function checkString(rules: Rules, value: string): Failure[] {
   if (rules.ignore_empty === true && value === '') return [];
-  const shown = quote(value);
+  const shown = () => quote(value);
   const failures = [
     ...membershipRules('string', rules, value, String, shown),
-    ...lengthRules('string', rules, ['len', 'min_len', 'max_len'], [...value].length, 'characters'),
-    ...lengthRules('string', rules, ['len_bytes', 'min_bytes', 'max_bytes'], Buffer.byteLength(value), 'bytes'),
+    ...lengthRules('string', rules, ['len', 'min_len', 'max_len'], () => [...value].length, 'characters'),
+    ...lengthRules('string', rules, ['len_bytes', 'min_bytes', 'max_bytes'], () => Buffer.byteLength(value), 'bytes'),
   ];
-  const affix: [string, (s: string) => boolean, string][] = [
-    ['prefix', (s) => value.startsWith(s), 'start with'],
-    ['suffix', (s) => value.endsWith(s), 'end with'],
-    ['contains', (s) => value.includes(s), 'contain'],
-    ['not_contains', (s) => !value.includes(s), 'not contain'],
-  ];
-  for (const [name, holds, verb] of affix) {
-    if (typeof rules[name] === 'string' && !holds(rules[name])) {
-      failures.push({ rule: `string.${name}`, message: `must ${verb} ${JSON.stringify(rules[name])} (got ${shown})` });
+  // The other rules, looked up by the names a field actually has (one or two, usually).
+  for (const [name, rule] of Object.entries(rules)) {
+    const affix = STRING_AFFIXES.get(name);
+    const wellKnown = wellKnownString.get(name);
+    if (affix && typeof rule === 'string' && !affix[0](value, rule)) {
+      failures.push({ rule: `string.${name}`, message: `must ${affix[1]} ${JSON.stringify(rule)} (got ${shown()})` });
+    } else if (name === 'pattern' && typeof rule === 'string' && !re2Matches(rule, value)) {
+      failures.push({ rule: 'string.pattern', message: `must match the RE2 pattern ${JSON.stringify(rule)} (got ${shown()})` });
+    } else if (wellKnown && rule === true) {
+      const why = wellKnown(value);
+      if (why) failures.push({ rule: `string.${name}`, message: `${shown()} ${why}` });
+    } else if (name === 'well_known_regex' && typeof rule === 'string') {
+      const why = headerRegexError(rule, rules.strict !== false, value);
+      if (why) failures.push({ rule: 'string.well_known_regex', message: `${shown()} ${why} (${rule})` });
     }
-  }
-  if (typeof rules.pattern === 'string' && !re2Matches(rules.pattern, value)) {
-    failures.push({ rule: 'string.pattern', message: `must match the RE2 pattern ${JSON.stringify(rules.pattern)} (got ${shown})` });
-  }
-  for (const [name, check] of Object.entries(wellKnownString)) {
-    const why = rules[name] === true ? check(value) : undefined;
-    if (why) failures.push({ rule: `string.${name}`, message: `${shown} ${why}` });
-  }
-  if (typeof rules.well_known_regex === 'string') {
-    const why = headerRegexError(rules.well_known_regex, rules.strict !== false, value);
-    if (why) failures.push({ rule: 'string.well_known_regex', message: `${shown} ${why} (${rules.well_known_regex})` });
   }
   return failures;
 }
@@ -166,8 +169,8 @@ export function checkBytes(rules: Rules, value: Uint8Array): Failure[] {
   const hex = bytes.toString('hex');
   const shown = `0x${hex.length > 64 ? `${hex.slice(0, 64)}…` : hex}`;
   const failures = [
-    ...membershipRules('bytes', rules, hex, (v) => ruleBytes(v).toString('hex'), shown),
-    ...lengthRules('bytes', rules, ['len', 'min_len', 'max_len'], bytes.length, 'bytes'),
+    ...membershipRules('bytes', rules, hex, (v) => ruleBytes(v).toString('hex'), () => shown),
+    ...lengthRules('bytes', rules, ['len', 'min_len', 'max_len'], () => bytes.length, 'bytes'),
   ];
   const affix: [string, (b: Buffer) => boolean, string][] = [
     ['prefix', (b) => bytes.subarray(0, b.length).equals(b), 'start with'],

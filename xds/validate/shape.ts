@@ -4,7 +4,7 @@
 // google.protobuf.Struct written as bare JSON. Envoy would reject each of these.
 import protobuf from 'protobufjs';
 import { typeForUrl } from './proto-root.js';
-import { isRecord, type Rules } from './rules.js';
+import { isRecord, planOf, type Rules } from './rules.js';
 
 export type Report = (path: string, rule: string, message: string) => void;
 
@@ -34,7 +34,7 @@ function checkElement(field: protobuf.Field, value: unknown, path: string, repor
 /** Reports every key of `object` that `type.fromObject` would drop, at any depth. */
 export function checkShape(type: protobuf.Type, object: Rules, path: string, report: Report): void {
   const typeUrl = object['@type'];
-  if (type.fullName === '.google.protobuf.Any' && typeof typeUrl === 'string') {
+  if (typeof typeUrl === 'string' && planOf(type).name === 'google.protobuf.Any') {
     const inner = typeForUrl(typeUrl);
     if (!inner) {
       report(path, 'any.type_url', `unknown type ${typeUrl}: Envoy rejects a type it does not know`);
@@ -48,6 +48,8 @@ export function checkShape(type: protobuf.Type, object: Rules, path: string, rep
   for (const [key, value] of Object.entries(object)) {
     const field = type.fields[key];
     const fieldPath = joinPath(path, key);
+    // `toObject(…, { oneofs: true })` adds each set oneof's name, naming its member; fromObject ignores it.
+    if (!field && typeof value === 'string' && type.oneofs?.[key]?.oneof.includes(value)) continue;
     if (!field) {
       report(fieldPath, 'unknown_field', `${type.fullName.slice(1)} has no field ${key}${unknownFieldHint(type, key)}`);
       continue;
