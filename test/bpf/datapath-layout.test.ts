@@ -51,6 +51,8 @@ const layouts: Struct<object>[] = [
   m.policy.VALUE,
   m.conntrack.VALUE,
   m.events.RECORD,
+  m.sockRnat.KEY,
+  m.sockRnat.VALUE,
 ] as unknown as Struct<object>[];
 
 test('every TypeScript struct layout matches the BTF of datapath.bpf.o (size and offsets)', () => {
