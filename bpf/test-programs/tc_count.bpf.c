@@ -4,7 +4,8 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 
-#define TC_ACT_OK 0
+/* TCX_NEXT (and TC_ACT_UNSPEC for clsact): let the next program run; TCX_PASS (0) would end the chain. */
+#define TCX_NEXT -1
 
 struct {
   __uint(type, BPF_MAP_TYPE_ARRAY);
@@ -75,7 +76,7 @@ int count_packets(struct __sk_buff *skb) {
     e->seq = 0;
     bpf_ringbuf_submit(e, 0);
   }
-  return TC_ACT_OK;
+  return TCX_NEXT;
 }
 
 char LICENSE[] SEC("license") = "GPL";
