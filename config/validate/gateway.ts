@@ -112,15 +112,8 @@ function httpRouteMatch(m: Field): void {
     }
   }
   headerMatches(m.opt('headers'));
-  const query = m.opt('queryParams');
-  query?.list((q) => {
-    if (!q.object()) return;
-    const type = q.opt('type')?.oneOf(STRING_MATCH) ?? 'Exact';
-    q.req('name')?.headerName();
-    const value = q.req('value');
-    if (value?.string({ min: 1, max: 1024 }) !== undefined && type === 'RegularExpression') value.regex();
-  }, { max: 16 });
-  query?.uniqueBy('name');
+  // Query parameter names are case-sensitive, header names are not.
+  nameValueMatches(m.opt('queryParams'), 1024, (n) => n);
   m.opt('method')?.oneOf(HTTP_METHODS);
 }
 
@@ -144,14 +137,19 @@ function grpcRouteMatch(m: Field): void {
 }
 
 function headerMatches(headers: Field | undefined): void {
-  headers?.list((h) => {
-    if (!h.object()) return;
-    const type = h.opt('type')?.oneOf(STRING_MATCH) ?? 'Exact';
-    h.req('name')?.headerName();
-    const value = h.req('value');
-    if (value?.string({ min: 1, max: 4096 }) !== undefined && type === 'RegularExpression') value.regex();
+  nameValueMatches(headers, 4096, (n) => n.toLowerCase());
+}
+
+/** A list of header or query parameter matches: name, value (a regex when so typed), unique names. */
+function nameValueMatches(list: Field | undefined, maxValue: number, sameName: (name: string) => string): void {
+  list?.list((match) => {
+    if (!match.object()) return;
+    const type = match.opt('type')?.oneOf(STRING_MATCH) ?? 'Exact';
+    match.req('name')?.headerName();
+    const value = match.req('value');
+    if (value?.string({ min: 1, max: maxValue }) !== undefined && type === 'RegularExpression') value.regex();
   }, { max: 16 });
-  headers?.uniqueBy('name', (n) => n.toLowerCase());
+  list?.uniqueBy('name', sameName);
 }
 
 /** Gateway API's CEL rules for Exact and PathPrefix path values (and rewrite/redirect paths). */
