@@ -44,6 +44,14 @@ function packets(counters: BpfMap): number {
   return Number((counters.lookup(u32(0)) as Buffer).readBigUInt64LE());
 }
 
+/** Sends a few datagrams and checks that no program counts them any more. */
+async function assertNotCounting(counters: BpfMap): Promise<void> {
+  const before = packets(counters);
+  await netns.sendUdp(3);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.equal(packets(counters), before, 'a detached program counts nothing');
+}
+
 /** ETH_P_IP as skb->protocol holds it (network byte order), read little-endian. */
 const ipv4Protocol = 0x0008;
 
@@ -90,10 +98,7 @@ test('TCX ingress: every datagram is counted and reported through the ring buffe
   reader.close();
   attachment.detach();
   assert.deepEqual(listTcAttachments(netns.hostIfindex), []);
-  const before = packets(counters);
-  await netns.sendUdp(3);
-  await new Promise((resolve) => setTimeout(resolve, 100));
-  assert.equal(packets(counters), before, 'a detached program counts nothing');
+  await assertNotCounting(counters);
 });
 
 test('a pinned TCX link keeps the program attached after the object closes, and is re-adopted by pin', async (t) => {
@@ -124,10 +129,7 @@ test('a pinned TCX link keeps the program attached after the object closes, and 
   adopted.detach();
   assert.equal(existsSync(linkPin), false, 'detach removes the pin');
   assert.deepEqual(listTcAttachments(netns.hostIfindex), []);
-  const after = packets(counters);
-  await netns.sendUdp(3);
-  await new Promise((resolve) => setTimeout(resolve, 100));
-  assert.equal(packets(counters), after);
+  await assertNotCounting(counters);
 });
 
 test('clsact filters: attach, count, re-adopt by priority and handle, detach', async (t) => {
@@ -154,10 +156,7 @@ test('clsact filters: attach, count, re-adopt by priority and handle, detach', a
   assert.equal(adopted.progId, obj.program('count_packets').id);
   adopted.detach();
   assert.equal(TcAttachment.clsact(netns.hostIfindex, 'ingress', { priority: 7, handle: 3 }), undefined);
-  const before = packets(counters);
-  await netns.sendUdp(3);
-  await new Promise((resolve) => setTimeout(resolve, 100));
-  assert.equal(packets(counters), before, 'a detached filter counts nothing');
+  await assertNotCounting(counters);
 });
 
 test('TCX egress counts what the host sends into the namespace', async (t) => {
