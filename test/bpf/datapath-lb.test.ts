@@ -19,9 +19,9 @@ const backendsOf = (...names: string[]) =>
 
 before(async () => {
   dp = DatapathNode.create(fx, 'n1', [
-    { name: 'cli', ip: '10.77.0.10', identity: 1001 },
-    { name: 'b1', ip: '10.77.0.21', identity: 1002 },
-    { name: 'b2', ip: '10.77.0.22', identity: 1002 },
+    { name: 'cli', ip: '10.77.0.10', ip6: 'fd77::10', identity: 1001 },
+    { name: 'b1', ip: '10.77.0.21', ip6: 'fd77::21', identity: 1002 },
+    { name: 'b2', ip: '10.77.0.22', ip6: 'fd77::22', identity: 1002 },
     { name: 'b3', ip: '10.77.0.23', identity: 1002 },
   ]);
   await Promise.all(['b1', 'b2', 'b3'].map((b) => startServer(fx, dp.pod(b).netns, BACKEND_PORT, b)));
@@ -117,4 +117,22 @@ test('UDP to a VIP is translated, and replies come back from the VIP (reverse NA
   assert.equal(seen.size, 2, 'datagram flows are spread over both backends');
   const ev = await dp.waitForEvent((e) => e.verdict === Verdict.TRANSLATED && e.orig.proto === Proto.UDP);
   assert.equal(ev.revNatId, 9);
+});
+
+test('an IPv6 VIP is translated and reverse-translated the same way', async () => {
+  const cli = dp.pod('cli');
+  const vip6 = 'fd96::10';
+  const list = ['b1', 'b2'].map((name, i) => ({ id: 61 + i, addr: dp.pod(name).ip6 as string, port: BACKEND_PORT }));
+  dp.setService({ addr: vip6, port: 80, proto: Proto.TCP }, 10, list);
+  const seen = new Set<string>();
+  for (let i = 0; i < 8; i++) {
+    const conn = await TcpClient.open(fx, cli.netns, vip6, 80);
+    const reply = parseReply(await conn.send('six'));
+    assert.equal(reply.peer, cli.ip6);
+    await conn.close();
+    seen.add(reply.backend);
+  }
+  assert.deepEqual([...seen].sort(), ['b1', 'b2']);
+  const ev = await dp.waitForEvent((e) => e.verdict === Verdict.TRANSLATED && e.orig.daddr === vip6);
+  assert.ok([dp.pod('b1').ip6, dp.pod('b2').ip6].includes(ev.xlated.daddr));
 });

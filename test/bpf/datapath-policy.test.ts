@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { Direction, EndpointFlags, EventSource, PolicyVerdict, Proto, Verdict } from '../../bpf/maps/index.js';
 import { DatapathNode } from '../helpers/datapath-node.js';
 import { NetnsFixture } from '../helpers/netns.js';
-import { request, startServer, TcpClient } from '../helpers/tcp-peer.js';
+import { request, startServer, TcpClient, udpRequest } from '../helpers/tcp-peer.js';
 
 const fx = new NetnsFixture('skfpol');
 let dp: DatapathNode;
@@ -105,4 +105,19 @@ test('egress: a selected source is denied by default; explicit deny entries over
   assert.ok(!(await reaches('cli', web.ip, 9091)), 'explicit deny');
   assert.ok(await reaches('cli', web.ip, 9090), 'other ports still default allow');
   dp.deletePolicy(cliDeny);
+});
+
+test('ICMP errors of a tracked flow reach the client even under default deny (related by the quoted tuple)', async () => {
+  const web = dp.pod('web');
+  dp.setEndpoint('web', EndpointFlags.INGRESS_ENFORCED);
+  dp.setPolicy(ingress(CLI, 9999, Proto.UDP));
+  dp.setEndpoint('cli', EndpointFlags.INGRESS_ENFORCED | EndpointFlags.EGRESS_ENFORCED);
+  dp.setPolicy({ endpointId: dp.pod('cli').endpointId, identity: WEB, dport: 9999, proto: Proto.UDP, direction: Direction.EGRESS });
+  // nothing listens on UDP 9999: web answers with ICMP port unreachable, which cli's default deny
+  // would drop if it were not related to cli's own flow
+  assert.equal(await udpRequest(fx, dp.pod('cli').netns, web.ip, 9999, 'knock', { connected: true }), 'error ECONNREFUSED');
+  assert.equal(await udpRequest(fx, dp.pod('cli').netns, web.ip6 as string, 9999, 'knock', { connected: true }), 'error ECONNREFUSED');
+  assert.equal(dp.events.filter((e) => e.reasonName === 'CT_INVALID').length, 0);
+  dp.setEndpoint('cli', 0);
+  dp.setEndpoint('web', 0);
 });

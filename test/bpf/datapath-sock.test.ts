@@ -61,7 +61,7 @@ test('connect() to a VIP goes straight to a backend; getpeername() still reports
 
 test('sendmsg()/recvmsg() on an unconnected UDP socket: backend on the wire, VIP to the application', async () => {
   const cli = dp.pod('cli');
-  const reply = await udpRequest(fx, cli.netns, VIP, 80, 'dgram', cgroup);
+  const reply = await udpRequest(fx, cli.netns, VIP, 80, 'dgram', { cgroup });
   assert.match(reply, new RegExp(`^b[12] ${cli.ip} dgram from ${VIP}:80$`));
 });
 

@@ -5,9 +5,10 @@
 //   client HOST PORT      TCP: connects, prints "connected <local-ip>:<port> <remote-ip>:<port>"
 //                         (remote as getpeername reports it); each stdin line is sent and its
 //                         reply printed; stdin end closes it ("closed"). Errors print "error <code>".
-//   udp HOST PORT TEXT    one datagram from an unconnected socket; prints
+//   udp HOST PORT TEXT [connected]
+//                         one datagram from an unconnected (or connected) socket; prints
 //                         "<reply> from <ip>:<port>" (the reply's source as recvmsg reports it),
-//                         "error <code>" or "timeout".
+//                         "error <code>" (a connected socket reports ICMP errors) or "timeout".
 import { createSocket } from 'node:dgram';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
@@ -34,7 +35,7 @@ function serve(port: number, name: string): void {
   udp.bind(port, '::', () => server.listen({ port, host: '::', ipv6Only: false }, () => console.log('listening')));
 }
 
-function udpOnce(host: string, port: number, text: string): void {
+function udpOnce(host: string, port: number, text: string, connected: boolean): void {
   const socket = createSocket(host.includes(':') ? 'udp6' : 'udp4');
   const timer = setTimeout(() => {
     console.log('timeout');
@@ -49,7 +50,8 @@ function udpOnce(host: string, port: number, text: string): void {
     console.log(`error ${err.code ?? err.message}`);
     process.exit(0);
   });
-  socket.send(`${text}\n`, port, host);
+  if (connected) socket.connect(port, host, () => socket.send(`${text}\n`));
+  else socket.send(`${text}\n`, port, host);
 }
 
 function connect(host: string, port: number): void {
@@ -183,18 +185,26 @@ export async function request(fx: NetnsFixture, netns: string, host: string, por
 }
 
 /** One UDP datagram from netns to host:port: "<reply> from <ip>:<port>", "error <code>" or "timeout". */
-export function udpRequest(fx: NetnsFixture, netns: string, host: string, port: number, text: string, cgroup?: string): Promise<string> {
-  const child = fx.spawn(netns, process.execPath, [script, 'udp', host, String(port), text], { cgroup });
+export function udpRequest(
+  fx: NetnsFixture,
+  netns: string,
+  host: string,
+  port: number,
+  text: string,
+  options: { cgroup?: string; connected?: boolean } = {},
+): Promise<string> {
+  const args = [script, 'udp', host, String(port), text, ...(options.connected ? ['connected'] : [])];
+  const child = fx.spawn(netns, process.execPath, args, { cgroup: options.cgroup });
   return new LineReader(child).next(4000);
 }
 
 if (process.argv[1] === script) {
-  const [mode, a, b, c] = process.argv.slice(2);
+  const [mode, a, b, c, d] = process.argv.slice(2);
   if (mode === 'server') serve(Number(a), b);
   else if (mode === 'client') connect(a, Number(b));
-  else if (mode === 'udp') udpOnce(a, Number(b), c);
+  else if (mode === 'udp') udpOnce(a, Number(b), c, d === 'connected');
   else {
-    console.error('usage: tcp-peer.js server PORT NAME | client HOST PORT | udp HOST PORT TEXT');
+    console.error('usage: tcp-peer.js server PORT NAME | client HOST PORT | udp HOST PORT TEXT [connected]');
     process.exit(2);
   }
 }
