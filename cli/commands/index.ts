@@ -2,5 +2,6 @@
 import type { Command } from '../command.js';
 import { versionCommand } from './version.js';
 import { envoyBootstrapCommand } from './envoy-bootstrap.js';
+import { redirectorCommand } from './redirector.js';
 
-export const commands: Command[] = [versionCommand, envoyBootstrapCommand];
+export const commands: Command[] = [versionCommand, envoyBootstrapCommand, redirectorCommand];

@@ -21,16 +21,13 @@ export type { Verdict__Output } from './generated/skiff/v1alpha1/Verdict.js';
 export type { EndpointPolicy, EndpointPolicy__Output, Identity, Identity__Output, NodeConfig, NodeConfig__Output };
 export type { Service, Service__Output, Workload, Workload__Output };
 
-const PACKAGE = 'skiff.v1alpha1';
-const typeUrl = (message: string): string => `type.googleapis.com/${PACKAGE}.${message}`;
-
-/** The redirector's resource types, in the order a redirector applies them. */
+/** The redirector's resource types (`type.googleapis.com/skiff.v1alpha1.<Message>`). */
 export const RedirectorType = {
-  nodeConfig: typeUrl('NodeConfig'),
-  identity: typeUrl('Identity'),
-  workload: typeUrl('Workload'),
-  service: typeUrl('Service'),
-  endpointPolicy: typeUrl('EndpointPolicy'),
+  nodeConfig: 'type.googleapis.com/skiff.v1alpha1.NodeConfig',
+  identity: 'type.googleapis.com/skiff.v1alpha1.Identity',
+  workload: 'type.googleapis.com/skiff.v1alpha1.Workload',
+  service: 'type.googleapis.com/skiff.v1alpha1.Service',
+  endpointPolicy: 'type.googleapis.com/skiff.v1alpha1.EndpointPolicy',
 } as const;
 
 export type RedirectorTypeUrl = (typeof RedirectorType)[keyof typeof RedirectorType];

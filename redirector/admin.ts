@@ -1,0 +1,78 @@
+// The agent's admin HTTP API (default 127.0.0.1:15021): /healthz, /readyz (the first reconcile is
+// done), /metrics (Prometheus text), /debug/maps/<name> (a kernel map decoded with names),
+// /debug/flows (recent flows as NDJSON; ?follow=1 keeps streaming new ones), /debug/state (xDS
+// status per type, attached interfaces, the last reconcile).
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Flow } from './flows.js';
+import { VIEWABLE_MAPS } from './map-view.js';
+
+export interface AdminHandlers {
+  ready(): boolean;
+  metrics(): Promise<string>;
+  map(kind: (typeof VIEWABLE_MAPS)[string]): Record<string, unknown>[];
+  recentFlows(): Flow[];
+  follow(fn: (flow: Flow) => void): () => void;
+  state(): unknown;
+}
+
+function send(res: ServerResponse, status: number, type: string, body: string): void {
+  res.writeHead(status, { 'content-type': type });
+  res.end(body);
+}
+
+const json = (res: ServerResponse, body: unknown, status = 200): void => send(res, status, 'application/json', `${JSON.stringify(body, null, 2)}\n`);
+
+export class AdminServer {
+  readonly #server: Server;
+  readonly #handlers: AdminHandlers;
+
+  constructor(handlers: AdminHandlers) {
+    this.#handlers = handlers;
+    this.#server = createServer((req, res) => {
+      this.#route(req, res).catch((err: Error) => json(res, { error: err.message }, 500));
+    });
+  }
+
+  async #route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://admin');
+    const h = this.#handlers;
+    if (url.pathname === '/healthz') return send(res, 200, 'text/plain', 'ok\n');
+    if (url.pathname === '/readyz') return h.ready() ? send(res, 200, 'text/plain', 'ready\n') : send(res, 503, 'text/plain', 'not ready\n');
+    if (url.pathname === '/metrics') return send(res, 200, 'text/plain; version=0.0.4', await h.metrics());
+    if (url.pathname === '/debug/state') return json(res, h.state());
+    if (url.pathname.startsWith('/debug/maps/')) {
+      const kind = VIEWABLE_MAPS[url.pathname.slice('/debug/maps/'.length)];
+      if (!kind) return json(res, { error: `no such map; one of ${Object.keys(VIEWABLE_MAPS).join(', ')}` }, 404);
+      return json(res, h.map(kind));
+    }
+    if (url.pathname === '/debug/flows') {
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      for (const flow of h.recentFlows()) res.write(`${JSON.stringify(flow)}\n`);
+      if (url.searchParams.get('follow') !== '1') {
+        res.end();
+        return;
+      }
+      const stop = h.follow((flow) => res.write(`${JSON.stringify(flow)}\n`));
+      req.on('close', stop);
+      return;
+    }
+    json(res, { error: 'not found' }, 404);
+  }
+
+  /** Listens on HOST:PORT; resolves with the port bound. */
+  listen(address: string): Promise<number> {
+    const at = address.lastIndexOf(':');
+    const host = address.slice(0, at).replace(/^\[|\]$/g, '');
+    const port = Number(address.slice(at + 1));
+    return new Promise((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(port, host, () => resolve((this.#server.address() as AddressInfo).port));
+    });
+  }
+
+  close(): Promise<void> {
+    this.#server.closeAllConnections();
+    return new Promise((resolve) => this.#server.close(() => resolve()));
+  }
+}

@@ -1,0 +1,465 @@
+// The redirector's resources → the exact desired content of every kernel map it owns (services,
+// lb slots, backends, ipcache, endpoints, policy, config), kept incrementally: each resource owns
+// the entries it contributes, a change recomputes only its owner's entries and records the keys
+// that changed (the reconciler writes just those). Ids are stable: backend ids, service rev-NAT
+// ids, endpoint ids, CIDR identities and slot tables are seeded from what the kernel maps already
+// hold (an agent restart re-adopts them), new ones are allocated above the highest in use.
+import { isIPv4 } from 'node:net';
+import type {
+  EndpointPolicy__Output,
+  Identity__Output,
+  NodeConfig__Output,
+  Service__Output,
+  Workload__Output,
+} from '../proto/skiff/v1alpha1/wire.js';
+import {
+  AF_INET,
+  AF_INET6,
+  EndpointFlags,
+  Identity,
+  Proto,
+  ServiceFlags,
+  backends,
+  config,
+  endpoints,
+  ipcache,
+  lbSlots,
+  policy,
+  services,
+} from '../bpf/maps/index.js';
+import { canonicalCidr, expandEndpointPolicy, type CidrIdentity } from './policy-expand.js';
+import { assignSlots } from './slots.js';
+
+/** The maps the redirector writes, in the order upserts go (removals go in reverse). */
+export const MAP_KINDS = ['ipcache', 'backends', 'lbSlots', 'policy', 'services', 'endpoints', 'config'] as const;
+export type MapKind = (typeof MAP_KINDS)[number];
+
+export const MAP_NAMES: Record<MapKind, string> = {
+  ipcache: ipcache.MAP_NAME,
+  backends: backends.MAP_NAME,
+  lbSlots: lbSlots.MAP_NAME,
+  policy: policy.MAP_NAME,
+  services: services.MAP_NAME,
+  endpoints: endpoints.MAP_NAME,
+  config: config.MAP_NAME,
+};
+
+/** Map content as the reconciler compares it: key bytes (latin1 string) → value bytes. */
+export type MapContent = Map<string, Buffer>;
+
+/** The first identity the agent gives CIDR prefixes (the control plane's are below 2^24). */
+export const FIRST_CIDR_IDENTITY = 1 << 24;
+const REMOTE_NODE_IDENTITY = 6;
+
+const keyOf = (buf: Buffer): string => buf.toString('latin1');
+export const keyBytes = (key: string): Buffer => Buffer.from(key, 'latin1');
+
+const PROTOCOLS: Record<string, number> = { TCP: Proto.TCP, UDP: Proto.UDP, SCTP: 132 };
+
+function familyOf(ip: string): number {
+  return isIPv4(ip) ? AF_INET : AF_INET6;
+}
+
+function hostPrefix(ip: string): string {
+  return `${ip}/${isIPv4(ip) ? 32 : 128}`;
+}
+
+/** The entries of one map, each owned by the resources that contribute it. */
+class OwnedEntries {
+  readonly content: MapContent = new Map();
+  readonly #owners = new Map<string, Map<string, Buffer>>();
+  readonly #byOwner = new Map<string, Map<string, Buffer>>();
+  readonly dirty = new Set<string>();
+
+  /** Replaces everything owner contributes. */
+  set(owner: string, entries: Map<string, Buffer>): void {
+    const before = this.#byOwner.get(owner);
+    if (before) {
+      for (const key of before.keys()) if (!entries.has(key)) this.#drop(owner, key);
+    }
+    for (const [key, value] of entries) {
+      if (before?.get(key)?.equals(value)) continue;
+      let owners = this.#owners.get(key);
+      if (!owners) this.#owners.set(key, (owners = new Map()));
+      owners.set(owner, value);
+      this.#refresh(key);
+    }
+    if (entries.size > 0) this.#byOwner.set(owner, entries);
+    else this.#byOwner.delete(owner);
+  }
+
+  #drop(owner: string, key: string): void {
+    const owners = this.#owners.get(key);
+    owners?.delete(owner);
+    if (owners?.size === 0) this.#owners.delete(key);
+    this.#refresh(key);
+  }
+
+  #refresh(key: string): void {
+    const owners = this.#owners.get(key);
+    const value = owners ? owners.values().next().value : undefined;
+    const current = this.content.get(key);
+    if (value === undefined) {
+      if (current !== undefined) this.content.delete(key);
+    } else if (!current || !current.equals(value)) {
+      this.content.set(key, value);
+    } else {
+      return;
+    }
+    this.dirty.add(key);
+  }
+
+  has(owner: string): boolean {
+    return this.#byOwner.has(owner);
+  }
+}
+
+/** Stable ids by name, seeded from the kernel, new ones above the highest seen. */
+class IdAllocator {
+  readonly #ids = new Map<string, number>();
+  #next: number;
+
+  constructor(first: number) {
+    this.#next = first;
+  }
+
+  seed(name: string, id: number): void {
+    this.#ids.set(name, id);
+    this.#next = Math.max(this.#next, id + 1);
+  }
+
+  get(name: string): number | undefined {
+    return this.#ids.get(name);
+  }
+
+  take(name: string): number {
+    let id = this.#ids.get(name);
+    if (id === undefined) {
+      id = this.#next++;
+      this.#ids.set(name, id);
+    }
+    return id;
+  }
+
+  release(name: string): void {
+    this.#ids.delete(name);
+  }
+
+  names(): IterableIterator<string> {
+    return this.#ids.keys();
+  }
+}
+
+export interface DesiredStateOptions {
+  node: string;
+  /** Nonzero: the proxy port of every L7 entry (the agent's --proxy-port); else the resources'. */
+  proxyPort?: number;
+  /** Addresses of this node (identity HOST), besides its InternalIP. */
+  hostAddresses?: readonly string[];
+}
+
+/** The resources the agent holds, by type. */
+export interface Resources {
+  nodeConfig?: NodeConfig__Output;
+  workloads: Map<string, Workload__Output>;
+  services: Map<string, Service__Output>;
+  policies: Map<string, EndpointPolicy__Output>;
+  identities: Map<number, Identity__Output>;
+}
+
+export class DesiredState {
+  readonly node: string;
+  readonly resources: Resources = { workloads: new Map(), services: new Map(), policies: new Map(), identities: new Map() };
+  readonly maps = Object.fromEntries(MAP_KINDS.map((k) => [k, new OwnedEntries()])) as Record<MapKind, OwnedEntries>;
+  readonly #options: DesiredStateOptions;
+  #ifindexes = new Map<string, number>();
+  readonly #backendIds = new IdAllocator(1);
+  readonly #backendRefs = new Map<string, number>();
+  readonly #revNatIds = new IdAllocator(1);
+  readonly #revNatByVip = new Map<string, number>();
+  readonly #serviceRevNats = new Map<string, string[]>();
+  readonly #slots = new Map<number, number[]>();
+  readonly #endpointIds = new IdAllocator(1);
+  readonly #endpointIdByIp = new Map<string, number>();
+  readonly #cidrIds = new IdAllocator(FIRST_CIDR_IDENTITY);
+  #prefixes: CidrIdentity[] = [];
+
+  constructor(options: DesiredStateOptions, actual?: Partial<Record<MapKind, MapContent>>) {
+    this.node = options.node;
+    this.#options = options;
+    if (actual) this.#seed(actual);
+    this.maps.config.set('config', new Map([[keyOf(config.encodeKey()), config.encodeValue({ proxyAddr4: '', proxyAddr6: '', flags: 0 })]]));
+    this.#updateNodeAddresses();
+  }
+
+  /** Adopts the ids the kernel maps already use. */
+  #seed(actual: Partial<Record<MapKind, MapContent>>): void {
+    for (const [k, v] of actual.backends ?? []) {
+      const b = backends.decodeValue(v);
+      this.#backendIds.seed(`${b.addr}|${b.port}|${b.proto}`, backends.decodeKey(keyBytes(k)));
+    }
+    for (const [k, v] of actual.services ?? []) {
+      const key = services.decodeKey(keyBytes(k));
+      this.#revNatByVip.set(`${key.addr}|${key.port}|${key.proto}`, services.decodeValue(v).revNatId);
+    }
+    const slotTables = new Map<number, Map<number, number>>();
+    for (const [k, v] of actual.lbSlots ?? []) {
+      const key = lbSlots.decodeKey(keyBytes(k));
+      let table = slotTables.get(key.revNatId);
+      if (!table) slotTables.set(key.revNatId, (table = new Map()));
+      table.set(key.slot, lbSlots.decodeValue(v));
+    }
+    for (const [revNat, table] of slotTables) {
+      const list: number[] = [];
+      for (let i = 0; table.has(i); i++) list.push(table.get(i) as number);
+      this.#slots.set(revNat, list);
+    }
+    for (const [k, v] of actual.endpoints ?? []) this.#endpointIdByIp.set(endpoints.decodeKey(keyBytes(k)), endpoints.decodeValue(v).endpointId);
+    for (const [k, v] of actual.ipcache ?? []) {
+      const identity = ipcache.decodeValue(v).identity;
+      if (identity >= FIRST_CIDR_IDENTITY) this.#cidrIds.seed(ipcache.decodeKey(keyBytes(k)).cidr, identity);
+    }
+  }
+
+  get proxyPort(): number {
+    return this.#options.proxyPort || this.resources.nodeConfig?.proxy_port || 0;
+  }
+
+  /** The keys changed since the last call, per map (what the reconciler must look at). */
+  takeDirty(): Record<MapKind, Set<string>> {
+    const out = {} as Record<MapKind, Set<string>>;
+    for (const kind of MAP_KINDS) {
+      out[kind] = new Set(this.maps[kind].dirty);
+      this.maps[kind].dirty.clear();
+    }
+    return out;
+  }
+
+  content(kind: MapKind): MapContent {
+    return this.maps[kind].content;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // resource changes
+
+  setNodeConfig(nc: NodeConfig__Output | undefined): void {
+    this.resources.nodeConfig = nc;
+    this.#updateNodeAddresses();
+    this.#updateAllPolicies();
+  }
+
+  setHostAddresses(addresses: readonly string[]): void {
+    this.#options.hostAddresses = addresses;
+    this.#updateNodeAddresses();
+  }
+
+  setIdentity(id: number, identity: Identity__Output | undefined): void {
+    if (identity) this.resources.identities.set(id, identity);
+    else this.resources.identities.delete(id);
+  }
+
+  setWorkload(key: string, w: Workload__Output | undefined): void {
+    const before = this.resources.workloads.get(key);
+    if (w) this.resources.workloads.set(key, w);
+    else this.resources.workloads.delete(key);
+    const entries = new Map<string, Buffer>();
+    for (const ip of w?.ips ?? []) {
+      entries.set(keyOf(ipcache.encodeKey({ cidr: hostPrefix(ip) })), ipcache.encodeValue({ identity: w?.identity ?? 0, flags: 0 }));
+    }
+    this.maps.ipcache.set(`wl:${key}`, entries);
+    if (this.#isLocal(before) || this.#isLocal(w)) this.#updateEndpoint(key);
+  }
+
+  setService(key: string, s: Service__Output | undefined): void {
+    if (s) this.resources.services.set(key, s);
+    else this.resources.services.delete(key);
+    this.#updateService(key, s);
+  }
+
+  setPolicy(key: string, p: EndpointPolicy__Output | undefined): void {
+    if (p) this.resources.policies.set(key, p);
+    else this.resources.policies.delete(key);
+    if (this.#updatePrefixes()) this.#updateAllPolicies();
+    else this.#updateEndpoint(key);
+  }
+
+  /** The host-side interface of each local pod IP (from interfaces.ts). */
+  setInterfaces(ifindexes: Map<string, number>): void {
+    const changed = new Set<string>();
+    for (const ip of new Set([...ifindexes.keys(), ...this.#ifindexes.keys()])) {
+      if (ifindexes.get(ip) !== this.#ifindexes.get(ip)) changed.add(ip);
+    }
+    this.#ifindexes = new Map(ifindexes);
+    if (changed.size === 0) return;
+    for (const [key, w] of this.resources.workloads) {
+      if (this.#isLocal(w) && w.ips.some((ip) => changed.has(ip))) this.#updateEndpoint(key);
+    }
+  }
+
+  /** The local workloads (their keys and IPs): the pods whose interfaces the agent must find. */
+  localWorkloads(): Workload__Output[] {
+    return [...this.resources.workloads.values()].filter((w) => this.#isLocal(w));
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // contributions
+
+  #isLocal(w: Workload__Output | undefined): boolean {
+    return w !== undefined && w.node_name === this.node;
+  }
+
+  #updateNodeAddresses(): void {
+    const entries = new Map<string, Buffer>();
+    const put = (ip: string, identity: number) => {
+      entries.set(keyOf(ipcache.encodeKey({ cidr: hostPrefix(ip) })), ipcache.encodeValue({ identity, flags: 0 }));
+    };
+    for (const n of this.resources.nodeConfig?.nodes ?? []) {
+      if (n.internal_ip) put(n.internal_ip, n.name === this.node ? Identity.HOST : REMOTE_NODE_IDENTITY);
+    }
+    for (const ip of this.#options.hostAddresses ?? []) put(ip, Identity.HOST);
+    this.maps.ipcache.set('node', entries);
+  }
+
+  /** The CIDR prefixes local policies name; true when the set changed. */
+  #updatePrefixes(): boolean {
+    const cidrs = new Set<string>();
+    for (const [key, p] of this.resources.policies) {
+      if (!this.#isLocal(this.resources.workloads.get(key))) continue;
+      for (const d of [p.ingress, p.egress, p.authorization]) {
+        for (const e of d?.entries ?? []) {
+          for (const c of e.cidrs) {
+            cidrs.add(canonicalCidr(c.cidr));
+            for (const x of c.except) cidrs.add(canonicalCidr(x));
+          }
+        }
+      }
+    }
+    const sorted = [...cidrs].sort();
+    if (sorted.join(',') === this.#prefixes.map((p) => p.cidr).join(',')) return false;
+    for (const name of [...this.#cidrIds.names()]) if (!cidrs.has(name)) this.#cidrIds.release(name);
+    this.#prefixes = sorted.map((cidr) => ({ cidr, identity: this.#cidrIds.take(cidr) }));
+    const entries = new Map<string, Buffer>();
+    for (const p of this.#prefixes) entries.set(keyOf(ipcache.encodeKey({ cidr: p.cidr })), ipcache.encodeValue({ identity: p.identity, flags: 0 }));
+    this.maps.ipcache.set('cidr', entries);
+    return true;
+  }
+
+  #updateAllPolicies(): void {
+    for (const key of this.resources.workloads.keys()) {
+      if (this.#isLocal(this.resources.workloads.get(key)) || this.maps.endpoints.has(`ep:${key}`)) this.#updateEndpoint(key);
+    }
+  }
+
+  /** The endpoint entries and policy entries of one workload (empty when it is not local). */
+  #updateEndpoint(key: string): void {
+    const w = this.resources.workloads.get(key);
+    const epEntries = new Map<string, Buffer>();
+    const polEntries = new Map<string, Buffer>();
+    if (w && this.#isLocal(w) && w.ips.length > 0) {
+      const endpointId = this.#endpointId(key, w);
+      const p = this.resources.policies.get(key);
+      let flags = 0;
+      if (p?.ingress?.enforced || p?.authorization?.enforced) flags |= EndpointFlags.INGRESS_ENFORCED;
+      if (p?.egress?.enforced) flags |= EndpointFlags.EGRESS_ENFORCED;
+      for (const ip of w.ips) {
+        epEntries.set(
+          keyOf(endpoints.encodeKey(ip)),
+          endpoints.encodeValue({ endpointId, identity: w.identity, ifindex: this.#ifindexes.get(ip) ?? 0, flags }),
+        );
+      }
+      if (p) {
+        for (const [k, v] of expandEndpointPolicy(endpointId, p, this.#prefixes, this.proxyPort)) {
+          polEntries.set(keyOf(policy.encodeKey(k)), policy.encodeValue(v));
+        }
+      }
+    } else {
+      this.#endpointIds.release(key);
+    }
+    this.maps.endpoints.set(`ep:${key}`, epEntries);
+    this.maps.policy.set(`pol:${key}`, polEntries);
+  }
+
+  #endpointId(key: string, w: Workload__Output): number {
+    if (this.#endpointIds.get(key) === undefined) {
+      const adopted = w.ips.map((ip) => this.#endpointIdByIp.get(ip)).find((id) => id !== undefined);
+      if (adopted !== undefined) this.#endpointIds.seed(key, adopted);
+    }
+    return this.#endpointIds.take(key);
+  }
+
+  #revNat(name: string, vips: string[], port: number, proto: number): number {
+    if (this.#revNatIds.get(name) === undefined) {
+      for (const vip of vips) {
+        const adopted = this.#revNatByVip.get(`${vip}|${port}|${proto}`);
+        if (adopted !== undefined) {
+          this.#revNatByVip.delete(`${vip}|${port}|${proto}`);
+          this.#revNatIds.seed(name, adopted);
+          break;
+        }
+      }
+    }
+    return this.#revNatIds.take(name);
+  }
+
+  #updateService(key: string, s: Service__Output | undefined): void {
+    const svcEntries = new Map<string, Buffer>();
+    const slotEntries = new Map<string, Buffer>();
+    const backendEntries = new Map<string, Buffer>();
+    const revNatNames: string[] = [];
+    const backendNames: string[] = [];
+    for (const port of s?.ports ?? []) {
+      const proto = PROTOCOLS[port.protocol];
+      if (!proto) continue;
+      for (const family of [AF_INET, AF_INET6]) {
+        const vips = (s?.vips ?? []).filter((v) => familyOf(v) === family);
+        if (vips.length === 0) continue;
+        const name = `${key}|${port.port}|${proto}|${family}`;
+        revNatNames.push(name);
+        const revNatId = this.#revNat(name, vips, port.port, proto);
+        const candidates = port.backends.filter((b) => familyOf(b.address) === family);
+        let chosen = candidates.filter((b) => b.ready);
+        if (chosen.length === 0) chosen = candidates.filter((b) => b.serving);
+        const ids: number[] = [];
+        for (const b of chosen) {
+          const bname = `${b.address}|${b.port}|${proto}`;
+          if (backendNames.includes(bname)) continue;
+          backendNames.push(bname);
+          const id = this.#backendIds.take(bname);
+          ids.push(id);
+          backendEntries.set(keyOf(backends.encodeKey(id)), backends.encodeValue({ addr: b.address, port: b.port, proto, flags: 0 }));
+        }
+        const slots = assignSlots(this.#slots.get(revNatId) ?? [], ids);
+        this.#slots.set(revNatId, slots);
+        slots.forEach((id, slot) => slotEntries.set(keyOf(lbSlots.encodeKey({ revNatId, slot })), lbSlots.encodeValue(id)));
+        const value = services.encodeValue({ revNatId, count: slots.length, flags: port.needs_l7 ? ServiceFlags.NO_SOCK_LB : 0 });
+        for (const vip of vips) svcEntries.set(keyOf(services.encodeKey({ addr: vip, port: port.port, proto })), value);
+      }
+    }
+    const owner = `svc:${key}`;
+    this.maps.services.set(owner, svcEntries);
+    this.maps.lbSlots.set(owner, slotEntries);
+    this.maps.backends.set(owner, backendEntries);
+    this.#releaseServiceIds(key, revNatNames, backendNames);
+  }
+
+  /** Forgets the rev-NAT ids and backend ids a service no longer uses. */
+  #releaseServiceIds(key: string, revNatNames: string[], backendNames: string[]): void {
+    for (const name of this.#serviceRevNats.get(`r:${key}`) ?? []) {
+      if (revNatNames.includes(name)) continue;
+      const id = this.#revNatIds.get(name);
+      if (id !== undefined) this.#slots.delete(id);
+      this.#revNatIds.release(name);
+    }
+    for (const name of backendNames) this.#backendRefs.set(name, (this.#backendRefs.get(name) ?? 0) + 1);
+    for (const name of this.#serviceRevNats.get(`b:${key}`) ?? []) {
+      const refs = (this.#backendRefs.get(name) ?? 1) - 1;
+      if (refs > 0) this.#backendRefs.set(name, refs);
+      else {
+        this.#backendRefs.delete(name);
+        this.#backendIds.release(name);
+      }
+    }
+    this.#serviceRevNats.set(`r:${key}`, revNatNames);
+    this.#serviceRevNats.set(`b:${key}`, backendNames);
+  }
+}

@@ -1,0 +1,95 @@
+// The kernel maps as JSON for /debug/maps/<name>: each entry decoded with the datapath's codecs and
+// named from the agent's resources (pods by IP and endpoint id, services by VIP and rev-NAT id,
+// identities by their labels or reserved name).
+import type { BpfMap } from '../bpf/libbpf.js';
+import {
+  backends,
+  config,
+  Direction,
+  endpoints,
+  ipcache,
+  lbSlots,
+  nameOf,
+  policy,
+  PolicyVerdict,
+  services,
+} from '../bpf/maps/index.js';
+import type { MapKind, Resources } from './desired-state.js';
+
+const PROTOS: Record<number, string> = { 0: 'ANY', 1: 'ICMP', 6: 'TCP', 17: 'UDP', 58: 'ICMPv6', 132: 'SCTP' };
+
+/** The map names /debug/maps accepts. */
+export const VIEWABLE_MAPS: Record<string, MapKind> = {
+  services: 'services',
+  slots: 'lbSlots',
+  backends: 'backends',
+  ipcache: 'ipcache',
+  identities: 'ipcache',
+  endpoints: 'endpoints',
+  policy: 'policy',
+  config: 'config',
+};
+
+function identityName(resources: Resources, id: number): string {
+  const identity = resources.identities.get(id);
+  if (!identity) return id >= 1 << 24 ? 'cidr' : '';
+  if (identity.reserved) return `reserved:${identity.reserved}`;
+  const labels = Object.entries(identity.labels)
+    .filter(([k]) => !k.startsWith('io.kubernetes.pod.namespace') && !k.startsWith('io.cilium.k8s.policy'))
+    .map(([k, v]) => `${k}=${v}`);
+  return `${identity.namespace}/${labels.join(',')}`;
+}
+
+/** Every entry of one map, decoded and named. */
+export function viewMap(kind: MapKind, map: BpfMap, resources: Resources): Record<string, unknown>[] {
+  const podByIp = new Map<string, string>();
+  for (const [key, w] of resources.workloads) for (const ip of w.ips) podByIp.set(ip, key);
+  const serviceByVip = new Map<string, string>();
+  for (const [key, s] of resources.services) for (const vip of s.vips) serviceByVip.set(vip, key);
+  const rows: Record<string, unknown>[] = [];
+  for (const [k, v] of map.entries()) {
+    switch (kind) {
+      case 'services': {
+        const key = services.decodeKey(k);
+        rows.push({ ...key, protoName: PROTOS[key.proto], service: serviceByVip.get(key.addr) ?? '', ...services.decodeValue(v) });
+        break;
+      }
+      case 'lbSlots':
+        rows.push({ ...lbSlots.decodeKey(k), backendId: lbSlots.decodeValue(v) });
+        break;
+      case 'backends': {
+        const value = backends.decodeValue(v);
+        rows.push({ id: backends.decodeKey(k), ...value, pod: podByIp.get(value.addr) ?? '' });
+        break;
+      }
+      case 'ipcache': {
+        const value = ipcache.decodeValue(v);
+        rows.push({ ...ipcache.decodeKey(k), ...value, name: identityName(resources, value.identity) });
+        break;
+      }
+      case 'endpoints': {
+        const ip = endpoints.decodeKey(k);
+        const value = endpoints.decodeValue(v);
+        rows.push({ ip, pod: podByIp.get(ip) ?? '', ...value });
+        break;
+      }
+      case 'policy': {
+        const key = policy.decodeKey(k);
+        const value = policy.decodeValue(v);
+        rows.push({
+          ...key,
+          direction: nameOf(Direction, key.direction),
+          protoName: PROTOS[key.proto] ?? String(key.proto),
+          peer: key.identity === 0 ? 'any' : identityName(resources, key.identity),
+          verdict: nameOf(PolicyVerdict, value.verdict),
+          proxyPort: value.proxyPort,
+        });
+        break;
+      }
+      case 'config':
+        rows.push({ ...config.decodeValue(v) });
+        break;
+    }
+  }
+  return rows;
+}
