@@ -1,8 +1,8 @@
 // Checks a message against every protoc-gen-validate rule in Envoy's protos, as Envoy does when it
 // ingests config: field rules, required oneofs, submessages, repeated items, map keys and values,
-// wrapper types, and google.protobuf.Any (decoded by its type URL and checked in turn). Two checks
-// Envoy makes beyond PGV are included: Duration range (`duration.valid`) and that `safe_regex`
-// patterns compile under RE2 (`re2.compile`).
+// wrapper types, and google.protobuf.Any (decoded by its type URL and checked in turn). Checks
+// Envoy makes beyond PGV are included too: Duration range (`duration.valid`), and those in
+// envoy-checks.ts (rule names `envoy.*` and `re2.compile`).
 //
 // Input: the encoded bytes, a protobufjs message, or a plain object in `Type.fromObject` form (field
 // names as in the .proto, Any as `{ '@type': url, ...fields }` or `{ type_url, value }`, enums as
@@ -13,7 +13,7 @@
 import protobuf from 'protobufjs';
 import { lookupType, typeForUrl } from './proto-root.js';
 import { isRecord, list, planOf, sub, type Rules } from './rules.js';
-import { re2Error } from './re2.js';
+import { envoyChecks } from './envoy-checks.js';
 import { checkBool, checkBytes, checkDuration, checkEnum, checkNumber, checkString, checkTimestamp, NUMBER_KINDS, type Failure } from './scalars.js';
 import { checkShape, joinPath } from './shape.js';
 
@@ -75,10 +75,7 @@ class Walk {
       else if (field.repeated) this.repeated(field, rules, Array.isArray(value) ? value : [], fieldPath);
       else this.value(field, rules, value, fieldPath);
     }
-    if (plan.name === 'envoy.type.matcher.v3.RegexMatcher' && typeof message.regex === 'string') {
-      const why = re2Error(message.regex);
-      if (why) this.report(joinPath(path, 'regex'), 're2.compile', `Envoy's RE2 rejects ${JSON.stringify(message.regex)}: ${why}`);
-    }
+    envoyChecks.get(plan.name)?.(message, path, (at, rule, why) => this.report(at, rule, why));
   }
 
   private repeated(field: protobuf.FieldBase, rules: Rules | undefined, items: unknown[], path: string): void {
