@@ -5,7 +5,7 @@
 // read from the ring buffer. This is the set-up a redirector does on a node, reduced to tests.
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { BpfObject, ensureBpffs, RingBufferReader } from '../../bpf/libbpf.js';
+import { BpfLink, BpfObject, ensureBpffs, RingBufferReader } from '../../bpf/libbpf.js';
 import {
   backends,
   config,
@@ -27,7 +27,7 @@ import {
   services,
 } from '../../bpf/maps/index.js';
 import { NODE_GATEWAY4, requireRoot, type NetnsFixture, type NetnsNode, type NetnsPod, type PodSpec } from './netns.js';
-import { attachInNetns } from './tc-attach.js';
+import { attachInNetns, linkPin } from './tc-attach.js';
 
 export interface DatapathPodSpec extends PodSpec {
   identity: number;
@@ -55,20 +55,50 @@ export class DatapathNode {
   readonly fx: NetnsFixture;
   readonly node: NetnsNode;
   readonly pinRoot: string;
-  readonly object: BpfObject;
+  object: BpfObject;
   readonly pods = new Map<string, NetnsPod & { identity: number; endpointId: number }>();
   readonly events: events.FlowEvent[] = [];
-  readonly #reader: RingBufferReader;
+  #reader: RingBufferReader;
 
   private constructor(fx: NetnsFixture, node: NetnsNode, pinRoot: string, object: BpfObject) {
     this.fx = fx;
     this.node = node;
     this.pinRoot = pinRoot;
     this.object = object;
-    this.#reader = new RingBufferReader(object.map(events.MAP_NAME), (record) => {
+    this.#reader = this.#readEvents();
+  }
+
+  #readEvents(): RingBufferReader {
+    const reader = new RingBufferReader(this.object.map(events.MAP_NAME), (record) => {
       this.events.push(events.decodeEvent(record));
     });
-    this.#reader.unref();
+    return reader.unref();
+  }
+
+  /** Pins the TC programs of the current object (replacing older pins). */
+  #pinPrograms(): void {
+    for (const name of [Programs.FROM_POD, Programs.TO_POD]) {
+      const path = join(this.pinRoot, name);
+      rmSync(path, { force: true });
+      this.object.program(name).pin(path);
+    }
+  }
+
+  /** What an agent restart does: drop the loaded object (the pinned maps and links stay and keep
+   * forwarding), load it again reusing the pinned maps, and swap the new programs into the pinned
+   * TCX links atomically (bpf_link_update). */
+  restart(): void {
+    this.close();
+    this.object = loadDatapath({ pinRoot: this.pinRoot, maxEntries: testSizes });
+    this.#pinPrograms();
+    for (const pod of this.pods.values()) {
+      for (const [direction, program] of [['ingress', Programs.FROM_POD], ['egress', Programs.TO_POD]] as const) {
+        const link = BpfLink.fromPin(linkPin(this.pinRoot, pod.hostIf, direction));
+        link.update(this.object.program(program));
+        link.close();
+      }
+    }
+    this.#reader = this.#readEvents();
   }
 
   /** Creates the node and its pods, loads and attaches the datapath; registers its cleanup. */
@@ -82,8 +112,7 @@ export class DatapathNode {
     const object = loadDatapath({ pinRoot, maxEntries: testSizes });
     const dp = new DatapathNode(fx, node, pinRoot, object);
     fx.onCleanup(() => dp.close());
-    object.program(Programs.FROM_POD).pin(join(pinRoot, Programs.FROM_POD));
-    object.program(Programs.TO_POD).pin(join(pinRoot, Programs.TO_POD));
+    dp.#pinPrograms();
 
     // the proxy's policy route: marked packets are local, so the assigned socket gets them
     const mark = `${MARK_TO_PROXY}/${MARK_MASK}`;

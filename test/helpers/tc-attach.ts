@@ -13,7 +13,8 @@ import type { NetnsFixture } from './netns.js';
 
 const script = fileURLToPath(import.meta.url);
 
-function linkPin(pinDir: string, ifname: string, direction: 'ingress' | 'egress'): string {
+/** Where attachInNetns pins the TCX link of ifname's hook. */
+export function linkPin(pinDir: string, ifname: string, direction: 'ingress' | 'egress'): string {
   return join(pinDir, `link-${ifname}-${direction}`);
 }
 
