@@ -259,6 +259,17 @@ test('any.type_url: a typed_config of a type Envoy does not know', () => {
   assertFound(validateResource(URL.listener, raw), 'listener_filters[0].typed_config', 'any.type_url');
 });
 
+test('Anys inside maps are decoded and checked (typed_extension_protocol_options, typed_per_filter_config)', () => {
+  const options = { 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': { '@type': URL.httpOptions, explicit_http_config: {} } };
+  const violations = validateResource(URL.cluster, { ...cluster(), typed_extension_protocol_options: options });
+  assertFound(violations, 'typed_extension_protocol_options["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"].explicit_http_config.protocol_config', 'oneof.required');
+  const routes = routeConfig();
+  const perFilter = { 'envoy.filters.http.rbac': { '@type': `${T}envoy.extensions.filters.http.rbac.v3.RBACPerRoute`, rbac: { rules: { policies: { p: { permissions: [], principals: [{ any: true }] } } } } } };
+  const orders = { ...routes.virtual_hosts[1], typed_per_filter_config: perFilter };
+  const found = validateResource(URL.route, { ...routes, virtual_hosts: [routes.virtual_hosts[0], orders] });
+  assertFound(found, 'virtual_hosts[1].typed_per_filter_config["envoy.filters.http.rbac"].rbac.rules.policies["p"].permissions', 'repeated.min_items');
+});
+
 test('bool.const: Bootstrap stats_flush_on_admin may only be true', () => {
   assertFound(validateResource(URL.bootstrap, { ...bootstrap(), stats_flush_on_admin: false }), 'stats_flush_on_admin', 'bool.const');
   assertClean(validateResource(URL.bootstrap, { ...bootstrap(), stats_flush_on_admin: true }));
