@@ -1,0 +1,91 @@
+// The control plane's admin HTTP endpoint (node:http): /healthz, /readyz, /metrics (Prometheus
+// text), /debug/syncz (every client's per-type sync state), /debug/config_dump?proxy=ID (Envoy
+// ConfigDump JSON of what that client was sent), and optional extra JSON pages (e.g. /debug/mesh).
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../config/log.js';
+import { logger } from '../config/log.js';
+import type { XdsServer } from './server.js';
+
+export interface AdminOptions {
+  xds: XdsServer;
+  log?: Logger;
+  /** Extra GET pages answered with the JSON the function returns, e.g. { '/debug/mesh': () => snapshot }. */
+  pages?: Record<string, () => unknown>;
+  /** Extra readiness condition (e.g. the first mesh snapshot is built). */
+  ready?: () => boolean;
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(`${JSON.stringify(body, null, 2)}\n`);
+}
+
+function sendText(res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
+  res.writeHead(status, { 'content-type': type });
+  res.end(body);
+}
+
+export class AdminServer {
+  private readonly server: Server;
+  private readonly log: Logger;
+
+  constructor(private readonly options: AdminOptions) {
+    this.log = options.log ?? logger('admin');
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((error: Error) => {
+        this.log.error({ err: error.message, url: req.url }, 'admin request failed');
+        if (!res.headersSent) sendText(res, 500, `${error.message}\n`);
+        else res.end();
+      });
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://admin');
+    if (req.method !== 'GET') return sendText(res, 405, 'only GET\n');
+    const { xds } = this.options;
+    switch (url.pathname) {
+      case '/healthz':
+        return sendText(res, 200, 'ok\n');
+      case '/readyz': {
+        const ready = xds.ready && (this.options.ready?.() ?? true);
+        return sendText(res, ready ? 200 : 503, ready ? 'ready\n' : 'not ready\n');
+      }
+      case '/metrics':
+        return sendText(res, 200, await xds.metrics.registry.metrics(), xds.metrics.registry.contentType);
+      case '/debug/syncz':
+        return sendJson(res, 200, xds.syncz());
+      case '/debug/config_dump': {
+        const proxy = url.searchParams.get('proxy');
+        if (!proxy) return sendJson(res, 400, { error: 'missing ?proxy=ID' });
+        const dump = xds.configDump(proxy);
+        return dump ? sendJson(res, 200, dump) : sendJson(res, 404, { error: `no connected client with node id ${proxy}` });
+      }
+      default: {
+        const page = this.options.pages?.[url.pathname];
+        if (page) return sendJson(res, 200, page());
+        return sendText(res, 404, 'not found\n');
+      }
+    }
+  }
+
+  /** Listens on HOST:PORT (port 0 picks one); returns the bound port. */
+  async listen(host: string, port: number): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    const bound = (this.server.address() as AddressInfo).port;
+    this.log.info({ host, port: bound }, 'admin HTTP listening');
+    return bound;
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}

@@ -1,0 +1,149 @@
+// The xDS server: ADS and the per-type services over gRPC (SotW and Delta), the connected clients
+// by class, pushes when a class's snapshot changes, /debug/syncz and config-dump views, and a
+// graceful shutdown that ends every stream with UNAVAILABLE (clients retry and re-sync).
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from '../config/log.js';
+import { logger } from '../config/log.js';
+import type { SnapshotCache } from './cache.js';
+import { configDump } from './config-dump.js';
+import { type ClientView, type Connection, type ConnectionHost } from './connection.js';
+import { DeltaConnection } from './delta-stream.js';
+import type { DeltaDiscoveryRequest__Output } from './generated/envoy/service/discovery/v3/DeltaDiscoveryRequest.js';
+import type { DiscoveryRequest__Output } from './generated/envoy/service/discovery/v3/DiscoveryRequest.js';
+import { XdsMetrics } from './metrics.js';
+import { PushQueue } from './push-queue.js';
+import { SERVICES } from './services.js';
+import { SotwConnection } from './sotw-stream.js';
+
+export interface XdsServerOptions {
+  cache: SnapshotCache;
+  log?: Logger;
+  /** Wait this long after a change before pushing, to merge bursts (default 0: next tick). */
+  debounceMs?: number;
+  /** Extra grpc-js server options. */
+  grpcOptions?: grpc.ServerOptions;
+}
+
+export class XdsServer implements ConnectionHost {
+  readonly cache: SnapshotCache;
+  readonly metrics = new XdsMetrics();
+  readonly log: Logger;
+  private readonly queue: PushQueue;
+  private readonly server: grpc.Server;
+  private readonly streams = new Set<Connection>();
+  private readonly byClass = new Map<string, Set<Connection>>();
+  private readonly unsubscribe: () => void;
+  private listening = false;
+
+  constructor(options: XdsServerOptions) {
+    this.cache = options.cache;
+    this.log = options.log ?? logger('xds');
+    this.queue = new PushQueue(options.debounceMs ?? 0);
+    this.server = new grpc.Server({ 'grpc.max_concurrent_streams': 1 << 20, ...options.grpcOptions });
+    for (const { definition, methods } of SERVICES) {
+      const implementation: grpc.UntypedServiceImplementation = {};
+      for (const m of methods) {
+        implementation[m.name] = m.delta
+          ? (call: grpc.ServerDuplexStream<DeltaDiscoveryRequest__Output, Buffer>) => this.open(new DeltaConnection(this, call, m.typeUrl), call)
+          : (call: grpc.ServerDuplexStream<DiscoveryRequest__Output, Buffer>) => this.open(new SotwConnection(this, call, m.typeUrl), call);
+      }
+      this.server.addService(definition, implementation);
+    }
+    this.unsubscribe = this.cache.onChange((classKey) => {
+      this.metrics.rejectedSnapshots.set(this.cache.rejected);
+      for (const connection of this.byClass.get(classKey) ?? []) this.schedule(connection);
+    });
+  }
+
+  private open(connection: Connection, call: grpc.ServerDuplexStream<unknown, Buffer>): void {
+    this.streams.add(connection);
+    const end = () => {
+      this.streams.delete(connection);
+      if (!connection.isClosed) connection.close();
+    };
+    call.on('end', end);
+    call.on('cancelled', end);
+    call.on('error', (error: Error) => {
+      this.log.debug({ client: connection.info?.id, err: error.message }, 'stream error');
+      end();
+    });
+    call.on('close', () => this.streams.delete(connection));
+  }
+
+  /** Binds and starts serving; returns the bound port (useful with port 0). */
+  async listen(address: string): Promise<number> {
+    const port = await new Promise<number>((resolve, reject) => {
+      this.server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound)));
+    });
+    this.listening = true;
+    this.log.info({ address, port }, 'xDS server listening');
+    return port;
+  }
+
+  get ready(): boolean {
+    return this.listening;
+  }
+
+  schedule(connection: Connection): void {
+    this.queue.schedule(connection);
+  }
+
+  attach(connection: Connection): void {
+    let set = this.byClass.get(connection.classKey);
+    if (!set) {
+      set = new Set();
+      this.byClass.set(connection.classKey, set);
+    }
+    set.add(connection);
+    this.metrics.clients.inc({ role: connection.info?.role ?? 'proxyless', mode: connection.mode });
+    this.log.info({ client: connection.info?.id, role: connection.info?.role, class: connection.classKey, mode: connection.mode }, 'xDS client connected');
+  }
+
+  detach(connection: Connection): void {
+    const set = this.byClass.get(connection.classKey);
+    if (!set?.delete(connection)) return;
+    if (set.size === 0) this.byClass.delete(connection.classKey);
+    this.metrics.clients.dec({ role: connection.info?.role ?? 'proxyless', mode: connection.mode });
+    this.log.info({ client: connection.info?.id, class: connection.classKey }, 'xDS client disconnected');
+  }
+
+  /** Connected clients that identified themselves. */
+  connections(): Connection[] {
+    return [...this.byClass.values()].flatMap((set) => [...set]);
+  }
+
+  /** The /debug/syncz document: every connected client and its per-type sync state. */
+  syncz(): { clients: ClientView[] } {
+    return { clients: this.connections().map((c) => c.view()) };
+  }
+
+  /** Envoy ConfigDump JSON of what the client with this node id was sent (latest stream), or undefined. */
+  configDump(proxyId: string): ReturnType<typeof configDump> | undefined {
+    const matches = this.connections().filter((c) => c.info?.id === proxyId);
+    const latest = matches.sort((a, b) => b.streamId - a.streamId)[0];
+    return latest ? configDump(latest.sentResources()) : undefined;
+  }
+
+  /**
+   * Graceful shutdown: stop accepting streams, end every stream with UNAVAILABLE (clients retry on
+   * it and keep their config meanwhile), then wait up to graceMs for the calls to finish.
+   */
+  async close(graceMs = 2000): Promise<void> {
+    this.unsubscribe();
+    this.queue.stop();
+    this.listening = false;
+    const drained = new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
+    for (const connection of [...this.streams]) connection.close({ code: grpc.status.UNAVAILABLE, details: 'xDS server shutting down' });
+    this.streams.clear();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, graceMs);
+    });
+    await Promise.race([drained, timeout]);
+    clearTimeout(timer);
+    this.log.info('xDS server stopped');
+  }
+}
