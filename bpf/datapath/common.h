@@ -52,7 +52,8 @@
 #define REASON_INVALID_PACKET 3
 #define REASON_PROXY_UNAVAILABLE 4
 #define REASON_CT_INVALID 5
-#define REASON_UNSUPPORTED_L4 6
+#define REASON_UNSUPPORTED_L4 6  /* needs L7 but not TCP: the proxy takes TCP only */
+#define REASON_INVALID_SOURCE 7  /* a pod sent with another local pod's address */
 
 /* Policy map: directions and verdicts. */
 #define DIR_INGRESS 0
@@ -125,10 +126,9 @@ struct skf_svc_key {
 	__u8 family;
 };
 
-#define SVC_F_LOCAL_ONLY 0x1
 /* connect()/sendmsg() keep the VIP (no socket LB): set it on services whose flows need L7, so
  * from_pod steers the untranslated flow and the proxy sees the VIP. */
-#define SVC_F_NO_SOCK_LB 0x2
+#define SVC_F_NO_SOCK_LB 0x1
 
 struct skf_svc_value {
 	__u32 rev_nat_id; /* the service id; also the slots' key and the conntrack rev-NAT id */

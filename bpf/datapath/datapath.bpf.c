@@ -94,12 +94,16 @@ int from_pod(struct __sk_buff *skb)
 		return forward(skb, &p.t.daddr, p.t.family);
 	}
 
+	/* the source pod; an address of another local pod is a spoof of its identity, and an
+	 * address we do not know gets the least trusted identity, never the ipcache's */
 	src_ep = ep_lookup(&p.t.saddr, p.t.family);
+	if (src_ep && src_ep->ifindex && src_ep->ifindex != skb->ifindex)
+		return drop(skb, &p, &d, REASON_INVALID_SOURCE);
 	if (src_ep) {
 		d.src_identity = src_ep->identity;
 		d.endpoint_id = src_ep->endpoint_id;
 	} else {
-		d.src_identity = ipcache_identity(&p.t.saddr, p.t.family);
+		d.src_identity = IDENTITY_WORLD;
 	}
 
 	svc = lb_lookup_service(&p.t.daddr, p.t.dport, p.t.proto, p.t.family);
@@ -149,6 +153,8 @@ int from_pod(struct __sk_buff *skb)
 	if (d.proxy_port) {
 		/* needs L7: the proxy gets the untranslated packet (it sees the VIP), fail closed */
 		d.xlated = p.t;
+		if (p.t.proto != IPPROTO_TCP_)
+			return drop(skb, &p, &d, REASON_UNSUPPORTED_L4);
 		if (proxy_steer(skb, &p.t, d.proxy_port) < 0)
 			return drop(skb, &p, &d, REASON_PROXY_UNAVAILABLE);
 		key = p.t;

@@ -35,7 +35,10 @@ export const Reason = {
   INVALID_PACKET: 3,
   PROXY_UNAVAILABLE: 4,
   CT_INVALID: 5,
+  /** Needs L7 but is not TCP (the proxy takes TCP only): dropped, fail closed. */
   UNSUPPORTED_L4: 6,
+  /** A pod sent with the address of another local pod (spoofing its identity). */
+  INVALID_SOURCE: 7,
 } as const;
 export type ReasonName = keyof typeof Reason;
 
@@ -48,9 +51,9 @@ export const PolicyVerdict = { ALLOW: 1, DENY: 2 } as const;
 /** Endpoint flags: a policy selects the endpoint for that direction (default deny there). */
 export const EndpointFlags = { INGRESS_ENFORCED: 0x1, EGRESS_ENFORCED: 0x2 } as const;
 
-/** LOCAL_ONLY: reserved (node-local backends only). NO_SOCK_LB: connect()/sendmsg() keep the VIP;
- * set it on services whose flows need L7, so the proxy sees the VIP. */
-export const ServiceFlags = { LOCAL_ONLY: 0x1, NO_SOCK_LB: 0x2 } as const;
+/** NO_SOCK_LB: connect()/sendmsg() keep the VIP (no socket load balancing); set it on services
+ * whose flows need L7, so from_pod steers the untranslated flow and the proxy sees the VIP. */
+export const ServiceFlags = { NO_SOCK_LB: 0x1 } as const;
 
 /** Conntrack key scopes: which program opened the entry. */
 export const CtScope = { EGRESS: 0, INGRESS: 1, SERVICE: 2 } as const;

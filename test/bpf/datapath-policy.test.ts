@@ -121,3 +121,16 @@ test('ICMP errors of a tracked flow reach the client even under default deny (re
   dp.setEndpoint('cli', 0);
   dp.setEndpoint('web', 0);
 });
+
+test('a pod sending with another local pod\'s address is dropped (INVALID_SOURCE), not given its identity', async () => {
+  const cli = dp.pod('cli');
+  const other = dp.pod('other');
+  fx.ip(other.netns, 'addr', 'add', `${cli.ip}/32`, 'dev', 'eth0');
+  await assert.rejects(
+    TcpClient.open(fx, other.netns, dp.pod('web').ip, 9090, 800, { localAddress: cli.ip }),
+    /connect timeout/,
+  );
+  const drop = await dp.waitForEvent((e) => e.reasonName === 'INVALID_SOURCE');
+  assert.deepEqual([drop.orig.saddr, drop.ifindex], [cli.ip, other.hostIfindex]);
+  fx.ip(other.netns, 'addr', 'del', `${cli.ip}/32`, 'dev', 'eth0');
+});

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { CtFlags, CtScope, Direction, EventSource, Proto, Verdict } from '../../bpf/maps/index.js';
 import { DatapathNode } from '../helpers/datapath-node.js';
 import { NetnsFixture, NODE_GATEWAY4 } from '../helpers/netns.js';
-import { request, startServer, TcpClient } from '../helpers/tcp-peer.js';
+import { request, startServer, TcpClient, udpRequest } from '../helpers/tcp-peer.js';
 import { TransparentProxy } from '../helpers/tproxy.js';
 
 const fx = new NetnsFixture('skfpx');
@@ -95,6 +95,18 @@ test('an L7 flow to a service VIP reaches the proxy untranslated, so the proxy s
   await conn.close();
   const ev = await dp.waitForEvent((e) => e.verdict === Verdict.REDIRECTED && e.orig.daddr === VIP);
   assert.deepEqual([ev.xlated.daddr, ev.dstIdentity, ev.revNatId], [VIP, BACKEND, 3]);
+});
+
+test('an L7 verdict on a UDP flow is dropped (the proxy takes TCP only), never fast-pathed', async () => {
+  const cli = dp.pod('cli');
+  const web = dp.pod('web');
+  const key = { endpointId: cli.endpointId, identity: WEB, dport: 8080, proto: Proto.UDP, direction: Direction.EGRESS };
+  dp.setPolicy(key, { proxyPort: PROXY_PORT });
+  assert.equal(await udpRequest(fx, cli.netns, web.ip, 8080, 'dgram'), 'timeout');
+  const drop = await dp.waitForEvent((e) => e.reasonName === 'UNSUPPORTED_L4');
+  assert.deepEqual([drop.orig.proto, drop.orig.dport, drop.proxyPort], [Proto.UDP, 8080, PROXY_PORT]);
+  dp.deletePolicy(key);
+  assert.match(await udpRequest(fx, cli.netns, web.ip, 8080, 'dgram'), /^web /, 'without the L7 entry it passes');
 });
 
 test('with the proxy not listening, L7 flows are dropped (fail closed) and plain flows still pass', async () => {

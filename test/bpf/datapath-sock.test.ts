@@ -43,7 +43,7 @@ after(() => fx.cleanup());
 
 test('connect() to a VIP goes straight to a backend; getpeername() still reports the VIP', async () => {
   const cli = dp.pod('cli');
-  const conn = await TcpClient.open(fx, cli.netns, VIP, 80, 3000, cgroup);
+  const conn = await TcpClient.open(fx, cli.netns, VIP, 80, 3000, { cgroup });
   assert.equal(conn.remote, `${VIP}:80`, 'getpeername4 puts the VIP back');
   const reply = await conn.send('sock');
   assert.match(reply, new RegExp(`^b[12] ${cli.ip} sock$`));
@@ -72,7 +72,7 @@ test('a NO_SOCK_LB service keeps the VIP at connect(), and the TC path translate
   const value = services.decodeValue(map.lookup(services.encodeKey(key)) as Buffer);
   map.update(services.encodeKey(key), services.encodeValue({ ...value, flags: ServiceFlags.NO_SOCK_LB }));
 
-  const conn = await TcpClient.open(fx, cli.netns, VIP, 80, 3000, cgroup);
+  const conn = await TcpClient.open(fx, cli.netns, VIP, 80, 3000, { cgroup });
   assert.match(await conn.send('tc'), /^b[12] /);
   const sport = Number(conn.local.split(':')[1]);
   const ev = await dp.waitForEvent((e) => e.source === EventSource.FROM_POD && e.orig.sport === sport);

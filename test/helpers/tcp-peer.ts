@@ -2,7 +2,8 @@
 // pod (startServer, TcpClient, request and udpRequest below start it through a NetnsFixture):
 //   server PORT NAME      line echo server on [::]:PORT, TCP and UDP; replies "NAME <peer-ip>
 //                         <line>" per line (per datagram); prints "listening" when bound.
-//   client HOST PORT      TCP: connects, prints "connected <local-ip>:<port> <remote-ip>:<port>"
+//   client HOST PORT [LOCAL]
+//                         TCP: connects (from address LOCAL if given), prints "connected <local-ip>:<port> <remote-ip>:<port>"
 //                         (remote as getpeername reports it); each stdin line is sent and its
 //                         reply printed; stdin end closes it ("closed"). Errors print "error <code>".
 //   udp HOST PORT TEXT [connected]
@@ -54,8 +55,8 @@ function udpOnce(host: string, port: number, text: string, connected: boolean): 
   else socket.send(`${text}\n`, port, host);
 }
 
-function connect(host: string, port: number): void {
-  const socket = createConnection({ host, port });
+function connect(host: string, port: number, localAddress?: string): void {
+  const socket = createConnection({ host, port, localAddress });
   socket.setNoDelay(true);
   socket.on('connect', () => {
     console.log(`connected ${socket.localAddress}:${socket.localPort} ${socket.remoteAddress}:${socket.remotePort}`);
@@ -142,9 +143,10 @@ export class TcpClient {
     host: string,
     port: number,
     timeoutMs = 3000,
-    cgroup?: string,
+    options: { cgroup?: string; localAddress?: string } = {},
   ): Promise<TcpClient> {
-    const client = new TcpClient(fx.spawn(netns, process.execPath, [script, 'client', host, String(port)], { cgroup }));
+    const args = [script, 'client', host, String(port), ...(options.localAddress ? [options.localAddress] : [])];
+    const client = new TcpClient(fx.spawn(netns, process.execPath, args, { cgroup: options.cgroup }));
     let line: string;
     try {
       line = await client.#out.next(timeoutMs);
@@ -201,10 +203,10 @@ export function udpRequest(
 if (process.argv[1] === script) {
   const [mode, a, b, c, d] = process.argv.slice(2);
   if (mode === 'server') serve(Number(a), b);
-  else if (mode === 'client') connect(a, Number(b));
+  else if (mode === 'client') connect(a, Number(b), c);
   else if (mode === 'udp') udpOnce(a, Number(b), c, d === 'connected');
   else {
-    console.error('usage: tcp-peer.js server PORT NAME | client HOST PORT | udp HOST PORT TEXT [connected]');
+    console.error('usage: tcp-peer.js server PORT NAME | client HOST PORT [LOCAL] | udp HOST PORT TEXT [connected]');
     process.exit(2);
   }
 }
