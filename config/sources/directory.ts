@@ -1,7 +1,8 @@
 // The watched config directory, skiff's embedded default source: every *.yaml / *.yml file under
 // it (recursively; dot-entries skipped, so a mounted ConfigMap's `..data` is not read twice), kept
-// current through fs.watch with a polling fallback. A file that fails to parse or validate is
-// reported and the last good version of its objects stays in force until it is fixed; a removed
+// current through fs.watch with a polling fallback. A file that cannot be read or parsed (perhaps
+// half-written) is reported and its last good version stays in force as a whole until it is fixed;
+// in a file that parses, each invalid object is reported and keeps its last good version; a removed
 // file removes its objects; the same object in two files is reported and the first file by path
 // wins. Nothing the files hold, and nothing the file system does, throws out of the watcher.
 import { watch, type FSWatcher } from 'node:fs';
@@ -256,20 +257,13 @@ export class DirectorySource implements ConfigSource {
   private async loadFile(path: string, stamp: string, previous: FileState | undefined): Promise<FileState> {
     const issues: ConfigIssue[] = [];
     const objects = new Map<string, Placed>();
-    let text: string | undefined;
-    try {
-      const info = await stat(path);
-      if (info.size > this.maxFileBytes) {
-        issues.push({ severity: 'error', source: path, message: `file is ${info.size} bytes, more than the limit of ${this.maxFileBytes}` });
-      } else {
-        text = await readFile(path, 'utf8');
-      }
-    } catch (err) {
-      issues.push({ severity: 'error', source: path, message: `cannot read file: ${(err as Error).message}` });
-    }
+    const text = await this.readText(path, issues);
+    // A file that cannot be read or parsed may be half-written: none of its new content is trusted.
+    let unreadable = text === undefined;
     if (text !== undefined) {
       const parsed = parseDocuments(text, path);
       issues.push(...parsed.issues);
+      unreadable = parsed.issues.some((i) => i.severity === 'error');
       for (const doc of parsed.documents) {
         const result = validateObject(doc.raw, { source: path, line: doc.line, lineOf: doc.lineOf });
         issues.push(...result.issues);
@@ -285,21 +279,37 @@ export class DirectorySource implements ConfigSource {
       }
     }
     const errors = issues.filter((i) => i.severity === 'error').length;
-    if (errors > 0 && previous) {
-      // The file is broken (perhaps half-written): what it no longer yields keeps its last good version.
-      let kept = 0;
-      for (const [key, placed] of previous.objects) {
-        if (objects.has(key)) continue;
-        objects.set(key, placed);
-        kept++;
-      }
-      if (kept > 0) {
-        issues.push({ severity: 'warning', source: path, message: `keeping the last good version of ${kept} object(s) from this file until it is fixed` });
-      }
+    if (errors === 0 || !previous) {
+      if (errors > 0) log.warn({ file: path, errors, objects: objects.size }, 'file loaded in part');
+      else log.info({ file: path, objects: objects.size, warnings: issues.length }, previous ? 'file reloaded' : 'file loaded');
+      return { stamp, objects, issues };
     }
-    if (errors > 0) log.warn({ file: path, errors, objects: objects.size }, 'file rejected in part; last good objects kept');
-    else log.info({ file: path, objects: objects.size, warnings: issues.length }, previous ? 'file reloaded' : 'file loaded');
+    if (unreadable) {
+      issues.push({ severity: 'warning', source: path, message: `the file does not parse: keeping the last good version of its ${previous.objects.size} object(s) until it is fixed` });
+      log.warn({ file: path, errors, kept: previous.objects.size }, 'file rejected; last good version kept');
+      return { stamp, objects: previous.objects, issues };
+    }
+    // Valid YAML with invalid objects: the valid ones apply, each invalid one keeps its last good version.
+    let kept = 0;
+    for (const [key, placed] of previous.objects) {
+      if (objects.has(key)) continue;
+      objects.set(key, placed);
+      kept++;
+    }
+    if (kept > 0) issues.push({ severity: 'warning', source: path, message: `keeping the last good version of ${kept} object(s) from this file until it is fixed` });
+    log.warn({ file: path, errors, kept }, 'file rejected in part; last good objects kept');
     return { stamp, objects, issues };
+  }
+
+  private async readText(path: string, issues: ConfigIssue[]): Promise<string | undefined> {
+    try {
+      const info = await stat(path);
+      if (info.size <= this.maxFileBytes) return await readFile(path, 'utf8');
+      issues.push({ severity: 'error', source: path, message: `file is ${info.size} bytes, more than the limit of ${this.maxFileBytes}` });
+    } catch (err) {
+      issues.push({ severity: 'error', source: path, message: `cannot read file: ${(err as Error).message}` });
+    }
+    return undefined;
   }
 
   /** Folds every file's objects into one map, first file by path winning, and gathers the issues. */

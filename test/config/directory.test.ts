@@ -95,21 +95,26 @@ test('a half-written file keeps its last good objects and reports the issue; the
       await source.refresh();
       assert.equal(source.objects().size, 3, 'nothing is lost');
       const web = source.objects().get('Service/shop/web') as { spec: { ports: { port: number }[] } };
-      assert.equal(web.spec.ports[0]!.port, 81, 'the good document of the file is current');
+      assert.equal(web.spec.ports[0]!.port, 80, 'none of a file that does not parse is trusted');
       const errors = source.issues().filter((i) => i.severity === 'error');
       assert.ok(errors.length >= 1);
       for (const issue of errors) {
         assert.equal(issue.source, join(dir, 'app.yaml'));
         assert.ok(issue.line !== undefined && issue.line >= 13, `line ${issue.line}`);
       }
-      assert.ok(source.issues().some((i) => i.severity === 'warning' && /keeping the last good version of 1 object/.test(i.message)));
+      assert.ok(source.issues().some((i) => i.severity === 'warning' && /does not parse: keeping the last good version of its 2 object/.test(i.message)));
 
       // An invalid object: its last good version stays, and the issue names file, line, object, field.
       await writeFile(join(dir, 'other.yaml'), service('db', 70000));
       await source.refresh();
       const db = source.objects().get('Service/shop/db') as { spec: { ports: { port: number }[] } };
       assert.equal(db.spec.ports[0]!.port, 5432);
-      const portIssue = source.issues().find((i) => i.field === 'spec.ports[0].port');
+      await writeFile(join(dir, 'app.yaml'), `${service('web', 81)}---\n${service('api', 0)}`);
+      await source.refresh();
+      const webNow = source.objects().get('Service/shop/web') as { spec: { ports: { port: number }[] } };
+      const api = source.objects().get('Service/shop/api') as { spec: { ports: { port: number }[] } };
+      assert.deepEqual([webNow.spec.ports[0]!.port, api.spec.ports[0]!.port], [81, 9090], 'in a file that parses, valid objects apply and an invalid one keeps its last good version');
+      const portIssue = source.issues().find((i) => i.field === 'spec.ports[0].port' && i.object === 'Service/shop/db');
       assert.deepEqual(portIssue && { source: portIssue.source, line: portIssue.line, object: portIssue.object }, { source: join(dir, 'other.yaml'), line: 10, object: 'Service/shop/db' });
 
       await writeFile(join(dir, 'app.yaml'), `${service('web', 82)}`);

@@ -210,6 +210,9 @@ test('mutated files through DirectorySource: never throws, never loses the last 
         if (broken) {
           for (const key of byFile.get(example.name) ?? []) assert.ok(source.objects().has(key), `${label}: lost ${key}`);
         }
+        if (source.issues().some((issue) => issue.source === path && /does not parse/.test(issue.message))) {
+          for (const key of byFile.get(example.name) ?? []) assert.equal(source.objects().get(key), before.get(key), `${label}: a file that does not parse changed ${key}`);
+        }
         for (const [key, object] of before) {
           if (!(byFile.get(example.name) ?? []).includes(key)) assert.equal(source.objects().get(key), object, `${label}: other files' ${key} changed`);
         }
