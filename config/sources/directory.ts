@@ -1,11 +1,11 @@
 // The watched config directory, skiff's embedded default source: every *.yaml / *.yml file under
-// it (recursively; dot-entries skipped, so a mounted ConfigMap's `..data` is not read twice), kept
-// current through fs.watch with a polling fallback. A file that cannot be read or parsed (perhaps
+// it (recursively; dot-entries skipped, so a mounted ConfigMap's `..data` is not read twice), or one
+// YAML file given instead of a directory, kept current through fs.watch with a polling fallback. A file that cannot be read or parsed (perhaps
 // half-written) is reported and its last good version stays in force as a whole until it is fixed;
 // in a file that parses, each invalid object is reported and keeps its last good version; a removed
 // file removes its objects; the same object in two files is reported and the first file by path
 // wins. Nothing the files hold, and nothing the file system does, throws out of the watcher.
-import { watch, type FSWatcher } from 'node:fs';
+import { watch, type BigIntStats, type FSWatcher } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { logger } from '../log.js';
@@ -245,10 +245,12 @@ export class DirectorySource implements ConfigSource {
         if (info.isDirectory()) {
           if (depth < MAX_DIRECTORY_DEPTH) await walk(path, depth + 1);
         } else if (info.isFile() && /\.ya?ml$/i.test(entry)) {
-          found.push([path, `${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`]);
+          found.push([path, stampOf(info)]);
         }
       }
     };
+    const top = await stat(this.dir, { bigint: true }).catch(() => undefined);
+    if (top?.isFile()) return new Map([[this.dir, stampOf(top)]]); // a single file given as the config
     await walk(this.dir, 0);
     found.sort((a, b) => compareText(relative(this.dir, a[0]), relative(this.dir, b[0])));
     return new Map(found);
@@ -348,6 +350,10 @@ function duplicateIssue(path: string, line: number, key: string, winnerPath: str
 function fingerprint(state: FileState): string {
   state.fingerprint ??= JSON.stringify([[...state.objects.entries()], state.issues]);
   return state.fingerprint;
+}
+
+function stampOf(info: BigIntStats): string {
+  return `${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`;
 }
 
 function compareText(a: string, b: string): number {

@@ -232,3 +232,20 @@ test('polling alone picks up changes when watching is off, and a directory that 
     }
   });
 });
+
+test('a single file given instead of a directory is loaded and followed', async () => {
+  await withTempDir(async (dir) => {
+    const file = join(dir, 'mesh.yaml');
+    await writeFile(file, service('web'));
+    const source = await manual(file);
+    try {
+      assert.deepEqual([...source.objects().keys()], ['Service/shop/web']);
+      await writeFile(file, `${service('web')}---\n${service('api')}`);
+      await source.refresh();
+      assert.deepEqual([...source.objects().keys()], ['Service/shop/web', 'Service/shop/api']);
+      assert.deepEqual(source.issues(), []);
+    } finally {
+      await source.stop();
+    }
+  });
+});
