@@ -136,3 +136,19 @@ test('an IPv6 VIP is translated and reverse-translated the same way', async () =
   const ev = await dp.waitForEvent((e) => e.verdict === Verdict.TRANSLATED && e.orig.daddr === vip6);
   assert.ok([dp.pod('b1').ip6, dp.pod('b2').ip6].includes(ev.xlated.daddr));
 });
+
+test('the fast path redirects veth to veth (it works with forwarding off in the node), and closing marks conntrack', async () => {
+  const cli = dp.pod('cli');
+  fx.sysctl(dp.node.netns, 'net.ipv4.ip_forward=0');
+  try {
+    const conn = await TcpClient.open(fx, cli.netns, VIP, 80);
+    assert.match(await conn.send('no-forwarding'), /^b[12] /);
+    const sport = Number(conn.local.split(':')[1]);
+    await conn.close();
+    const entry = dp.conntrack(CtScope.EGRESS).find((e) => e.key.sport === sport);
+    assert.ok(entry && entry.value.flags & CtFlags.CLOSING, 'FIN seen: the entry is closing');
+    assert.ok(entry.value.flags & CtFlags.SEEN_REPLY);
+  } finally {
+    fx.sysctl(dp.node.netns, 'net.ipv4.ip_forward=1');
+  }
+});
