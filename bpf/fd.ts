@@ -15,12 +15,14 @@ export function adoptFd<T>(fd: number, build: (fd: number) => T): T {
 
 export abstract class BpfFd {
   #fd: number;
-  readonly #owned: boolean;
+  /** The BpfObject the fd belongs to (referenced so that GC cannot close it under us), or
+   * undefined when the fd is ours. */
+  readonly #owner: object | undefined;
   readonly #label: string;
 
-  protected constructor(fd: number, owned: boolean, label: string) {
+  protected constructor(fd: number, owner: object | undefined, label: string) {
     this.#fd = fd;
-    this.#owned = owned;
+    this.#owner = owner;
     this.#label = label;
   }
 
@@ -41,7 +43,7 @@ export abstract class BpfFd {
 
   /** Closes an fd of our own; one borrowed from a BpfObject closes with the object. */
   close(): void {
-    if (this.#owned && this.#fd >= 0) native.closeFd(this.#fd);
+    if (!this.#owner && this.#fd >= 0) native.closeFd(this.#fd);
     this.#fd = -1;
   }
 

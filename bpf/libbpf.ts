@@ -77,8 +77,8 @@ export class BpfMap extends BpfFd {
   /** Bytes of a value as lookup returns and update takes it: numCPUs × roundup8(valueSize) per-CPU. */
   readonly valueBufferSize: number;
 
-  private constructor(info: NativeMapInfo, owned: boolean) {
-    super(info.fd, owned, `map ${info.name}`);
+  private constructor(info: NativeMapInfo, owner: object | undefined) {
+    super(info.fd, owner, `map ${info.name}`);
     this.name = info.name;
     this.type = info.type;
     this.typeName = info.typeName;
@@ -93,13 +93,13 @@ export class BpfMap extends BpfFd {
   }
 
   /** @internal Used by BpfObject. */
-  static fromObject(info: NativeMapInfo): BpfMap {
-    return new BpfMap(info, false);
+  static fromObject(info: NativeMapInfo, owner: BpfObject): BpfMap {
+    return new BpfMap(info, owner);
   }
 
   /** Opens a pinned map (bpf_obj_get + bpf_map_get_info_by_fd). Close it when done. */
   static fromPin(path: string): BpfMap {
-    return adoptFd(native.objGet(path), (fd) => new BpfMap(native.mapInfo(fd), true));
+    return adoptFd(native.objGet(path), (fd) => new BpfMap(native.mapInfo(fd), undefined));
   }
 
   #key(key: Buffer): Buffer {
@@ -210,8 +210,8 @@ export class BpfProgram extends BpfFd {
   /** e.g. 'sched_cls', 'cgroup_sock_addr'. */
   readonly typeName: string;
 
-  private constructor(info: NativeProgramInfo, owned: boolean) {
-    super(info.fd, owned, `program ${info.name}`);
+  private constructor(info: NativeProgramInfo, owner: object | undefined) {
+    super(info.fd, owner, `program ${info.name}`);
     this.name = info.name;
     this.section = info.section;
     this.type = info.type;
@@ -219,8 +219,8 @@ export class BpfProgram extends BpfFd {
   }
 
   /** @internal Used by BpfObject. */
-  static fromObject(info: NativeProgramInfo): BpfProgram {
-    return new BpfProgram(info, false);
+  static fromObject(info: NativeProgramInfo, owner: BpfObject): BpfProgram {
+    return new BpfProgram(info, owner);
   }
 
   /** Opens a pinned program. Close it when done. */
@@ -234,7 +234,7 @@ export class BpfProgram extends BpfFd {
   }
 
   static #fromFd(fd: number): BpfProgram {
-    return adoptFd(fd, () => new BpfProgram(native.progInfo(fd), true));
+    return adoptFd(fd, () => new BpfProgram(native.progInfo(fd), undefined));
   }
 
   /** The kernel's id of the program. */
@@ -292,8 +292,8 @@ export class BpfObject {
     native.objectLoad(this.#h);
     this.#loaded = true;
     const { maps, programs } = native.objectContents(this.#h);
-    for (const info of maps) this.#maps.set(info.name, BpfMap.fromObject(info));
-    for (const info of programs) this.#programs.set(info.name, BpfProgram.fromObject(info));
+    for (const info of maps) this.#maps.set(info.name, BpfMap.fromObject(info, this));
+    for (const info of programs) this.#programs.set(info.name, BpfProgram.fromObject(info, this));
     return this;
   }
 

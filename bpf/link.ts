@@ -24,7 +24,7 @@ export class BpfLink extends BpfFd {
   #pinPath: string | undefined;
 
   private constructor(fd: number, info: NativeLinkInfo, pinPath?: string) {
-    super(fd, true, `link ${info.id}`);
+    super(fd, undefined, `link ${info.id}`);
     this.id = info.id;
     this.type = info.type;
     this.attachType = info.attachType;

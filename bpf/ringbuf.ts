@@ -7,8 +7,9 @@ export class RingBufferReader {
   #handle: NativeHandle | undefined;
 
   /**
-   * Starts reading: onRecord gets each record (a copy) on the event loop, in order. onError (default:
-   * throw, i.e. an uncaught exception) gets a failed drain. While open the reader keeps the process
+   * Starts reading: onRecord gets each record (a copy) on the event loop, in order; if it throws,
+   * the rest of the batch is still delivered and the first error becomes an uncaught exception.
+   * onError (default: throw, i.e. an uncaught exception) gets a failed drain. While open the reader keeps the process
    * alive unless unref() is called; close() it when done.
    */
   constructor(
@@ -17,7 +18,16 @@ export class RingBufferReader {
     onError?: (err: BpfError) => void,
   ) {
     this.#handle = native.ringbufOpen(map.fd, (records, errno) => {
-      for (const record of records) onRecord(record);
+      // A throwing handler must not cost the records after it: deliver all, then rethrow.
+      let failure: unknown;
+      for (const record of records) {
+        try {
+          onRecord(record);
+        } catch (err) {
+          failure ??= err;
+        }
+      }
+      if (failure !== undefined) throw failure;
       if (errno !== undefined) {
         const err = new BpfError(`ring buffer ${map.name ?? ''} consume`, errno, 'read failed');
         if (!onError) throw err;
