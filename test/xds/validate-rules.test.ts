@@ -49,7 +49,7 @@ message Numbers {
   uint64 n_in = 4 [(validate.rules).uint64 = {in: [1, 2]}];
   sint32 n_not_in = 5 [(validate.rules).sint32 = {not_in: [0]}];
   double n_double = 6 [(validate.rules).double = {gt: 0.5, lt: 1.5}];
-  float n_float = 7 [(validate.rules).float = {in: [0.25, 0.5]}];
+  float n_float = 7 [(validate.rules).float = {in: [0.1, 0.5]}];
   fixed64 n_fixed64 = 8 [(validate.rules).fixed64.lte = 100];
   sfixed32 n_sfixed32 = 9 [(validate.rules).sfixed32.gt = 0];
   fixed32 n_fixed32 = 10 [(validate.rules).fixed32.lt = 3];
@@ -196,7 +196,7 @@ test('numeric, bool and enum rules: const, ranges (incl. exclusive), in/not_in, 
     ['n_not_in', 0, 'sint32.not_in', -1],
     ['n_double', 0.5, 'double.gt', 1.0],
     ['n_double', 1.5, 'double.lt', 1.4999],
-    ['n_float', 0.3, 'float.in', 0.25],
+    ['n_float', 0.3, 'float.in', 0.1],
     ['n_fixed64', '101', 'fixed64.lte', '100'],
     ['n_sfixed32', 0, 'sfixed32.gt', 1],
     ['n_fixed32', 3, 'fixed32.lt', 2],
@@ -208,6 +208,13 @@ test('numeric, bool and enum rules: const, ranges (incl. exclusive), in/not_in, 
     ['e_not_in', 'COLOR_UNSET', 'enum.not_in', 'BLUE'],
     ['e_defined', 42, 'enum.defined_only', 3],
   ]);
+});
+
+test('float rules compare at single precision (a decoded 0.1f equals the rule 0.1)', () => {
+  const type = root.lookupType('skiff.test.Numbers');
+  const bytes = type.encode(type.fromObject({ n_float: 0.1 })).finish();
+  assert.notEqual((type.decode(bytes) as unknown as { n_float: number }).n_float, 0.1);
+  assert.deepEqual(validateMessage(type, bytes).filter((v) => v.path === 'n_float'), []);
 });
 
 test('scalar rules apply to unset proto3 fields (their default value)', () => {

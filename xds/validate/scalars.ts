@@ -75,7 +75,9 @@ function orderedRules(kind: string, rules: Rules, value: Ordered, convert: (v: u
 export function checkNumber(kind: string, rules: Rules, value: unknown): Failure[] {
   if (rules.ignore_empty === true && Number(String(value)) === 0) return [];
   if (INTEGER_KINDS.has(kind)) return orderedRules(kind, rules, toBigInt(value), toBigInt, String);
-  return orderedRules(kind, rules, Number(value), Number, String);
+  // A float field and its float rules compare at single precision, as PGV's generated code does.
+  const convert = kind === 'float' ? (v: unknown) => Math.fround(Number(v)) : Number;
+  return orderedRules(kind, rules, convert(value), convert, String);
 }
 
 export function checkBool(rules: Rules, value: boolean): Failure[] {
