@@ -3,6 +3,7 @@
 // /debug/flows (recent flows as NDJSON; ?follow=1 keeps streaming new ones), /debug/state (xDS
 // status per type, attached interfaces, the last reconcile).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Flow } from './flows.js';
 import { VIEWABLE_MAPS } from './map-view.js';
@@ -60,8 +61,16 @@ export class AdminServer {
     json(res, { error: 'not found' }, 404);
   }
 
-  /** Listens on HOST:PORT; resolves with the port bound. */
+  /** Listens on HOST:PORT (or unix:PATH); resolves with the port bound (0 for a socket path). */
   listen(address: string): Promise<number> {
+    if (address.startsWith('unix:')) {
+      const path = address.slice('unix:'.length);
+      rmSync(path, { force: true });
+      return new Promise((resolve, reject) => {
+        this.#server.once('error', reject);
+        this.#server.listen(path, () => resolve(0));
+      });
+    }
     const at = address.lastIndexOf(':');
     const host = address.slice(0, at).replace(/^\[|\]$/g, '');
     const port = Number(address.slice(at + 1));

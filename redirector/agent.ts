@@ -180,12 +180,34 @@ export class RedirectorAgent {
     }
   }
 
+  /** The first reconcile compares every key; interfaces are found first, so a re-adopted node matches. */
   #firstReconcile(): void {
-    this.#desired.takeDirty();
-    const result = this.#reconcile(true);
-    this.#ready = true;
-    this.log.info({ writes: result.writes, deletes: result.deletes, ms: result.durationMs.toFixed(2), perMap: result.perMap }, 'initial reconcile done');
-    this.#scan();
+    this.#scanning = (async () => {
+      await this.#findInterfaces();
+      this.#desired.takeDirty();
+      const result = this.#reconcile(true);
+      this.#ready = true;
+      this.log.info({ writes: result.writes, deletes: result.deletes, ms: Number(result.durationMs.toFixed(2)), perMap: result.perMap }, 'initial reconcile done');
+      this.#attach();
+    })()
+      .catch((err: Error) => this.log.error({ error: err.message }, 'initial reconcile failed'))
+      .finally(() => {
+        this.#scanning = undefined;
+      });
+  }
+
+  #found = new Map<string, { ifname: string; ifindex: number }>();
+
+  async #findInterfaces(): Promise<void> {
+    const locals = this.#desired.localWorkloads();
+    this.#localKey = locals.map((w) => w.ips.join(',')).join(';');
+    this.#found = await findPodInterfaces(locals.flatMap((w) => w.ips));
+    this.#desired.setInterfaces(new Map([...this.#found].map(([ip, i]) => [ip, i.ifindex])));
+  }
+
+  #attach(): void {
+    this.#attacher.sync(new Map([...this.#found.values()].map((i) => [i.ifname, i.ifindex])));
+    this.metrics.attached.set(this.#attacher.interfaces().length);
   }
 
   #scheduleReconcile(): void {
@@ -226,13 +248,9 @@ export class RedirectorAgent {
       return;
     }
     this.#scanning = (async () => {
-      const locals = this.#desired.localWorkloads();
-      this.#localKey = locals.map((w) => w.ips.join(',')).join(';');
-      const found = await findPodInterfaces(locals.flatMap((w) => w.ips));
-      this.#desired.setInterfaces(new Map([...found].map(([ip, i]) => [ip, i.ifindex])));
+      await this.#findInterfaces();
       this.#reconcile(false);
-      this.#attacher.sync(new Map([...found.values()].map((i) => [i.ifname, i.ifindex])));
-      this.metrics.attached.set(this.#attacher.interfaces().length);
+      this.#attach();
     })()
       .catch((err: Error) => this.log.error({ error: err.message }, 'pod interface scan failed'))
       .finally(() => {

@@ -36,7 +36,7 @@ interface DeltaResponse {
   removed_resources: string[];
 }
 interface DeltaRequest {
-  node?: { id: string; cluster: string; user_agent_name: string; metadata: { fields: Record<string, { string_value: string }> } };
+  node?: { id: string; cluster: string; user_agent_name: string; metadata: { fields: Record<string, { stringValue: string }> } };
   type_url: string;
   resource_names_subscribe?: string[];
   initial_resource_versions?: Record<string, string>;
@@ -154,7 +154,7 @@ export class RedirectorXdsClient {
       id: `redirector~${this.#options.node}`,
       cluster: 'skiff',
       user_agent_name: 'skiff-redirector',
-      metadata: { fields: { role: { string_value: 'redirector' }, node_name: { string_value: this.#options.node } } },
+      metadata: { fields: { role: { stringValue: 'redirector' }, node_name: { stringValue: this.#options.node } } },
     };
   }
 
