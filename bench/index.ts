@@ -1,4 +1,5 @@
 // The list of benchmarks `npm run bench` knows, by name.
 import type { Benchmark } from './benchmark.js';
+import { meshBenchmark } from './mesh.js';
 
-export const benchmarks: Benchmark[] = [];
+export const benchmarks: Benchmark[] = [meshBenchmark];

@@ -276,18 +276,11 @@ class Build {
     }
     for (const id of changes.removed) {
       const view = s.out.identities.get(id) as IdentityView;
-      const namespace = view.namespace;
-      s.identitiesByNamespace.get(namespace)?.delete(id);
-      if (s.identitiesByNamespace.get(namespace)?.size === 0) s.identitiesByNamespace.delete(namespace);
       s.selectors.identityChanged(id, view.labels, false, this.dirtyPolicies);
       this.identityChanged.add(id);
     }
     for (const id of changes.added) {
       const labels = s.allocator.labelsOf(s.allocator.keyOf(id) as string) as Labels;
-      const namespace = labels['io.kubernetes.pod.namespace'] ?? '';
-      let byId = s.identitiesByNamespace.get(namespace);
-      if (!byId) s.identitiesByNamespace.set(namespace, (byId = new Map()));
-      byId.set(id, labels);
       s.selectors.identityChanged(id, labels, true, this.dirtyPolicies);
       this.identityChanged.add(id);
     }
@@ -720,8 +713,8 @@ function fresh(objects: ReadonlyMap<string, MeshObject>): Build {
 export function buildSnapshot(objects: ReadonlyMap<string, MeshObject>, previous?: MeshSnapshot, options: BuildOptions = {}): MeshSnapshot {
   const prior = previous ? states.get(previous) : undefined;
   let build: Build | undefined;
-  if (prior && !prior.consumed) {
-    prior.consumed = true;
+  if (prior && prior.owner === previous) {
+    prior.owner = undefined;
     const keys = options.changedKeys ? new Set(options.changedKeys) : changedKeys(objects, prior.objects);
     const global = [...keys].some((k) => GLOBAL_KINDS.has(kindOfKey(k)));
     if (!global) build = run(prior, objects, keys, false);
@@ -750,6 +743,7 @@ export function buildSnapshot(objects: ReadonlyMap<string, MeshObject>, previous
     serviceL7: s.out.serviceL7,
     issues: build.issues(),
   });
+  s.owner = snapshot;
   states.set(snapshot, s);
   return snapshot;
 }

@@ -24,7 +24,7 @@ const PER_POD_LABELS = new Set([
 ]);
 
 /** Cilium label sources a selector key may carry (`k8s:app`, `any:app`). */
-function stripSource(key: string): string {
+export function stripSource(key: string): string {
   const colon = key.indexOf(':');
   if (colon < 0) return key;
   const source = key.slice(0, colon);

@@ -1,9 +1,9 @@
 // Which identities each policy selector matches, kept up to date as identities come and go
-// (Cilium's selector cache): a selector is evaluated once over the identities of its namespace,
-// then only against identities added or removed, and the policies using it are told.
+// (Cilium's selector cache): a selector is evaluated once over the identities carrying one of its
+// label pairs (an index), then only against identities added or removed, and its users are told.
 import type { LabelSelector } from '../resources.js';
 import type { Labels } from './labels.js';
-import { NAMESPACE_LABEL, NAMESPACE_LABELS_PREFIX, SERVICE_ACCOUNT_LABEL, matchesSelector } from './labels.js';
+import { NAMESPACE_LABEL, NAMESPACE_LABELS_PREFIX, SERVICE_ACCOUNT_LABEL, matchesSelector, stripSource } from './labels.js';
 import type { StringMatch } from './types.js';
 
 /** What a policy may select identities by. */
@@ -75,6 +75,40 @@ function scopeOf(selector: IdentitySelector): string {
   return exact ?? '*';
 }
 
+function pair(key: string, value: string): string {
+  return `${key}=${value}`;
+}
+
+/** The service account an exact SPIFFE principal names, if it is one. */
+function principalAccount(match: StringMatch, trustDomain: string): string | undefined {
+  if (match.type !== 'exact') return undefined;
+  const prefix = `spiffe://${trustDomain}/ns/`;
+  if (!match.value.startsWith(prefix)) return undefined;
+  const parts = match.value.slice(prefix.length).split('/');
+  return parts.length === 3 && parts[1] === 'sa' ? pair(SERVICE_ACCOUNT_LABEL, parts[2] as string) : undefined;
+}
+
+/**
+ * Label pairs of which a matching identity must carry at least one (undefined: no such list,
+ * every identity of the scope is a candidate). Used to look candidates up instead of scanning.
+ */
+function candidatePairs(selector: IdentitySelector): string[] | undefined {
+  if (selector.kind === 'pods') {
+    const labels = selector.podSelector?.matchLabels ?? {};
+    const first = Object.keys(labels).sort()[0];
+    if (first !== undefined) return [pair(stripSource(first), labels[first] as string)];
+    return selector.namespace !== undefined ? [pair(NAMESPACE_LABEL, selector.namespace)] : undefined;
+  }
+  if (selector.principals.length > 0) {
+    const accounts = selector.principals.map((m) => principalAccount(m, selector.trustDomain));
+    if (accounts.every((a) => a !== undefined)) return accounts as string[];
+  }
+  if (selector.namespaces.length > 0 && selector.namespaces.every((m) => m.type === 'exact')) {
+    return selector.namespaces.map((m) => pair(NAMESPACE_LABEL, m.value));
+  }
+  return undefined;
+}
+
 interface Entry {
   readonly selector: IdentitySelector;
   readonly scope: string;
@@ -83,17 +117,13 @@ interface Entry {
   sorted?: readonly number[];
 }
 
-export interface IdentitySource {
-  /** Identities of one namespace, or of all when namespace is '*'. */
-  identities(namespace: string): Iterable<[number, Labels]>;
-}
-
 export class SelectorCache {
   private readonly entries = new Map<string, Entry>();
   private readonly byScope = new Map<string, Set<Entry>>();
   private readonly usedBy = new Map<string, Set<string>>();
-
-  constructor(private readonly source: IdentitySource) {}
+  /** The identities known, and an index of them by label pair. */
+  private readonly labels = new Map<number, Labels>();
+  private readonly byPair = new Map<string, Set<number>>();
 
   /** The identities `selector` matches now, sorted; `user` is told of later changes. */
   select(selector: IdentitySelector, user: string): readonly number[] {
@@ -102,7 +132,9 @@ export class SelectorCache {
     if (!entry) {
       const scope = scopeOf(selector);
       entry = { selector, scope, ids: new Set(), users: new Set() };
-      for (const [id, labels] of this.source.identities(scope)) if (selectorMatches(selector, labels)) entry.ids.add(id);
+      const pairs = candidatePairs(selector);
+      const candidates = pairs ? pairs.flatMap((p) => [...(this.byPair.get(p) ?? [])]) : this.labels.keys();
+      for (const id of candidates) if (selectorMatches(selector, this.labels.get(id) as Labels)) entry.ids.add(id);
       this.entries.set(key, entry);
       const scoped = this.byScope.get(scope) ?? new Set();
       scoped.add(entry);
@@ -128,8 +160,21 @@ export class SelectorCache {
     this.usedBy.delete(user);
   }
 
-  /** Updates every selector for an identity that appeared or disappeared; returns the users affected. */
+  /** Records an identity that appeared or disappeared and updates every selector; adds the users affected. */
   identityChanged(id: number, labels: Labels, present: boolean, affected: Set<string>): void {
+    for (const key in labels) {
+      const p = pair(key, labels[key] as string);
+      if (present) {
+        let ids = this.byPair.get(p);
+        if (!ids) this.byPair.set(p, (ids = new Set()));
+        ids.add(id);
+      } else {
+        this.byPair.get(p)?.delete(id);
+        if (this.byPair.get(p)?.size === 0) this.byPair.delete(p);
+      }
+    }
+    if (present) this.labels.set(id, labels);
+    else this.labels.delete(id);
     const namespace = labels[NAMESPACE_LABEL] ?? '';
     for (const scope of [namespace, '*']) {
       for (const entry of this.byScope.get(scope) ?? []) {

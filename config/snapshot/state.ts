@@ -15,6 +15,7 @@ import type { Route, RouteResult } from './routes.js';
 import { SelectorCache } from './selector-cache.js';
 import type {
   IdentityView,
+  MeshSnapshot,
   NamespaceView,
   NodeView,
   ResolvedMeshConfig,
@@ -68,7 +69,8 @@ function positive(value: number | undefined, fallback: number): number {
 }
 
 export class BuildState {
-  consumed = false;
+  /** The one snapshot whose successor may reuse (and change) this state; later ones build afresh. */
+  owner: MeshSnapshot | undefined;
   objects: ReadonlyMap<string, MeshObject> = new Map();
 
   // ---- global inputs (a change rebuilds from scratch)
@@ -96,8 +98,7 @@ export class BuildState {
   readonly allocator = new IdentityAllocator();
   readonly identityKeyOf = new Map<string, string>();
   readonly identityWorkloads = new Map<number, Set<string>>();
-  readonly identitiesByNamespace = new Map<string, Map<number, Labels>>();
-  readonly selectors: SelectorCache;
+  readonly selectors = new SelectorCache();
   /** Endpoint address (slice endpoint without targetRef) → services that looked it up. */
   readonly servicesByAddress = new Map<string, Set<string>>();
   /** Workload key → services whose endpoints point at it. */
@@ -178,17 +179,6 @@ export class BuildState {
       ...(spec.ingressProxyPort ? { ingressProxyPort: spec.ingressProxyPort } : {}),
       certificateTTL: spec.certificateTTL || '24h',
     });
-    this.selectors = new SelectorCache({
-      identities: (namespace) => this.identitiesOf(namespace),
-    });
-  }
-
-  *identitiesOf(namespace: string): Iterable<[number, Labels]> {
-    if (namespace !== '*') {
-      yield* this.identitiesByNamespace.get(namespace) ?? [];
-      return;
-    }
-    for (const byId of this.identitiesByNamespace.values()) yield* byId;
   }
 
   /** Labels of a namespace as Kubernetes shows them (with kubernetes.io/metadata.name). */
