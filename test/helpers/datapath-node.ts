@@ -58,14 +58,39 @@ export class DatapathNode {
   object: BpfObject;
   readonly pods = new Map<string, NetnsPod & { identity: number; endpointId: number }>();
   readonly events: events.FlowEvent[] = [];
-  #reader: RingBufferReader;
+  readonly #maxEntries: typeof testSizes;
+  #reader: RingBufferReader | undefined;
 
-  private constructor(fx: NetnsFixture, node: NetnsNode, pinRoot: string, object: BpfObject) {
+  private constructor(
+    fx: NetnsFixture,
+    node: NetnsNode,
+    pinRoot: string,
+    object: BpfObject,
+    maxEntries: typeof testSizes,
+  ) {
     this.fx = fx;
     this.node = node;
     this.pinRoot = pinRoot;
     this.object = object;
+    this.#maxEntries = maxEntries;
     this.#reader = this.#readEvents();
+  }
+
+  /** Stops reading flow events (the ring fills up; the datapath counts what it cannot write). */
+  pauseEvents(): void {
+    this.#reader?.close();
+    this.#reader = undefined;
+  }
+
+  resumeEvents(): void {
+    this.#reader ??= this.#readEvents();
+  }
+
+  /** Events the datapath could not write because the ring was full (skf_ev_lost, all CPUs). */
+  lostEvents(): bigint {
+    const map = this.object.map(events.LOST_MAP_NAME);
+    const value = map.lookup(Buffer.alloc(4));
+    return value ? events.sumLost(map.perCpuValues(value)) : 0n;
   }
 
   #readEvents(): RingBufferReader {
@@ -89,7 +114,7 @@ export class DatapathNode {
    * TCX links atomically (bpf_link_update). */
   restart(): void {
     this.close();
-    this.object = loadDatapath({ pinRoot: this.pinRoot, maxEntries: testSizes });
+    this.object = loadDatapath({ pinRoot: this.pinRoot, maxEntries: this.#maxEntries });
     this.#pinPrograms();
     for (const pod of this.pods.values()) {
       for (const [direction, program] of [['ingress', Programs.FROM_POD], ['egress', Programs.TO_POD]] as const) {
@@ -102,15 +127,21 @@ export class DatapathNode {
   }
 
   /** Creates the node and its pods, loads and attaches the datapath; registers its cleanup. */
-  static create(fx: NetnsFixture, name: string, podSpecs: DatapathPodSpec[]): DatapathNode {
+  static create(
+    fx: NetnsFixture,
+    name: string,
+    podSpecs: DatapathPodSpec[],
+    sizes: Partial<typeof testSizes> = {},
+  ): DatapathNode {
     requireRoot('the datapath tests');
     ensureBpffs();
     const node = fx.createNode(name);
     const pinRoot = `/sys/fs/bpf/${fx.id}-${name}`;
     ensureBpffs(pinRoot);
     fx.onCleanup(() => rmSync(pinRoot, { recursive: true, force: true }));
-    const object = loadDatapath({ pinRoot, maxEntries: testSizes });
-    const dp = new DatapathNode(fx, node, pinRoot, object);
+    const maxEntries = { ...testSizes, ...sizes };
+    const object = loadDatapath({ pinRoot, maxEntries });
+    const dp = new DatapathNode(fx, node, pinRoot, object, maxEntries);
     fx.onCleanup(() => dp.close());
     dp.#pinPrograms();
 
@@ -214,7 +245,7 @@ export class DatapathNode {
   }
 
   close(): void {
-    this.#reader.close();
+    this.pauseEvents();
     this.object.close();
   }
 }

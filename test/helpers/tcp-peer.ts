@@ -10,6 +10,7 @@
 //                         one datagram from an unconnected (or connected) socket; prints
 //                         "<reply> from <ip>:<port>" (the reply's source as recvmsg reports it),
 //                         "error <code>" (a connected socket reports ICMP errors) or "timeout".
+//   burst HOST PORT N     N datagrams, each from a new socket (N new flows); prints "sent".
 import { createSocket } from 'node:dgram';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
@@ -186,6 +187,22 @@ export async function request(fx: NetnsFixture, netns: string, host: string, por
   return reply;
 }
 
+async function burst(host: string, port: number, count: number): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    const socket = createSocket(host.includes(':') ? 'udp6' : 'udp4');
+    await new Promise<void>((resolve) => socket.send(`burst ${i}\n`, port, host, () => resolve()));
+    socket.close();
+  }
+  console.log('sent');
+}
+
+/** N new UDP flows from netns to host:port (one datagram each); resolves when sent. */
+export async function udpBurst(fx: NetnsFixture, netns: string, host: string, port: number, count: number): Promise<void> {
+  const child = fx.spawn(netns, process.execPath, [script, 'burst', host, String(port), String(count)]);
+  const line = await new LineReader(child).next(10000);
+  if (line !== 'sent') throw new Error(`burst failed: ${line}`);
+}
+
 /** One UDP datagram from netns to host:port: "<reply> from <ip>:<port>", "error <code>" or "timeout". */
 export function udpRequest(
   fx: NetnsFixture,
@@ -205,8 +222,9 @@ if (process.argv[1] === script) {
   if (mode === 'server') serve(Number(a), b);
   else if (mode === 'client') connect(a, Number(b), c);
   else if (mode === 'udp') udpOnce(a, Number(b), c, d === 'connected');
+  else if (mode === 'burst') void burst(a, Number(b), Number(c));
   else {
-    console.error('usage: tcp-peer.js server PORT NAME | client HOST PORT [LOCAL] | udp HOST PORT TEXT [connected]');
+    console.error('usage: tcp-peer.js server PORT NAME | client HOST PORT [LOCAL] | udp HOST PORT TEXT [connected] | burst HOST PORT N');
     process.exit(2);
   }
 }
