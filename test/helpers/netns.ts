@@ -4,6 +4,8 @@
 // made even after a failure. Namespaces are entered with `nsenter --net=` (not `ip netns exec`,
 // which remounts /sys and hides bpffs pins).
 //
+// Nodes can be joined (connectNodes) by a veth pair that routes each one's pods to the other.
+//
 // Layout of a node: lo up with NODE_GATEWAY4/32 (pods' ARP for their gateway is answered by the
 // host veth) and forwarding on. A pod: `eth0` with ip/32 (and ip6/128), default route via
 // NODE_GATEWAY4 (onlink) and fe80::1 for IPv6; the host side `<hostIf>` carries fe80::1/64 and the
@@ -72,6 +74,8 @@ export class NetnsFixture {
   readonly nodes: NetnsNode[] = [];
   readonly #netns: string[] = [];
   readonly #children = new Set<ChildProcess>();
+  /** Node-to-node links: each side's interface and address. */
+  readonly #links: { a: NetnsNode; b: NetnsNode; ifA: string; ifB: string; addrA: string; addrB: string }[] = [];
   readonly #cleanups: (() => void | Promise<void>)[] = [];
 
   constructor(prefix = 'skf') {
@@ -136,10 +140,32 @@ export class NetnsFixture {
       this.ip(netns, '-6', 'route', 'add', 'default', 'via', NODE_GATEWAY6, 'dev', 'eth0');
       this.ip(node.netns, '-6', 'route', 'add', `${spec.ip6}/128`, 'dev', hostIf);
     }
+    for (const l of this.#links) {
+      if (l.a === node) this.ip(l.b.netns, 'route', 'add', `${spec.ip}/32`, 'via', l.addrA, 'dev', l.ifB);
+      if (l.b === node) this.ip(l.a.netns, 'route', 'add', `${spec.ip}/32`, 'via', l.addrB, 'dev', l.ifA);
+    }
     const link = JSON.parse(this.ip(node.netns, '-j', 'link', 'show', 'dev', hostIf)) as { ifindex: number }[];
     const pod: NetnsPod = { name: spec.name, netns, node, ip: spec.ip, ip6: spec.ip6, hostIf, hostIfindex: link[0].ifindex };
     node.pods.push(pod);
     return pod;
+  }
+
+  /** Joins two nodes with a veth pair (172.31.N.1/30 - .2/30) and routes each node's pod
+   * addresses (IPv4, now and for pods added later) to the other node over it. */
+  connectNodes(a: NetnsNode, b: NetnsNode): void {
+    const n = this.#links.length + 1;
+    const ifA = `n-${b.name}`.slice(0, 15);
+    const ifB = `n-${a.name}`.slice(0, 15);
+    const addrA = `172.31.${n}.1`;
+    const addrB = `172.31.${n}.2`;
+    this.ip(a.netns, 'link', 'add', ifA, 'type', 'veth', 'peer', 'name', ifB, 'netns', b.netns);
+    this.ip(a.netns, 'addr', 'add', `${addrA}/30`, 'dev', ifA);
+    this.ip(b.netns, 'addr', 'add', `${addrB}/30`, 'dev', ifB);
+    this.ip(a.netns, 'link', 'set', ifA, 'up');
+    this.ip(b.netns, 'link', 'set', ifB, 'up');
+    this.#links.push({ a, b, ifA, ifB, addrA, addrB });
+    for (const pod of b.pods) this.ip(a.netns, 'route', 'add', `${pod.ip}/32`, 'via', addrB, 'dev', ifA);
+    for (const pod of a.pods) this.ip(b.netns, 'route', 'add', `${pod.ip}/32`, 'via', addrA, 'dev', ifB);
   }
 
   /** Starts a long-running process inside netns (killed by cleanup), optionally as a member of a
