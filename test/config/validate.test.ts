@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { parseDocuments } from '../../config/parse/yaml.js';
 import type { MeshObject } from '../../config/resources.js';
+import { regexProblem } from '../../config/validate/fields.js';
 import { validateObject } from '../../config/validate/index.js';
 import { EXAMPLE_DIR, exampleFiles, load } from './directory-helpers.js';
 
@@ -127,6 +128,7 @@ const CASES: Case[] = [
   { base: 'HTTPRoute/orders-canary', why: 'unknown path match type', mutate: (o) => { o.spec.rules[0].matches[0].path.type = 'Prefix'; }, field: 'spec.rules[0].matches[0].path.type', message: /one of "Exact", "PathPrefix", "RegularExpression"/ },
   { base: 'HTTPRoute/orders-canary', why: 'invalid regular expression', mutate: (o) => { o.spec.rules[0].matches[0].path = { type: 'RegularExpression', value: '/orders/([a-z' }; }, field: 'spec.rules[0].matches[0].path.value', message: /invalid regular expression/, lineHas: 'value' },
   { base: 'HTTPRoute/orders-canary', why: 'lookahead is not RE2', mutate: (o) => { o.spec.rules[0].matches[0].path = { type: 'RegularExpression', value: '/(?!admin).*' }; }, field: 'spec.rules[0].matches[0].path.value', message: /RE2/, lineHas: 'value' },
+  { base: 'HTTPRoute/orders-canary', why: 'repetition over RE2\'s limit', mutate: (o) => { o.spec.rules[0].matches[0].path = { type: 'RegularExpression', value: '/[a-z]{1001}' }; }, field: 'spec.rules[0].matches[0].path.value', message: /limit of 1000/, lineHas: 'value' },
   { base: 'HTTPRoute/orders-canary', why: 'header name with a space', mutate: (o) => { o.spec.rules[0].matches[0].headers[0].name = 'x canary'; }, field: 'spec.rules[0].matches[0].headers[0].name', message: /header name/ },
   { base: 'HTTPRoute/orders-canary', why: '17 header matches', mutate: (o) => { o.spec.rules[0].matches[0].headers = Array.from({ length: 17 }, (_, i) => header(i)); }, field: 'spec.rules[0].matches[0].headers', message: /at most 16/ },
   { base: 'HTTPRoute/orders-canary', why: 'duplicate header match names', mutate: (o) => { o.spec.rules[0].matches[0].headers.push({ name: 'X-Canary', value: 'x' }); }, field: 'spec.rules[0].matches[0].headers[1].name', message: /duplicate/ },
@@ -274,3 +276,12 @@ function setAt(object: Raw, path: (string | number)[], value: unknown): void {
   for (const step of path.slice(0, -1)) node = node[step];
   node[path[path.length - 1] as string] = value;
 }
+
+test('regular expressions are judged as RE2: its syntax accepted, what it lacks rejected', () => {
+  for (const ok of ['/orders', '(?i)/Orders/[0-9]+', '/(?P<id>[0-9]+)', '/(?i:abc)/x', '\\pL+', '[[:alpha:]]+', 'a{1000}', '/\\d{1,3}']) {
+    assert.equal(regexProblem(ok), undefined, ok);
+  }
+  for (const bad of ['/(?!admin)', '/(?<=a)b', '(a)\\1', 'a{1001}', 'a{2,5000}', '/orders/([a-z', '*a', '(?z)x']) {
+    assert.match(regexProblem(bad) ?? '', /invalid regular expression/, bad);
+  }
+});
