@@ -3,5 +3,6 @@ import type { Command } from '../command.js';
 import { versionCommand } from './version.js';
 import { envoyBootstrapCommand } from './envoy-bootstrap.js';
 import { redirectorCommand } from './redirector.js';
+import { meshCommand } from './mesh.js';
 
-export const commands: Command[] = [versionCommand, envoyBootstrapCommand, redirectorCommand];
+export const commands: Command[] = [versionCommand, envoyBootstrapCommand, redirectorCommand, meshCommand];

@@ -178,15 +178,15 @@ export function computeRoute(route: Route, ctx: RouteContext): RouteResult {
     } else {
       conditions.push(condition('Accepted', true, 'Accepted', `attached to ${ports.map((p) => `${serviceKey}:${p.port}`).join(', ')}`, generation));
     }
-    const failures: ResolvedBackend[] = [];
+    const failures = new Map<string, ResolvedBackend>();
     for (const port of ports.length > 0 ? ports : [undefined]) {
       const parentPort = port?.port ?? parentRef.port ?? 0;
       rules.forEach((rule, ruleIndex) => {
         const backends = (rule.backendRefs ?? []).map((ref) => resolveBackend(ctx, route, ref, parentPort));
-        for (const backend of backends) {
+        backends.forEach((backend, j) => {
           refs.add(`${backend.ref.namespace ?? namespace}/${backend.ref.name}`);
-          if (!backend.resolved) failures.push(backend);
-        }
+          if (!backend.resolved) failures.set(`spec.rules[${ruleIndex}].backendRefs[${j}]`, backend);
+        });
         if (!port) return;
         const base: AttachedRouteMatchBase = {
           route: key,
@@ -207,14 +207,14 @@ export function computeRoute(route: Route, ctx: RouteContext): RouteResult {
         contributions.set(portKey, list);
       });
     }
-    if (failures.length === 0) {
+    if (failures.size === 0) {
       conditions.push(condition('ResolvedRefs', true, 'ResolvedRefs', 'all backendRefs resolved', generation));
     } else {
-      const first = failures[0] as ResolvedBackend;
-      const messages = [...new Set(failures.map((f) => f.message ?? ''))];
+      const first = failures.values().next().value as ResolvedBackend;
+      const messages = [...new Set([...failures.values()].map((f) => f.message ?? ''))];
       conditions.push(condition('ResolvedRefs', false, first.reason as string, messages.join('; '), generation));
-      for (const message of messages) {
-        issues.push({ severity: 'error', source: 'snapshot', object: key, field: `${field}`, message: `${first.reason}: ${message}` });
+      for (const [at, failure] of failures) {
+        issues.push({ severity: 'error', source: 'snapshot', object: key, field: at, message: `${failure.reason}: ${failure.message}` });
       }
     }
     parents.push(Object.freeze({ parentRef, controllerName: ROUTE_CONTROLLER_NAME, conditions }));
