@@ -87,6 +87,14 @@ test('filter chain matches: two chains may not select the same connections', () 
   ]);
 });
 
+test('EDS clusters: eds_cluster_config exactly when the type is EDS', () => {
+  const CLUSTER = 'envoy.config.cluster.v3.Cluster';
+  const base = { name: 'orders', connect_timeout: { seconds: 1 } };
+  assertOnly(validateMessage(CLUSTER, { ...base, type: 'EDS', eds_cluster_config: { eds_config: { ads: {} } } }), []);
+  assertOnly(validateMessage(CLUSTER, { ...base, type: 'EDS' }), ['eds_cluster_config envoy.eds_cluster_config']);
+  assertOnly(validateMessage(CLUSTER, { ...base, type: 'STRICT_DNS', eds_cluster_config: { eds_config: { ads: {} } } }), ['eds_cluster_config envoy.eds_cluster_config']);
+});
+
 test('ORIGINAL_DST clusters: lb_policy CLUSTER_PROVIDED and no load assignment', () => {
   const cluster = (extra: object) => ({ name: 'passthrough', type: 'ORIGINAL_DST', connect_timeout: { seconds: 1 }, ...extra });
   const CLUSTER = 'envoy.config.cluster.v3.Cluster';

@@ -2,7 +2,7 @@
 // a rejection Envoy reports (its message quoted in the comment) that a control plane can cause:
 // regexes RE2 will not compile, duplicate or repeated-wildcard domains, weighted clusters whose
 // weights add up to zero, terminal filters out of place, listeners without filter chains or with
-// two chains that match the same traffic, and ORIGINAL_DST clusters with another LB policy.
+// two chains that match the same traffic, and clusters whose type and discovery config disagree.
 // Each check gets the decoded message (protobufjs form: enums as numbers, Anys as type_url/value).
 import { envoyRoot } from './proto-root.js';
 import { re2Error } from './re2.js';
@@ -155,9 +155,21 @@ function listenerFilterChains(message: Fields, path: string, report: Report): vo
   });
 }
 
-/** "Only 'CLUSTER_PROVIDED' is allowed with cluster type 'ORIGINAL_DST'"; no load assignment either. */
-function originalDstCluster(message: Fields, path: string, report: Report): void {
-  if (Number(message.type ?? 0) !== enumValue('envoy.config.cluster.v3.Cluster.DiscoveryType', 'ORIGINAL_DST')) return;
+/**
+ * "cannot create an EDS cluster without an EDS config"; "eds_cluster_config set in a non-EDS
+ * cluster"; "Only 'CLUSTER_PROVIDED' is allowed with cluster type 'ORIGINAL_DST'"; "ORIGINAL_DST
+ * clusters must have no load assignment configured".
+ */
+function clusterDiscovery(message: Fields, path: string, report: Report): void {
+  const discovery = (name: string) => enumValue('envoy.config.cluster.v3.Cluster.DiscoveryType', name);
+  const type = Number(message.type ?? 0);
+  if (type === discovery('EDS') && message.eds_cluster_config == null) {
+    report(joinPath(path, 'eds_cluster_config'), 'envoy.eds_cluster_config', 'an EDS cluster needs eds_cluster_config');
+  }
+  if (type !== discovery('EDS') && message.eds_cluster_config != null) {
+    report(joinPath(path, 'eds_cluster_config'), 'envoy.eds_cluster_config', 'eds_cluster_config is set on a cluster whose type is not EDS');
+  }
+  if (type !== discovery('ORIGINAL_DST')) return;
   if (Number(message.lb_policy ?? 0) !== enumValue('envoy.config.cluster.v3.Cluster.LbPolicy', 'CLUSTER_PROVIDED')) {
     report(joinPath(path, 'lb_policy'), 'envoy.original_dst_lb_policy', 'an ORIGINAL_DST cluster must use lb_policy CLUSTER_PROVIDED');
   }
@@ -184,5 +196,5 @@ export const envoyChecks = new Map<string, Check>([
     'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
     terminalFilters('http', TERMINAL_HTTP_FILTERS, 'envoy.extensions.filters.http.', 'http_filters'),
   ],
-  ['envoy.config.cluster.v3.Cluster', originalDstCluster],
+  ['envoy.config.cluster.v3.Cluster', clusterDiscovery],
 ]);
