@@ -106,7 +106,7 @@ test('a service without backends drops new connections with NO_BACKEND', async (
 test('UDP to a VIP is translated, and replies come back from the VIP (reverse NAT)', async () => {
   const cli = dp.pod('cli');
   const seen = new Set<string>();
-  for (let i = 0; i < 8; i++) {
+  for (let i = 0; i < 16; i++) {
     const reply = await udpRequest(fx, cli.netns, VIP, 80, `dgram ${i}`);
     const match = /^(b[12]) (\S+) dgram \d+ from (\S+)$/.exec(reply);
     assert.ok(match, `a reply from a backend, got '${reply}'`);
@@ -125,7 +125,7 @@ test('an IPv6 VIP is translated and reverse-translated the same way', async () =
   const list = ['b1', 'b2'].map((name, i) => ({ id: 61 + i, addr: dp.pod(name).ip6 as string, port: BACKEND_PORT }));
   dp.setService({ addr: vip6, port: 80, proto: Proto.TCP }, 10, list);
   const seen = new Set<string>();
-  for (let i = 0; i < 8; i++) {
+  for (let i = 0; i < 16; i++) {
     const conn = await TcpClient.open(fx, cli.netns, vip6, 80);
     const reply = parseReply(await conn.send('six'));
     assert.equal(reply.peer, cli.ip6);
