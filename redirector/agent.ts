@@ -11,7 +11,7 @@
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureBpffs, TcAttachment, type BpfMap, type BpfObject } from '../bpf/libbpf.js';
-import { events, loadDatapath, Programs, type MapName } from '../bpf/maps/index.js';
+import { conntrack, CtScope, events, loadDatapath, Programs, type MapName } from '../bpf/maps/index.js';
 import { logger, type Logger } from '../config/log.js';
 import { RedirectorType } from '../proto/skiff/v1alpha1/wire.js';
 import { AdminServer } from './admin.js';
@@ -37,6 +37,8 @@ export interface AgentOptions {
   proxyPort?: number;
   /** Map sizes other than the datapath's defaults (keep them stable for a node: pinned maps keep theirs). */
   maxEntries?: Partial<Record<MapName, number>>;
+  /** How often backends no service uses are dropped once no connection uses them (default 10 s). */
+  drainCheckMs?: number;
   /** Pod interface re-scan period (default 2000 ms). */
   scanIntervalMs?: number;
   /** How long the resources must be quiet after the first NodeConfig before the first reconcile (default 300 ms). */
@@ -69,6 +71,7 @@ export class RedirectorAgent {
   #sawNodeConfig = false;
   #settleTimer: NodeJS.Timeout | undefined;
   #scanTimer: NodeJS.Timeout | undefined;
+  #drainTimer: NodeJS.Timeout | undefined;
   #reconcilePending = false;
   #scanning: Promise<void> | undefined;
   #rescan = false;
@@ -129,6 +132,7 @@ export class RedirectorAgent {
     }
     agent.#xds.start();
     agent.#scanTimer = setInterval(() => agent.#scan(), options.scanIntervalMs ?? 2000);
+    agent.#drainTimer = setInterval(() => agent.#releaseDrained(), options.drainCheckMs ?? 10_000);
     agent.log.info({ node: options.node, xds: options.xds ?? DEFAULT_XDS, admin: agent.adminPort }, 'redirector started');
     return agent;
   }
@@ -240,6 +244,20 @@ export class RedirectorAgent {
     return result;
   }
 
+  /** Drops the backends no service uses once no conntrack entry points at them any more. */
+  #releaseDrained(): void {
+    if (!this.#ready || this.#desired.draining === 0) return;
+    const inUse = new Set<number>();
+    const now = process.hrtime.bigint();
+    for (const [k, v] of this.#object.map(conntrack.MAP_NAME).entries()) {
+      const key = conntrack.decodeKey(k);
+      if (key.scope !== CtScope.SERVICE) continue;
+      const value = conntrack.decodeValue(v, key.family);
+      if (value.expires > now) inUse.add(value.backendId);
+    }
+    if (this.#desired.releaseDrained(inUse) > 0) this.#scheduleReconcile();
+  }
+
   /** Finds the local pods' interfaces, writes their endpoints, then attaches (never the reverse). */
   #scan(): void {
     if (!this.#ready) return;
@@ -290,6 +308,7 @@ export class RedirectorAgent {
   async stop(): Promise<void> {
     clearTimeout(this.#settleTimer);
     clearInterval(this.#scanTimer);
+    clearInterval(this.#drainTimer);
     this.#xds.stop();
     this.#flows.close();
     await this.#admin.close().catch(() => undefined);

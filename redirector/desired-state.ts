@@ -175,9 +175,11 @@ export class DesiredState {
   #ifindexes = new Map<string, number>();
   readonly #backendIds = new IdAllocator(1);
   readonly #backendRefs = new Map<string, number>();
+  /** Backends no service uses any more, kept while conntrack may still point at them (name → id). */
+  readonly #draining = new Map<string, number>();
   readonly #revNatIds = new IdAllocator(1);
   readonly #revNatByVip = new Map<string, number>();
-  readonly #serviceRevNats = new Map<string, string[]>();
+  readonly #serviceIds = new Map<string, string[]>();
   readonly #slots = new Map<number, number[]>();
   readonly #endpointIds = new IdAllocator(1);
   readonly #endpointIdByIp = new Map<string, number>();
@@ -196,7 +198,9 @@ export class DesiredState {
   #seed(actual: Partial<Record<MapKind, MapContent>>): void {
     for (const [k, v] of actual.backends ?? []) {
       const b = backends.decodeValue(v);
-      this.#backendIds.seed(`${b.addr}|${b.port}|${b.proto}`, backends.decodeKey(keyBytes(k)));
+      const name = `${b.addr}|${b.port}|${b.proto}`;
+      this.#backendIds.seed(name, backends.decodeKey(keyBytes(k)));
+      this.#drain(name, keyOf(keyBytes(k)), v);
     }
     for (const [k, v] of actual.services ?? []) {
       const key = services.decodeKey(keyBytes(k));
@@ -427,6 +431,7 @@ export class DesiredState {
           const id = this.#backendIds.take(bname);
           ids.push(id);
           backendEntries.set(keyOf(backends.encodeKey(id)), backends.encodeValue({ addr: b.address, port: b.port, proto, flags: 0 }));
+          if (this.#draining.delete(bname)) this.maps.backends.set(`drain:${bname}`, new Map());
         }
         const slots = assignSlots(this.#slots.get(revNatId) ?? [], ids);
         this.#slots.set(revNatId, slots);
@@ -442,24 +447,55 @@ export class DesiredState {
     this.#releaseServiceIds(key, revNatNames, backendNames);
   }
 
-  /** Forgets the rev-NAT ids and backend ids a service no longer uses. */
+  /** Keeps a backend no service uses (established connections may still point at it). */
+  #drain(name: string, key: string, value: Buffer): void {
+    if (this.#backendRefs.has(name)) return;
+    const id = this.#backendIds.get(name);
+    if (id === undefined) return;
+    this.#draining.set(name, id);
+    this.maps.backends.set(`drain:${name}`, new Map([[key, value]]));
+  }
+
+  get draining(): number {
+    return this.#draining.size;
+  }
+
+  /** Drops the draining backends that no conntrack entry uses (ids from the SERVICE-scope entries). */
+  releaseDrained(inUse: ReadonlySet<number>): number {
+    let released = 0;
+    for (const [name, id] of [...this.#draining]) {
+      if (inUse.has(id)) continue;
+      this.#draining.delete(name);
+      this.#backendIds.release(name);
+      this.maps.backends.set(`drain:${name}`, new Map());
+      released++;
+    }
+    return released;
+  }
+
+  /** Forgets the rev-NAT ids a service no longer uses; backends it no longer uses start draining. */
   #releaseServiceIds(key: string, revNatNames: string[], backendNames: string[]): void {
-    for (const name of this.#serviceRevNats.get(`r:${key}`) ?? []) {
+    for (const name of this.#serviceIds.get(`r:${key}`) ?? []) {
       if (revNatNames.includes(name)) continue;
       const id = this.#revNatIds.get(name);
       if (id !== undefined) this.#slots.delete(id);
       this.#revNatIds.release(name);
     }
     for (const name of backendNames) this.#backendRefs.set(name, (this.#backendRefs.get(name) ?? 0) + 1);
-    for (const name of this.#serviceRevNats.get(`b:${key}`) ?? []) {
+    for (const name of this.#serviceIds.get(`b:${key}`) ?? []) {
       const refs = (this.#backendRefs.get(name) ?? 1) - 1;
-      if (refs > 0) this.#backendRefs.set(name, refs);
-      else {
+      if (refs > 0) {
+        this.#backendRefs.set(name, refs);
+      } else {
         this.#backendRefs.delete(name);
-        this.#backendIds.release(name);
+        const id = this.#backendIds.get(name);
+        const [addr, port, proto] = name.split('|') as [string, string, string];
+        if (id !== undefined) {
+          this.#drain(name, keyOf(backends.encodeKey(id)), backends.encodeValue({ addr, port: Number(port), proto: Number(proto), flags: 0 }));
+        }
       }
     }
-    this.#serviceRevNats.set(`r:${key}`, revNatNames);
-    this.#serviceRevNats.set(`b:${key}`, backendNames);
+    this.#serviceIds.set(`r:${key}`, revNatNames);
+    this.#serviceIds.set(`b:${key}`, backendNames);
   }
 }

@@ -8,7 +8,7 @@
 // peers become the CIDR identities of every prefix inside the CIDR and outside its exceptions.
 import { BlockList, isIPv4 } from 'node:net';
 import type { DirectionPolicy__Output, PolicyEntry__Output, Protocol__Output } from '../proto/skiff/v1alpha1/wire.js';
-import { Direction, PolicyVerdict, Proto } from '../bpf/maps/constants.js';
+import { Direction, Identity, PolicyVerdict, Proto } from '../bpf/maps/constants.js';
 import type { PolicyKey, PolicyValue } from '../bpf/maps/policy.js';
 
 const SCTP = 132;
@@ -147,6 +147,20 @@ export function expandDirection(
   return out;
 }
 
+/** Cilium's allow-localhost: the node itself (health checks, the node proxy's upstream connections
+ * from the node's address) may always reach its local pods, in every ingress layer. */
+const ALLOW_LOCALHOST: DirectionPolicy__Output = {
+  enforced: false,
+  entries: [
+    { any_peer: false, identities: [Identity.HOST], cidrs: [], protocol: 'PROTOCOL_ANY', port: 0, end_port: 0, verdict: 'ALLOW', proxy_port: 0, origin: 'allow-localhost' },
+  ],
+};
+
+function withLocalhost(d: DirectionPolicy__Output | null): DirectionPolicy__Output | null {
+  if (!d?.enforced) return d;
+  return { enforced: true, entries: [...ALLOW_LOCALHOST.entries, ...d.entries] };
+}
+
 /** Both directions of an endpoint's policy. */
 export function expandEndpointPolicy(
   endpointId: number,
@@ -155,7 +169,7 @@ export function expandEndpointPolicy(
   proxyPort = 0,
 ): [PolicyKey, PolicyValue][] {
   return [
-    ...expandDirection(endpointId, Direction.INGRESS, [policy.ingress, policy.authorization], prefixes, proxyPort),
+    ...expandDirection(endpointId, Direction.INGRESS, [withLocalhost(policy.ingress), withLocalhost(policy.authorization)], prefixes, proxyPort),
     ...expandDirection(endpointId, Direction.EGRESS, [policy.egress], prefixes, proxyPort),
   ];
 }

@@ -61,12 +61,6 @@ export class ControlPlane {
     const list = (input[typeUrl] ?? []).filter((r) => r.name !== resource.name);
     this.cache.update(redirectorClassKey(node), { ...input, [typeUrl]: [...list, resource] });
   }
-
-  identity(workload: string): number {
-    const w = this.snapshot?.workloads.get(workload);
-    if (!w) throw new Error(`no workload ${workload}`);
-    return w.identity;
-  }
 }
 
 /** Small maps: the tests need few entries, and small maps load fast. */
