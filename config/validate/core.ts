@@ -41,7 +41,8 @@ export function validateService(root: Field): void {
   }
   if (type === 'ExternalName') spec.req('externalName')?.dnsSubdomain();
   const ports = spec.opt('ports');
-  if (type !== 'ExternalName' && !ports) spec.at('ports').error('required field is missing (a Service needs at least one port)');
+  const portless = type === 'ExternalName' || clusterIP?.value === 'None'; // headless Services may have no ports
+  if (!portless && !ports) spec.at('ports').error('required field is missing (a Service needs at least one port)');
   ports?.list((port) => {
     if (!port.object()) return;
     const name = port.opt('name');
@@ -52,7 +53,7 @@ export function validateService(root: Field): void {
     port.req('port')?.port();
     port.opt('targetPort')?.portOrName();
     port.opt('nodePort')?.int(0, 65535);
-  }, { min: type === 'ExternalName' ? 0 : 1 });
+  }, { min: portless ? 0 : 1 });
   ports?.uniqueBy('name');
 }
 

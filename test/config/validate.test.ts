@@ -105,6 +105,7 @@ const CASES: Case[] = [
   { base: 'Service/orders', why: 'protocol not in the enum', mutate: (o) => { o.spec.ports[0].protocol = 'HTTP'; }, field: 'spec.ports[0].protocol', message: /one of "TCP", "UDP", "SCTP"/ },
   { base: 'Service/orders', why: 'cluster IP invalid', mutate: (o) => { o.spec.clusterIP = '10.96.0.999'; }, field: 'spec.clusterIP', message: /IP address/ },
   { base: 'Service/orders', why: 'unnamed second port', mutate: (o) => { o.spec.ports.push({ port: 9090 }); }, field: 'spec.ports[1].name', message: /more than one port/, lineHas: 'port: 9090' },
+  { base: 'Service/orders', why: 'no ports', mutate: (o) => { delete o.spec.ports; }, field: 'spec.ports', message: /needs at least one port/, lineHas: 'spec' },
   { base: 'Service/orders', why: 'spec missing', mutate: (o) => { delete o.spec; }, field: 'spec', message: /required/, lineHas: 'apiVersion' },
   { base: 'Service/orders', why: 'spec of the wrong type', mutate: (o) => { o.spec = 'orders'; }, field: 'spec', message: /must be an object/ },
   { base: 'Service/orders', why: 'selector value invalid', mutate: (o) => { o.spec.selector.app = '-orders'; }, field: 'spec.selector.app', message: /label value/ },
@@ -284,4 +285,11 @@ test('regular expressions are judged as RE2: its syntax accepted, what it lacks 
   for (const bad of ['/(?!admin)', '/(?<=a)b', '(a)\\1', 'a{1001}', 'a{2,5000}', '/orders/([a-z', '*a', '(?z)x']) {
     assert.match(regexProblem(bad) ?? '', /invalid regular expression/, bad);
   }
+});
+
+test('a headless Service may have no ports; an ExternalName Service needs its name', () => {
+  const headless = validateObject({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'db' }, spec: { clusterIP: 'None', selector: { app: 'db' } } }, { source: 'h.yaml' });
+  assert.deepEqual(headless.issues, []);
+  const external = validateObject({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'ext' }, spec: { type: 'ExternalName' } }, { source: 'e.yaml' });
+  assert.deepEqual(external.issues.map((i) => [i.field, i.message]), [['spec.externalName', 'required field is missing']]);
 });
