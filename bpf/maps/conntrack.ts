@@ -51,3 +51,13 @@ export const decodeKey = (buf: Buffer): DecodedTuple => KEY.decode(buf) as Decod
 export const encodeValue = (v: CtValue): Buffer => VALUE.encode(v);
 /** The value; family (the key's) tells how to read natAddr. */
 export const decodeValue = (buf: Buffer, family: number): CtValue => VALUE.decode(buf, family);
+
+/** Nanoseconds on the datapath's clock (bpf_ktime_get_ns is CLOCK_MONOTONIC, as is hrtime). */
+export function monotonicNowNs(): bigint {
+  return process.hrtime.bigint();
+}
+
+/** True when the entry's deadline has passed: an agent may sweep it (the datapath ignores it). */
+export function isExpired(value: CtValue, nowNs = monotonicNowNs()): boolean {
+  return value.expires < nowNs;
+}

@@ -3,7 +3,7 @@
 // replies, connection teardown, and the flow events of translated flows.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CtFlags, CtScope, EventSource, Proto, Verdict } from '../../bpf/maps/index.js';
+import { conntrack, CtFlags, CtScope, EventSource, Proto, Verdict } from '../../bpf/maps/index.js';
 import { DatapathNode } from '../helpers/datapath-node.js';
 import { NetnsFixture } from '../helpers/netns.js';
 import { startServer, TcpClient, udpRequest } from '../helpers/tcp-peer.js';
@@ -148,6 +148,10 @@ test('the fast path redirects veth to veth (it works with forwarding off in the 
     const entry = dp.conntrack(CtScope.EGRESS).find((e) => e.key.sport === sport);
     assert.ok(entry && entry.value.flags & CtFlags.CLOSING, 'FIN seen: the entry is closing');
     assert.ok(entry.value.flags & CtFlags.SEEN_REPLY);
+    // closing entries live 10 s on the datapath's clock, which is the agent's hrtime
+    const now = conntrack.monotonicNowNs();
+    assert.ok(!conntrack.isExpired(entry.value, now));
+    assert.ok(conntrack.isExpired(entry.value, now + 11_000_000_000n));
   } finally {
     fx.sysctl(dp.node.netns, 'net.ipv4.ip_forward=1');
   }
