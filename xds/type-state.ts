@@ -69,7 +69,7 @@ export class TypeState {
       lastNack: this.nack
         ? { version: this.nack.version, nonce: this.nack.nonce, errorDetail: this.nack.errorDetail, at: new Date(this.nack.at).toISOString() }
         : null,
-      sentNotAckedMs: this.nonce !== '' && this.nonce !== this.answeredNonce ? now - this.sentAt : 0,
+      sentNotAckedMs: this.nonce !== '' && this.nonce !== this.answeredNonce ? now - this.sentAt : null,
     };
   }
 }
@@ -84,6 +84,6 @@ export interface TypeStateView {
   versionAcked: string;
   nonce: string;
   lastNack: { version: string; nonce: string; errorDetail: string; at: string } | null;
-  /** How long the last response has waited for its ACK/NACK (0 when answered). */
-  sentNotAckedMs: number;
+  /** How long the last response has waited for its ACK/NACK (null when answered or nothing sent). */
+  sentNotAckedMs: number | null;
 }

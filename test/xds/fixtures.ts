@@ -132,3 +132,23 @@ export async function getJson<T>(url: string): Promise<T> {
   if (!res.ok) throw new Error(`${url}: ${res.status}`);
   return (await res.json()) as T;
 }
+
+/** A node-proxy-shaped resource set: clusters with endpoint ports, listeners with route weights. */
+export interface SmallMesh {
+  clusters: Record<string, number[]>;
+  listeners: Record<string, Record<string, number>>;
+}
+
+export function smallMesh(mesh: SmallMesh): SnapshotInput {
+  return {
+    [TypeUrl.cluster]: Object.keys(mesh.clusters).map((name) => ({ message: cluster(name) })),
+    [TypeUrl.endpoint]: Object.entries(mesh.clusters).map(([name, ports]) => ({ message: loadAssignment(name, ports) })),
+    [TypeUrl.listener]: Object.keys(mesh.listeners).map((name) => ({ message: listener(name, `${name}-routes`) })),
+    [TypeUrl.route]: Object.entries(mesh.listeners).map(([name, weights]) => ({ message: routeConfig(`${name}-routes`, weights) })),
+  };
+}
+
+/** Node metadata for a node-proxy client of a test's own class (`node-proxy/<nodeName>`). */
+export function nodeProxy(id: string, nodeName: string): { id: string; metadata: Record<string, string> } {
+  return { id, metadata: { role: 'node-proxy', node_name: nodeName } };
+}

@@ -1,6 +1,6 @@
 // ClusterLoadAssignments: the endpoints of one Service port, grouped by locality (zone), with
 // health from the EndpointSlice conditions (ready → HEALTHY, serving but terminating → DRAINING,
-// otherwise UNHEALTHY).
+// otherwise UNHEALTHY), and locality weights as gRPC clients need them.
 import type { EndpointView, ServicePortView, ServiceView } from '../../config/snapshot/types.js';
 import { clusterName } from './names.js';
 import type { Json } from './types.js';
@@ -28,9 +28,12 @@ export function loadAssignment(service: ServiceView, port: ServicePortView, shap
     if (!list) byZone.set(zone, (list = []));
     list.push({ ...shape(e), health_status: healthOf(e) });
   }
+  // gRPC clients ignore a locality without a weight; weighting by endpoint count keeps the
+  // per-endpoint share even across zones (Envoy uses it only with locality-weighted LB).
   const endpoints = [...byZone].map(([zone, lbEndpoints]) => ({
     locality: zone ? { zone } : {},
     lb_endpoints: lbEndpoints,
+    load_balancing_weight: { value: lbEndpoints.length },
   }));
   return { cluster_name: clusterName(service.fqdn, port.port), endpoints };
 }
