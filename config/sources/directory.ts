@@ -80,6 +80,8 @@ export class DirectorySource implements ConfigSource {
     if (this.running) return;
     this.running = true;
     await this.scan();
+    const errors = this.mergedIssues.filter((i) => i.severity === 'error').length;
+    log.info({ dir: this.dir, files: this.files.size, objects: this.merged.size, errors, warnings: this.mergedIssues.length - errors }, 'config directory loaded');
     this.pollTimer = setInterval(() => this.schedule(0), this.pollIntervalMs);
     this.pollTimer.unref();
   }
@@ -283,7 +285,8 @@ export class DirectorySource implements ConfigSource {
     const errors = issues.filter((i) => i.severity === 'error').length;
     if (errors === 0 || !previous) {
       if (errors > 0) log.warn({ file: path, errors, objects: objects.size }, 'file loaded in part');
-      else log.info({ file: path, objects: objects.size, warnings: issues.length }, previous ? 'file reloaded' : 'file loaded');
+      else if (previous) log.info({ file: path, objects: objects.size, warnings: issues.length }, 'file reloaded');
+      else log.debug({ file: path, objects: objects.size, warnings: issues.length }, 'file loaded');
       return { stamp, objects, issues };
     }
     if (unreadable) {
