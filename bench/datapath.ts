@@ -1,0 +1,148 @@
+// `npm run bench -- datapath`: pod to pod through one simulated node, side by side in one run:
+// no programs (baseline), skiff's fast path with small maps, skiff with 10,000 services and 50,000
+// policy entries, the same 10,000 services as kube-proxy iptables chains, and the flow steered
+// through a user-space relay. sockperf TCP ping-pong (round-trip p50/p99), iperf3 TCP throughput,
+// and the connection-setup rate to the service VIP; rounds interleave the scenarios, figures are
+// medians. Everything it creates (namespaces, rules, pins, processes) goes even on Ctrl-C.
+import { NetnsFixture } from '../test/helpers/netns.js';
+import { median, printTable, type Benchmark } from './benchmark.js';
+import { connectRate, pingPong, throughput } from './datapath/measure.js';
+import { createTestbed, type BenchSize, type Scenario, type ScenarioKey } from './datapath/testbed.js';
+import { buildTools } from './datapath/tools.js';
+
+export interface DatapathBenchOptions {
+  size: BenchSize;
+  rounds: number;
+  /** sockperf run per measurement (whole seconds). */
+  latencySeconds: number;
+  /** iperf3 run per measurement. */
+  throughputSeconds: number;
+  /** connection-setup loop per measurement. */
+  connectSeconds: number;
+  progress?: (line: string) => void;
+}
+
+export interface ScenarioResult {
+  key: ScenarioKey;
+  label: string;
+  /** Medians over the rounds. */
+  p50: number;
+  p99: number;
+  gbps: number;
+  /** Connections per second (undefined where not measured). */
+  connPerSec?: number;
+}
+
+export const fullRun: DatapathBenchOptions = {
+  size: { services: 10_000, backendsPerService: 10, policies: 50_000 },
+  rounds: 5,
+  latencySeconds: 3,
+  throughputSeconds: 3,
+  connectSeconds: 2,
+};
+
+interface Samples {
+  p50: number[];
+  p99: number[];
+  gbps: number[];
+  conn: number[];
+}
+
+async function measureRounds(fx: NetnsFixture, tools: string, scenarios: Scenario[], options: DatapathBenchOptions, progress: (line: string) => void): Promise<Map<ScenarioKey, Samples>> {
+  const samples = new Map(scenarios.map((s) => [s.key, { p50: [], p99: [], gbps: [], conn: [] } as Samples]));
+  for (let round = 0; round < options.rounds; round++) {
+    // each round starts at another scenario, so none always runs first or last
+    const order = scenarios.map((_, i) => scenarios[(i + round) % scenarios.length] as Scenario);
+    for (const s of order) {
+      const got = samples.get(s.key) as Samples;
+      const latency = await pingPong(fx, s.client, s.target, options.latencySeconds);
+      got.p50.push(latency.p50);
+      got.p99.push(latency.p99);
+      const gbps = await throughput(fx, s.client, s.target, options.throughputSeconds);
+      got.gbps.push(gbps);
+      let line = `round ${round + 1}/${options.rounds} ${s.label}: p50 ${latency.p50.toFixed(1)} µs, p99 ${latency.p99.toFixed(1)} µs, ${gbps.toFixed(2)} Gb/s`;
+      if (s.connectRate) {
+        const rate = await connectRate(fx, tools, s.client, s.target, options.connectSeconds);
+        got.conn.push(rate);
+        line += `, ${Math.round(rate)} conn/s`;
+      }
+      progress(line);
+    }
+  }
+  return samples;
+}
+
+/** Sets up every scenario, measures them in interleaved rounds, cleans up (also on SIGINT/SIGTERM);
+ * resolves with the medians per scenario, in scenario order. */
+export async function runDatapathBench(options: DatapathBenchOptions): Promise<ScenarioResult[]> {
+  const progress = options.progress ?? ((line: string) => process.stdout.write(`  ${line}\n`));
+  const fx = new NetnsFixture('skfdpb');
+  const onSignal = (signal: NodeJS.Signals) => {
+    progress(`${signal}: cleaning up`);
+    void fx.cleanup().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const tools = buildTools(fx);
+    const scenarios = await createTestbed(fx, tools, options.size, progress);
+    const samples = await measureRounds(fx, tools, scenarios, options, progress);
+    return scenarios.map((s) => {
+      const got = samples.get(s.key) as Samples;
+      return {
+        key: s.key,
+        label: s.label,
+        p50: median(got.p50),
+        p99: median(got.p99),
+        gbps: median(got.gbps),
+        connPerSec: got.conn.length > 0 ? median(got.conn) : undefined,
+      };
+    });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await fx.cleanup();
+  }
+}
+
+const yesNo = (ok: boolean): string => (ok ? 'yes' : 'NO');
+
+/** The two tables: latency/throughput against the baseline, connection setup against iptables. */
+export function printDatapathTables(results: ScenarioResult[], options: DatapathBenchOptions): void {
+  const byKey = (key: ScenarioKey) => results.find((r) => r.key === key) as ScenarioResult;
+  const base = byKey('baseline');
+  const rows = results.map((r) => {
+    const p50Ratio = r.p50 / base.p50;
+    const gbpsRatio = r.gbps / base.gbps;
+    const targeted = r.key === 'fast' || r.key === 'loaded';
+    const target = targeted ? 'p50 <= 1.05x, Gb/s >= 0.95x' : r.key === 'baseline' ? '(baseline)' : '(reference)';
+    const met = targeted ? yesNo(p50Ratio <= 1.05 && gbpsRatio >= 0.95) : '';
+    return [r.label, r.p50, r.p99, r.gbps, `${p50Ratio.toFixed(2)}x`, `${gbpsRatio.toFixed(2)}x`, target, met];
+  });
+  printTable(
+    `Pod to pod through the node: sockperf TCP ping-pong round trip, iperf3 TCP; medians of ${options.rounds} interleaved rounds`,
+    ['scenario', 'p50 µs', 'p99 µs', 'Gb/s', 'p50 / baseline', 'Gb/s / baseline', 'target', 'met?'],
+    rows,
+  );
+
+  const iptables = byKey('iptables').connPerSec as number;
+  const connRows = results.filter((r) => r.connPerSec !== undefined).map((r) => {
+    const ratio = (r.connPerSec as number) / iptables;
+    const targeted = r.key === 'loaded';
+    return [r.label, Math.round(r.connPerSec as number), `${ratio.toFixed(2)}x`, targeted ? '>= 2x iptables' : '', targeted ? yesNo(ratio >= 2) : ''];
+  });
+  printTable(
+    'New TCP connections per second to the service VIP (one client, connect then RST close; the baseline to the pod IP)',
+    ['scenario', 'conn/s', 'ratio to iptables', 'target', 'met?'],
+    connRows,
+  );
+}
+
+export const datapathBenchmark: Benchmark = {
+  name: 'datapath',
+  summary: 'pod to pod: no programs vs skiff fast path (small, 10k services + 50k policies) vs kube-proxy iptables (10k services) vs a user-space proxy',
+  async run() {
+    const results = await runDatapathBench(fullRun);
+    printDatapathTables(results, fullRun);
+  },
+};

@@ -1,0 +1,190 @@
+// The benchmark's simulated nodes, one per scenario, each with a client pod and a server pod
+// (sockperf, iperf3 and an accept-and-close server): no programs; skiff with small maps; skiff with
+// the service catalogue and policy fillers loaded; the catalogue as kube-proxy iptables chains; and
+// skiff steering the flow to a user-space transparent relay. All live in one NetnsFixture, whose
+// cleanup removes namespaces (and the iptables rules in them), pins and processes.
+import { backends, EndpointFlags, Direction, ipcache, lbSlots, policy, PolicyVerdict, Proto, proxyUpstreamMark, services } from '../../bpf/maps/index.js';
+import { DatapathNode } from '../../test/helpers/datapath-node.js';
+import type { NetnsFixture } from '../../test/helpers/netns.js';
+import { MEASURED_VIP, serviceCatalogue, type CatalogueService } from './catalogue.js';
+import { loadKubeProxyRules } from './iptables.js';
+import { Ports } from './measure.js';
+import { waitListening } from './tools.js';
+
+export interface BenchSize {
+  services: number;
+  backendsPerService: number;
+  policies: number;
+}
+
+export type ScenarioKey = 'baseline' | 'fast' | 'loaded' | 'iptables' | 'proxy';
+
+export interface Scenario {
+  key: ScenarioKey;
+  label: string;
+  /** The client pod's netns. */
+  client: string;
+  /** The address the client connects to (the server pod, or the VIP leading to it). */
+  target: string;
+  /** Whether the connection-setup rate is measured here. */
+  connectRate: boolean;
+}
+
+const CLI = 1001;
+const SRV = 1002;
+const PROXY_PORT = 15001;
+const PORTS = [Ports.SOCKPERF, Ports.IPERF, Ports.ACCEPT];
+/** The proxy scenario steers these (the accept port stays on the fast path). */
+const PROXIED_PORTS = [Ports.SOCKPERF, Ports.IPERF];
+
+/** The production map sizes (the C declarations' max_entries) for the loaded node. */
+const productionSizes = {
+  skf_services: services.DEFAULT_MAX_ENTRIES,
+  skf_lb_slots: lbSlots.DEFAULT_MAX_ENTRIES,
+  skf_backends: backends.DEFAULT_MAX_ENTRIES,
+  skf_ipcache: ipcache.DEFAULT_MAX_ENTRIES,
+  skf_policy: policy.DEFAULT_MAX_ENTRIES,
+};
+
+interface NodePods {
+  node: string;
+  client: string;
+  server: string;
+  clientIp: string;
+  serverIp: string;
+}
+
+function podSpecs(name: string, subnet: number): { cli: { name: string; ip: string }; srv: { name: string; ip: string } } {
+  return { cli: { name: `${name}-c`, ip: `10.${subnet}.0.10` }, srv: { name: `${name}-s`, ip: `10.${subnet}.0.20` } };
+}
+
+function plainNode(fx: NetnsFixture, name: string, subnet: number): NodePods {
+  const node = fx.createNode(name);
+  const { cli, srv } = podSpecs(name, subnet);
+  const client = fx.addPod(node, cli);
+  const server = fx.addPod(node, srv);
+  return { node: node.netns, client: client.netns, server: server.netns, clientIp: cli.ip, serverIp: srv.ip };
+}
+
+/** A skiff node whose client may reach the server on the benchmark's ports (an allow policy on
+ * both endpoints, enforced), steering `proxied` ports to the relay. */
+function skiffNode(fx: NetnsFixture, name: string, subnet: number, sizes: Partial<typeof productionSizes>, proxied: number[] = []): { pods: NodePods; dp: DatapathNode } {
+  const { cli, srv } = podSpecs(name, subnet);
+  const dp = DatapathNode.create(fx, name, [{ ...cli, identity: CLI }, { ...srv, identity: SRV }], sizes);
+  // flow events are not read here (an agent's work, not the datapath's): the ring fills, and the
+  // datapath counts what it could not write
+  dp.pauseEvents();
+  dp.setEndpoint(cli.name, EndpointFlags.EGRESS_ENFORCED);
+  dp.setEndpoint(srv.name, EndpointFlags.INGRESS_ENFORCED);
+  const client = dp.pod(cli.name);
+  const server = dp.pod(srv.name);
+  for (const port of PORTS) {
+    const proxyPort = proxied.includes(port) ? PROXY_PORT : 0;
+    dp.setPolicy({ endpointId: client.endpointId, identity: SRV, dport: port, proto: Proto.TCP, direction: Direction.EGRESS }, { proxyPort });
+    dp.setPolicy({ endpointId: server.endpointId, identity: CLI, dport: port, proto: Proto.TCP, direction: Direction.INGRESS });
+  }
+  return { pods: { node: dp.node.netns, client: client.netns, server: server.netns, clientIp: cli.ip, serverIp: srv.ip }, dp };
+}
+
+/** Keys and values for one batch update. */
+class Batch {
+  readonly keys: Buffer[] = [];
+  readonly values: Buffer[] = [];
+
+  add(key: Buffer, value: Buffer): void {
+    this.keys.push(key);
+    this.values.push(value);
+  }
+
+  write(dp: DatapathNode, mapName: string): void {
+    dp.object.map(mapName).batchUpdate(this.keys, this.values);
+  }
+}
+
+/** Writes the catalogue into the node's service, slot, backend and ipcache maps (the filler
+ * backends get identities; the measured VIP's backend is the server pod, already known). */
+function loadServices(dp: DatapathNode, catalogue: CatalogueService[]): void {
+  const [svcs, slots, backendRows, identities] = [new Batch(), new Batch(), new Batch(), new Batch()];
+  let backendId = 0;
+  catalogue.forEach((svc, i) => {
+    const revNatId = i + 1;
+    svcs.add(services.encodeKey({ addr: svc.vip, port: svc.port, proto: Proto.TCP }), services.encodeValue({ revNatId, count: svc.backends.length, flags: 0 }));
+    svc.backends.forEach((b, slot) => {
+      backendId++;
+      backendRows.add(backends.encodeKey(backendId), backends.encodeValue({ addr: b.addr, port: b.port, proto: Proto.TCP, flags: 0 }));
+      slots.add(lbSlots.encodeKey({ revNatId, slot }), lbSlots.encodeValue(backendId));
+      if (svc.vip !== MEASURED_VIP) identities.add(ipcache.encodeKey({ cidr: `${b.addr}/32` }), ipcache.encodeValue({ identity: 2000 + (i % 500), flags: 0 }));
+    });
+  });
+  backendRows.write(dp, backends.MAP_NAME);
+  slots.write(dp, lbSlots.MAP_NAME);
+  svcs.write(dp, services.MAP_NAME);
+  identities.write(dp, ipcache.MAP_NAME);
+}
+
+/** count policy entries besides the measured flow's: other endpoints' and the client's own, both
+ * directions, towards other identities (all distinct keys). */
+function loadPolicyFillers(dp: DatapathNode, count: number): void {
+  const entries = new Batch();
+  for (let i = 0; i < count; i++) {
+    const endpointId = 1 + (i % 50);
+    const direction = Math.floor(i / 50) % 2;
+    const identity = 3000 + Math.floor(i / 100);
+    const key = policy.encodeKey({ endpointId, identity, dport: 8000 + (i % 7), proto: Proto.TCP, direction });
+    entries.add(key, policy.encodeValue({ verdict: i % 5 === 0 ? PolicyVerdict.DENY : PolicyVerdict.ALLOW, flags: 0, proxyPort: 0 }));
+  }
+  entries.write(dp, policy.MAP_NAME);
+}
+
+/** Starts the server pod's sockperf, iperf3 and accept-and-close servers. */
+async function startServers(fx: NetnsFixture, tools: string, netns: string): Promise<void> {
+  const servers = [
+    { port: Ports.SOCKPERF, child: fx.spawn(netns, 'sockperf', ['server', '--tcp', '-i', '0.0.0.0', '-p', String(Ports.SOCKPERF)], { stdio: 'ignore' }) },
+    { port: Ports.IPERF, child: fx.spawn(netns, 'iperf3', ['-s', '-p', String(Ports.IPERF)], { stdio: 'ignore' }) },
+    { port: Ports.ACCEPT, child: fx.spawn(netns, tools, ['acceptor', String(Ports.ACCEPT)], { stdio: 'ignore' }) },
+  ];
+  for (const s of servers) await waitListening(fx, netns, s.port, s.child);
+}
+
+/** Creates every scenario's node, pods, programs, maps, rules and servers. */
+export async function createTestbed(fx: NetnsFixture, tools: string, size: BenchSize, progress: (line: string) => void): Promise<Scenario[]> {
+  const scenarios: Scenario[] = [];
+  const count = (n: number) => n.toLocaleString('en-US');
+  const add = async (key: ScenarioKey, label: string, pods: NodePods, target: string, connectRate = true) => {
+    await startServers(fx, tools, pods.server);
+    scenarios.push({ key, label, client: pods.client, target, connectRate });
+  };
+
+  progress('set-up: baseline node (no programs)');
+  const base = plainNode(fx, 'base', 81);
+  await add('baseline', 'no programs (baseline)', base, base.serverIp);
+
+  progress('set-up: skiff node with small maps');
+  const fast = skiffNode(fx, 'fast', 82, {});
+  const small = serviceCatalogue(0, 1, fast.pods.serverIp, PORTS);
+  loadServices(fast.dp, small);
+  await add('fast', 'skiff fast path, small maps', fast.pods, MEASURED_VIP);
+
+  const svcCount = `${count(size.services)} services`;
+  progress(`set-up: skiff node with ${svcCount} x ${size.backendsPerService} backends and ${count(size.policies)} policy entries`);
+  let started = Date.now();
+  const loaded = skiffNode(fx, 'load', 83, productionSizes);
+  loadServices(loaded.dp, serviceCatalogue(size.services, size.backendsPerService, loaded.pods.serverIp, PORTS));
+  loadPolicyFillers(loaded.dp, size.policies);
+  progress(`  maps written in ${Date.now() - started} ms`);
+  await add('loaded', `skiff, ${svcCount} + ${count(size.policies)} policies`, loaded.pods, MEASURED_VIP);
+
+  progress(`set-up: iptables node with the same ${svcCount} as kube-proxy chains`);
+  started = Date.now();
+  const ipt = plainNode(fx, 'ipt', 84);
+  const rules = loadKubeProxyRules(ipt.node, serviceCatalogue(size.services, size.backendsPerService, ipt.serverIp, PORTS));
+  progress(`  ${count(rules)} rules loaded with iptables-restore in ${Date.now() - started} ms`);
+  await add('iptables', `iptables (kube-proxy), ${svcCount}`, ipt, MEASURED_VIP);
+
+  progress('set-up: skiff node steering the flow to a user-space relay');
+  const prox = skiffNode(fx, 'prox', 85, {}, PROXIED_PORTS);
+  const relay = fx.spawn(prox.pods.node, tools, ['relay', String(PROXY_PORT), String(proxyUpstreamMark(CLI))], { stdio: 'ignore' });
+  await waitListening(fx, prox.pods.node, PROXY_PORT, relay);
+  await add('proxy', 'user-space proxy (C relay via sk_assign)', prox.pods, prox.pods.serverIp, false);
+  return scenarios;
+}
