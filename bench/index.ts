@@ -1,8 +1,6 @@
 // The list of benchmarks `npm run bench` knows, by name.
 import type { Benchmark } from './benchmark.js';
 import { datapathBenchmark } from './datapath.js';
-import { mapsBenchmark } from './maps.js';
 import { meshBenchmark } from './mesh.js';
-import { translateBenchmark } from './translate.js';
 
-export const benchmarks: Benchmark[] = [meshBenchmark, datapathBenchmark, mapsBenchmark, translateBenchmark];
+export const benchmarks: Benchmark[] = [meshBenchmark, datapathBenchmark];
