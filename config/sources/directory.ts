@@ -3,11 +3,11 @@
 // YAML file given instead of a directory, kept current through fs.watch with a polling fallback. A file that cannot be read or parsed (perhaps
 // half-written) is reported and its last good version stays in force as a whole until it is fixed;
 // in a file that parses, each invalid object is reported and keeps its last good version; a removed
-// file removes its objects; the same object in two files is reported and the first file by path
-// wins. Nothing the files hold, and nothing the file system does, throws out of the watcher.
+// file removes its objects, but a directory that cannot be read keeps them; the same object in two
+// files is reported and the first file by path wins. Nothing the files hold, and nothing the file system does, throws out of the watcher.
 import { watch, type BigIntStats, type FSWatcher } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { logger } from '../log.js';
 import { parseDocuments } from '../parse/yaml.js';
 import { objectKey, type MeshObject } from '../resources.js';
@@ -162,7 +162,13 @@ export class DirectorySource implements ConfigSource {
   private async scanOnce(): Promise<void> {
     this.ensureWatcher();
     const dirIssues: ConfigIssue[] = [];
-    const found = await this.listFiles(dirIssues);
+    const unreadable: string[] = [];
+    const found = await this.listFiles(dirIssues, unreadable);
+    if (unreadable.includes(this.dir)) {
+      // Watching a directory that went away watches nothing; watch it anew once it is back.
+      this.watcher?.close();
+      this.watcher = undefined;
+    }
     const dirty = new Set(this.dirty);
     this.dirty.clear();
     const next = new Map<string, FileState>();
@@ -186,17 +192,21 @@ export class DirectorySource implements ConfigSource {
       changed = true;
       next.set(path, state);
     }
-    for (const path of this.files.keys()) {
-      if (!found.has(path)) {
-        this.emptied.delete(path);
-        changed = true;
-        log.info({ file: path }, 'file removed; its objects are gone');
+    for (const [path, previous] of this.files) {
+      if (found.has(path)) continue;
+      if (unreadable.some((dir) => path === dir || path.startsWith(`${dir}${sep}`))) {
+        // A directory that cannot be read (gone, remounting, no permission) is not an empty one.
+        next.set(path, previous);
+        continue;
       }
+      this.emptied.delete(path);
+      changed = true;
+      log.info({ file: path }, 'file removed; its objects are gone');
     }
     const dirFingerprint = JSON.stringify(dirIssues);
     if (dirFingerprint !== JSON.stringify(this.directoryIssues)) changed = true;
     this.directoryIssues = dirIssues;
-    this.files = next;
+    this.files = new Map([...next].sort((a, b) => this.compareFiles(a[0], b[0])));
     if (!changed) return;
     this.merge();
     for (const listener of this.listeners) {
@@ -228,8 +238,8 @@ export class DirectorySource implements ConfigSource {
     return true;
   }
 
-  /** Every YAML file under the directory with its stat stamp, in path order. */
-  private async listFiles(issues: ConfigIssue[]): Promise<Map<string, string>> {
+  /** Every YAML file under the directory with its stat stamp, in path order; directories it cannot read go to `unreadable`. */
+  private async listFiles(issues: ConfigIssue[], unreadable: string[]): Promise<Map<string, string>> {
     const found: [string, string][] = [];
     const walk = async (dir: string, depth: number): Promise<void> => {
       let entries: string[];
@@ -237,6 +247,7 @@ export class DirectorySource implements ConfigSource {
         entries = await readdir(dir);
       } catch (err) {
         issues.push({ severity: 'error', source: dir, message: `cannot read directory: ${(err as Error).message}` });
+        unreadable.push(dir);
         return;
       }
       for (const entry of entries) {
@@ -254,8 +265,13 @@ export class DirectorySource implements ConfigSource {
     const top = await stat(this.dir, { bigint: true }).catch(() => undefined);
     if (top?.isFile()) return new Map([[this.dir, stampOf(top)]]); // a single file given as the config
     await walk(this.dir, 0);
-    found.sort((a, b) => compareText(relative(this.dir, a[0]), relative(this.dir, b[0])));
+    found.sort((a, b) => this.compareFiles(a[0], b[0]));
     return new Map(found);
+  }
+
+  /** Path order under the directory: the order in which duplicates are decided. */
+  private compareFiles(a: string, b: string): number {
+    return compareText(relative(this.dir, a), relative(this.dir, b));
   }
 
   private async loadFile(path: string, stamp: string, previous: FileState | undefined): Promise<FileState> {

@@ -249,3 +249,27 @@ test('a single file given instead of a directory is loaded and followed', async 
     }
   });
 });
+
+test('a directory that cannot be read keeps its files\' last good objects until it is back', async () => {
+  await withTempDir(async (parent) => {
+    const dir = join(parent, 'config');
+    await mkdir(join(dir, 'sub'), { recursive: true });
+    await writeFile(join(dir, 'a.yaml'), service('web'));
+    await writeFile(join(dir, 'sub', 'b.yaml'), service('api'));
+    const source = await manual(dir);
+    try {
+      assert.equal(source.objects().size, 2);
+      await rename(dir, join(parent, 'elsewhere'));
+      await source.refresh();
+      assert.equal(source.objects().size, 2, 'a vanished directory does not empty the mesh');
+      assert.match(source.issues()[0]?.message ?? '', /cannot read directory/);
+      await rename(join(parent, 'elsewhere'), dir);
+      await rm(join(dir, 'sub'), { recursive: true });
+      await source.refresh();
+      assert.deepEqual([...source.objects().keys()], ['Service/shop/web'], 'once readable, removals count');
+      assert.deepEqual(source.issues(), []);
+    } finally {
+      await source.stop();
+    }
+  });
+});
