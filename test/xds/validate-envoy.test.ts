@@ -87,6 +87,30 @@ test('filter chain matches: two chains may not select the same connections', () 
   ]);
 });
 
+test('extension categories: a typed config of another kind of extension is rejected', () => {
+  const asNetworkFilter = { name: 'rbac', typed_config: { '@type': `${T}envoy.extensions.filters.http.rbac.v3.RBAC` } };
+  const asHttpFilter = { name: 'rbac', typed_config: NETWORK_RBAC.typed_config };
+  assertOnly(validateMessage(LISTENER, listener([{ filters: [{ name: 'hcm', typed_config: hcm([asHttpFilter, ROUTER]) }] }])), [
+    'filter_chains[0].filters[0].typed_config.http_filters[0].typed_config envoy.extension_type',
+  ]);
+  assertOnly(validateMessage(LISTENER, listener([{ filters: [asNetworkFilter, TCP_PROXY] }])), ['filter_chains[0].filters[0].typed_config envoy.extension_type']);
+  assertOnly(validateMessage(LISTENER, listener([{ filters: [TCP_PROXY] }], { listener_filters: [ROUTER] })), ['listener_filters[0].typed_config envoy.extension_type']);
+  const typedStruct = { name: 'ts', typed_config: { '@type': `${T}xds.type.v3.TypedStruct`, type_url: `${T}envoy.extensions.filters.http.rbac.v3.RBAC` } };
+  assertOnly(validateMessage(LISTENER, listener([{ filters: [{ name: 'hcm', typed_config: hcm([typedStruct, ROUTER]) }] }])), []);
+  const perRoute = (type: string) => ({
+    name: 'r',
+    virtual_hosts: [{ name: 'v', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'c' }, typed_per_filter_config: { f: { '@type': `${T}${type}` } } }] }],
+  });
+  assertOnly(validateMessage(RC, perRoute('envoy.config.route.v3.FilterConfig')), []);
+  assertOnly(validateMessage(RC, perRoute('envoy.extensions.filters.network.echo.v3.Echo')), [
+    'virtual_hosts[0].routes[0].typed_per_filter_config["f"] envoy.extension_type',
+  ]);
+  const options = (type: string) => ({ name: 'c', connect_timeout: { seconds: 1 }, typed_extension_protocol_options: { o: { '@type': `${T}${type}` } } });
+  assertOnly(validateMessage('envoy.config.cluster.v3.Cluster', options('envoy.extensions.filters.http.router.v3.Router')), [
+    'typed_extension_protocol_options["o"] envoy.extension_type',
+  ]);
+});
+
 test('EDS clusters: eds_cluster_config exactly when the type is EDS', () => {
   const CLUSTER = 'envoy.config.cluster.v3.Cluster';
   const base = { name: 'orders', connect_timeout: { seconds: 1 } };

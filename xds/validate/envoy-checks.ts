@@ -2,7 +2,8 @@
 // a rejection Envoy reports (its message quoted in the comment) that a control plane can cause:
 // regexes RE2 will not compile, duplicate or repeated-wildcard domains, weighted clusters whose
 // weights add up to zero, terminal filters out of place, listeners without filter chains or with
-// two chains that match the same traffic, and clusters whose type and discovery config disagree.
+// two chains that match the same traffic, clusters whose type and discovery config disagree, and
+// typed configs of the wrong extension category.
 // Each check gets the decoded message (protobufjs form: enums as numbers, Anys as type_url/value).
 import { envoyRoot } from './proto-root.js';
 import { re2Error } from './re2.js';
@@ -185,16 +186,64 @@ function regexCompiles(message: Fields, path: string, report: Report): void {
   if (why) report(joinPath(path, 'regex'), 're2.compile', `Envoy's RE2 rejects ${JSON.stringify(message.regex)}: ${why}`);
 }
 
+/** Typed configs that stand for any extension: Envoy unwraps them, so their category is not judged here. */
+const ANY_CATEGORY = new Set(['xds.type.v3.TypedStruct', 'udpa.type.v1.TypedStruct', 'envoy.extensions.common.matching.v3.ExtensionWithMatcher']);
+
+/**
+ * "Didn't find a registered implementation for … with type URL …": an extension's typed config
+ * must be a type of the category that slot takes (an HTTP filter's config an
+ * `envoy.extensions.filters.http.*` type, and so on). The network and HTTP RBAC filters, for one,
+ * share a message name and differ only in that prefix.
+ */
+function extensionCategory(field: string, category: string, prefixes: string[]): Check {
+  const check = (typedConfig: unknown, where: string, report: Report) => {
+    const type = typeName(typedConfig);
+    if (!type || ANY_CATEGORY.has(type) || prefixes.some((prefix) => type.startsWith(prefix))) return;
+    report(where, 'envoy.extension_type', `${type} is not ${category}; Envoy has no implementation of it here`);
+  };
+  return (message, path, report) => {
+    const value = message[field];
+    if (isRecord(value) && typeof value.type_url !== 'string') {
+      for (const [key, entry] of Object.entries(value)) check(entry, joinPath(path, `${field}[${JSON.stringify(key)}]`), report);
+    } else {
+      check(value, joinPath(path, field), report);
+    }
+  };
+}
+
+function all(...checks: Check[]): Check {
+  return (message, path, report) => {
+    for (const check of checks) check(message, path, report);
+  };
+}
+
+const HTTP_FILTER_CONFIG = ['envoy.extensions.filters.http.'];
+const PER_FILTER_CONFIG = extensionCategory('typed_per_filter_config', 'an HTTP filter config', [...HTTP_FILTER_CONFIG, 'envoy.config.route.v3.FilterConfig']);
+
 /** Envoy's own checks, by the full name of the message type they apply to. */
 export const envoyChecks = new Map<string, Check>([
   ['envoy.type.matcher.v3.RegexMatcher', regexCompiles],
   ['envoy.config.route.v3.RouteConfiguration', routeConfigurationDomains],
   ['envoy.config.route.v3.WeightedCluster', weightedClusterSum],
+  ['envoy.config.route.v3.VirtualHost', PER_FILTER_CONFIG],
+  ['envoy.config.route.v3.Route', PER_FILTER_CONFIG],
+  ['envoy.config.route.v3.WeightedCluster.ClusterWeight', PER_FILTER_CONFIG],
   ['envoy.config.listener.v3.Listener', listenerFilterChains],
   ['envoy.config.listener.v3.FilterChain', terminalFilters('network', TERMINAL_NETWORK_FILTERS, 'envoy.extensions.filters.network.', 'filters')],
+  ['envoy.config.listener.v3.Filter', extensionCategory('typed_config', 'a network filter', ['envoy.extensions.filters.network.'])],
+  ['envoy.config.listener.v3.ListenerFilter', extensionCategory('typed_config', 'a listener filter', ['envoy.extensions.filters.listener.'])],
+  ['envoy.config.core.v3.TransportSocket', extensionCategory('typed_config', 'a transport socket', ['envoy.extensions.transport_sockets.'])],
+  ['envoy.config.accesslog.v3.AccessLog', extensionCategory('typed_config', 'an access logger', ['envoy.extensions.access_loggers.'])],
   [
     'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
     terminalFilters('http', TERMINAL_HTTP_FILTERS, 'envoy.extensions.filters.http.', 'http_filters'),
   ],
-  ['envoy.config.cluster.v3.Cluster', clusterDiscovery],
+  ['envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter', extensionCategory('typed_config', 'an HTTP filter', HTTP_FILTER_CONFIG)],
+  [
+    'envoy.config.cluster.v3.Cluster',
+    all(
+      clusterDiscovery,
+      extensionCategory('typed_extension_protocol_options', 'protocol options', ['envoy.extensions.upstreams.', 'envoy.extensions.filters.network.']),
+    ),
+  ],
 ]);
