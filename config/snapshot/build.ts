@@ -418,8 +418,9 @@ class Build {
       isWorkload: (pod) => s.out.workloads.has(pod),
       ...(waypoint ? { waypoint } : {}),
     });
+    // Only a service without selector takes its workload list from its endpoints' pods.
     const pods = new Set<string>();
-    for (const port of view.ports) for (const endpoint of port.endpoints) if (endpoint.pod) pods.add(endpoint.pod);
+    if (!view.selector) for (const port of view.ports) for (const endpoint of port.endpoints) if (endpoint.pod) pods.add(endpoint.pod);
     for (const address of addresses) addTo(s.servicesByAddress, address, key);
     for (const pod of pods) addTo(s.servicesByEndpointPod, pod, key);
     s.serviceRefs.set(key, { addresses, pods: [...pods] });

@@ -57,16 +57,7 @@ function sliceEndpoints(inputs: ServiceInputs, port: ServicePort, protocol: L4Pr
         const ref = endpoint.targetRef;
         const refKey = ref && (ref.kind ?? 'Pod') === 'Pod' && ref.name ? `${ref.namespace ?? namespace}/${ref.name}` : undefined;
         for (const address of endpoint.addresses ?? []) {
-          const view: EndpointView = Object.freeze({
-            address,
-            port: number,
-            ...(endpoint.nodeName ? { nodeName: endpoint.nodeName } : {}),
-            ...(endpoint.zone ? { zone: endpoint.zone } : {}),
-            ...optionalPod(refKey ?? inputs.workloadByIp(address)),
-            ready,
-            serving: endpoint.conditions?.serving ?? ready,
-            terminating: endpoint.conditions?.terminating ?? false,
-          });
+          const view = endpointView(address, number, endpoint.nodeName, endpoint.zone, refKey ?? inputs.workloadByIp(address), ready, endpoint.conditions?.serving ?? ready, endpoint.conditions?.terminating ?? false);
           out.set(`${address}|${number}`, view);
         }
       }
@@ -75,8 +66,22 @@ function sliceEndpoints(inputs: ServiceInputs, port: ServicePort, protocol: L4Pr
   return [...out.values()].sort(compareEndpoints);
 }
 
-function optionalPod(pod: string | undefined): { pod?: string } {
-  return pod ? { pod } : {};
+/** One endpoint, optional fields present only when known (no spreads: there may be 100,000). */
+function endpointView(
+  address: string,
+  port: number,
+  nodeName: string | undefined,
+  zone: string | undefined,
+  pod: string | undefined,
+  ready: boolean,
+  serving: boolean,
+  terminating: boolean,
+): EndpointView {
+  const view: { -readonly [K in keyof EndpointView]: EndpointView[K] } = { address, port, ready, serving, terminating };
+  if (nodeName) view.nodeName = nodeName;
+  if (zone) view.zone = zone;
+  if (pod) view.pod = pod;
+  return Object.freeze(view);
 }
 
 /** The container port a named targetPort means on one pod. */
@@ -98,17 +103,7 @@ function selectorEndpoints(inputs: ServiceInputs, port: ServicePort, protocol: L
     if (number === undefined) continue;
     const ready = podReady(pod);
     const key = `${pod.metadata.namespace ?? ''}/${pod.metadata.name}`;
-    for (const address of podIps(pod)) {
-      out.push(Object.freeze({
-        address,
-        port: number,
-        ...(pod.spec.nodeName ? { nodeName: pod.spec.nodeName } : {}),
-        pod: key,
-        ready,
-        serving: ready,
-        terminating: false,
-      }));
-    }
+    for (const address of podIps(pod)) out.push(endpointView(address, number, pod.spec.nodeName, undefined, key, ready, ready, false));
   }
   return out.sort(compareEndpoints);
 }
