@@ -9,7 +9,7 @@ import type { Command } from '../command.js';
 import { EXIT_OK, EXIT_PROBLEM, UsageError } from '../command.js';
 import { DirectorySource } from '../../config/sources/directory.js';
 import { MeshStore } from '../../config/store.js';
-import { snapshotToData, type MeshSnapshot } from '../../config/snapshot/index.js';
+import { snapshotToData, type MeshSnapshot, type ResolvedBackend } from '../../config/snapshot/index.js';
 import { formatIssue, type ConfigIssue } from '../../config/source.js';
 
 const DEFAULT_DIR = 'examples/mesh';
@@ -94,6 +94,11 @@ function routeStatus(snapshot: MeshSnapshot): string[][] {
   return rows;
 }
 
+function backendList(backends: readonly ResolvedBackend[]): string {
+  const text = backends.map((b) => `${b.service ?? b.ref.name}:${b.port ?? b.ref.port ?? '-'} w${b.weight}${b.resolved ? '' : ` (${b.reason})`}`);
+  return text.join(', ') || '(none)';
+}
+
 function render(snapshot: MeshSnapshot, issues: ConfigIssue[]): string {
   const out: string[] = [];
   const services = sortedValues(snapshot.services);
@@ -132,13 +137,11 @@ function render(snapshot: MeshSnapshot, issues: ConfigIssue[]): string {
   for (const a of sortedValues(snapshot.attachments)) {
     for (const m of a.http) {
       const match = `${m.method ? `${m.method} ` : ''}${m.path.type} ${m.path.value}${m.headers.length > 0 ? ` +${m.headers.length} header(s)` : ''}`;
-      const backends = m.backends.map((b) => `${b.service ?? b.ref.name}:${b.port ?? b.ref.port ?? '-'} w${b.weight}${b.resolved ? '' : ` (${b.reason})`}`).join(', ');
-      attachmentRows.push([`${a.service}:${a.port}`, m.route, match, backends || '(none)']);
+      attachmentRows.push([`${a.service}:${a.port}`, m.route, match, backendList(m.backends)]);
     }
     for (const m of a.grpc) {
       const match = m.method ? `${m.method.service ?? '*'}/${m.method.method ?? '*'}` : '*';
-      const backends = m.backends.map((b) => `${b.service ?? b.ref.name}:${b.port ?? b.ref.port ?? '-'} w${b.weight}${b.resolved ? '' : ` (${b.reason})`}`).join(', ');
-      attachmentRows.push([`${a.service}:${a.port}`, m.route, `grpc ${match}`, backends || '(none)']);
+      attachmentRows.push([`${a.service}:${a.port}`, m.route, `grpc ${match}`, backendList(m.backends)]);
     }
   }
   out.push(table('ROUTE ATTACHMENTS (in precedence order)', ['SERVICE PORT', 'ROUTE', 'MATCH', 'BACKENDS'], attachmentRows));
