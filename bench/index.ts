@@ -1,6 +1,7 @@
 // The list of benchmarks `npm run bench` knows, by name.
 import type { Benchmark } from './benchmark.js';
 import { datapathBenchmark } from './datapath.js';
+import { mapsBenchmark } from './maps.js';
 import { meshBenchmark } from './mesh.js';
 
 export const benchmarks: Benchmark[] = [meshBenchmark, datapathBenchmark];

@@ -188,7 +188,7 @@ export class RedirectorAgent {
   #firstReconcile(): void {
     this.#scanning = (async () => {
       await this.#findInterfaces();
-      this.#desired.takeDirty();
+      this.#desired.discardDirty();
       const result = this.#reconcile(true);
       this.#ready = true;
       this.log.info({ writes: result.writes, deletes: result.deletes, ms: Number(result.durationMs.toFixed(2)), perMap: result.perMap }, 'initial reconcile done');
@@ -224,10 +224,9 @@ export class RedirectorAgent {
   }
 
   #reconcile(initial: boolean): ReconcileResult {
-    const desired = Object.fromEntries(MAP_KINDS.map((k) => [k, this.#desired.content(k)])) as Record<MapKind, Map<string, Buffer>>;
     let result: ReconcileResult;
     try {
-      result = this.#reconciler.apply(desired, initial ? undefined : this.#desired.takeDirty());
+      result = this.#reconciler.apply(this.#desired.contents(), initial ? undefined : this.#desired.takeDirty());
     } catch (err) {
       this.log.error({ error: (err as Error).message }, 'reconcile failed; retrying with a full comparison');
       setTimeout(() => this.#reconcile(true), 1000);

@@ -64,49 +64,124 @@ function hostPrefix(ip: string): string {
   return `${ip}/${isIPv4(ip) ? 32 : 128}`;
 }
 
-/** The entries of one map, each owned by the resources that contribute it. */
+/** One desired map entry; `owner` is the resource whose entry is in force. */
+export interface Entry {
+  key: Buffer;
+  value: Buffer;
+  owner: string;
+}
+
+/** The desired content of one map: key bytes (latin1 string) → entry. */
+export type DesiredContent = Map<string, Entry>;
+
+type OwnerEntries = Map<string, Entry>;
+
+/**
+ * Encoded keys and values of the large maps are cut from shared 64 KiB slabs: one ArrayBuffer per
+ * thousands of entries instead of one each keeps the garbage collector out of a 100,000-entry load.
+ */
+class Slab {
+  #buf = Buffer.alloc(0);
+  #offset = 0;
+
+  take(size: number): Buffer {
+    if (this.#offset + size > this.#buf.length) {
+      this.#buf = Buffer.alloc(1 << 16);
+      this.#offset = 0;
+    }
+    const out = this.#buf.subarray(this.#offset, this.#offset + size);
+    this.#offset += size;
+    return out;
+  }
+}
+
+const slab = new Slab();
+
+function encode<T>(struct: { size: number; write(buf: Buffer, offset: number, value: T): void }, value: T): Buffer {
+  const buf = slab.take(struct.size);
+  struct.write(buf, 0, value);
+  return buf;
+}
+
+function encodeU32(value: number): Buffer {
+  const buf = slab.take(4);
+  buf.writeUInt32LE(value, 0);
+  return buf;
+}
+
+function put(entries: OwnerEntries, key: Buffer, value: Buffer): void {
+  entries.set(keyOf(key), { key, value, owner: '' });
+}
+
+/**
+ * The entries of one map, each owned by the resources that contribute it (a key two resources
+ * contribute — a backend of two services — stays until both let it go). Changes are tracked per
+ * owner; the changed keys are worked out only when asked for.
+ */
 class OwnedEntries {
-  readonly content: MapContent = new Map();
-  readonly #owners = new Map<string, Map<string, Buffer>>();
-  readonly #byOwner = new Map<string, Map<string, Buffer>>();
-  readonly dirty = new Set<string>();
+  readonly content: DesiredContent = new Map();
+  readonly #byOwner = new Map<string, OwnerEntries>();
+  /** Owners besides the one in force, for the few keys several resources contribute. */
+  readonly #extra = new Map<string, string[]>();
+  /** Owners changed since the last takeDirty, with their entries before the first change. */
+  #dirty = new Map<string, OwnerEntries | undefined>();
 
   /** Replaces everything owner contributes. */
-  set(owner: string, entries: Map<string, Buffer>): void {
+  set(owner: string, entries: OwnerEntries): void {
     const before = this.#byOwner.get(owner);
-    if (before) {
-      for (const key of before.keys()) if (!entries.has(key)) this.#drop(owner, key);
-    }
-    for (const [key, value] of entries) {
-      if (before?.get(key)?.equals(value)) continue;
-      let owners = this.#owners.get(key);
-      if (!owners) this.#owners.set(key, (owners = new Map()));
-      owners.set(owner, value);
-      this.#refresh(key);
-    }
+    if (!this.#dirty.has(owner)) this.#dirty.set(owner, before);
     if (entries.size > 0) this.#byOwner.set(owner, entries);
     else this.#byOwner.delete(owner);
+    if (before) {
+      for (const key of before.keys()) if (!entries.has(key)) this.#release(owner, key);
+    }
+    for (const [key, entry] of entries) {
+      entry.owner = owner;
+      const current = this.content.get(key);
+      if (!current || current.owner === owner) {
+        this.content.set(key, entry);
+        continue;
+      }
+      const extra = this.#extra.get(key);
+      if (!extra) this.#extra.set(key, [owner]);
+      else if (!extra.includes(owner)) extra.push(owner);
+    }
   }
 
-  #drop(owner: string, key: string): void {
-    const owners = this.#owners.get(key);
-    owners?.delete(owner);
-    if (owners?.size === 0) this.#owners.delete(key);
-    this.#refresh(key);
-  }
-
-  #refresh(key: string): void {
-    const owners = this.#owners.get(key);
-    const value = owners ? owners.values().next().value : undefined;
+  #release(owner: string, key: string): void {
     const current = this.content.get(key);
-    if (value === undefined) {
-      if (current !== undefined) this.content.delete(key);
-    } else if (!current || !current.equals(value)) {
-      this.content.set(key, value);
-    } else {
+    const extra = this.#extra.get(key);
+    if (current?.owner !== owner) {
+      if (extra) this.#removeExtra(key, extra, owner);
       return;
     }
-    this.dirty.add(key);
+    const next = extra?.shift();
+    if (extra?.length === 0) this.#extra.delete(key);
+    const entry = next === undefined ? undefined : this.#byOwner.get(next)?.get(key);
+    if (entry) this.content.set(key, entry);
+    else this.content.delete(key);
+  }
+
+  #removeExtra(key: string, extra: string[], owner: string): void {
+    const i = extra.indexOf(owner);
+    if (i >= 0) extra.splice(i, 1);
+    if (extra.length === 0) this.#extra.delete(key);
+  }
+
+  /** The keys the changes since the last call may have touched. */
+  takeDirty(): Set<string> {
+    const keys = new Set<string>();
+    for (const [owner, before] of this.#dirty) {
+      for (const key of before?.keys() ?? []) keys.add(key);
+      for (const key of this.#byOwner.get(owner)?.keys() ?? []) keys.add(key);
+    }
+    this.#dirty = new Map();
+    return keys;
+  }
+
+  /** Forgets the changes (the next reconcile compares everything anyway). */
+  discardDirty(): void {
+    this.#dirty = new Map();
   }
 
   has(owner: string): boolean {
@@ -190,7 +265,9 @@ export class DesiredState {
     this.node = options.node;
     this.#options = options;
     if (actual) this.#seed(actual);
-    this.maps.config.set('config', new Map([[keyOf(config.encodeKey()), config.encodeValue({ proxyAddr4: '', proxyAddr6: '', flags: 0 })]]));
+    const configEntries: OwnerEntries = new Map();
+    put(configEntries, config.encodeKey(), config.encodeValue({ proxyAddr4: '', proxyAddr6: '', flags: 0 }));
+    this.maps.config.set('config', configEntries);
     this.#updateNodeAddresses();
   }
 
@@ -200,7 +277,7 @@ export class DesiredState {
       const b = backends.decodeValue(v);
       const name = `${b.addr}|${b.port}|${b.proto}`;
       this.#backendIds.seed(name, backends.decodeKey(keyBytes(k)));
-      this.#drain(name, keyOf(keyBytes(k)), v);
+      this.#drain(name, keyBytes(k), v);
     }
     for (const [k, v] of actual.services ?? []) {
       const key = services.decodeKey(keyBytes(k));
@@ -232,15 +309,22 @@ export class DesiredState {
   /** The keys changed since the last call, per map (what the reconciler must look at). */
   takeDirty(): Record<MapKind, Set<string>> {
     const out = {} as Record<MapKind, Set<string>>;
-    for (const kind of MAP_KINDS) {
-      out[kind] = new Set(this.maps[kind].dirty);
-      this.maps[kind].dirty.clear();
-    }
+    for (const kind of MAP_KINDS) out[kind] = this.maps[kind].takeDirty();
     return out;
   }
 
-  content(kind: MapKind): MapContent {
+  /** Forgets the changes so far (before a reconcile that compares every key). */
+  discardDirty(): void {
+    for (const kind of MAP_KINDS) this.maps[kind].discardDirty();
+  }
+
+  content(kind: MapKind): DesiredContent {
     return this.maps[kind].content;
+  }
+
+  /** Every map's desired content. */
+  contents(): Record<MapKind, DesiredContent> {
+    return Object.fromEntries(MAP_KINDS.map((k) => [k, this.maps[k].content])) as Record<MapKind, DesiredContent>;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -266,9 +350,9 @@ export class DesiredState {
     const before = this.resources.workloads.get(key);
     if (w) this.resources.workloads.set(key, w);
     else this.resources.workloads.delete(key);
-    const entries = new Map<string, Buffer>();
+    const entries = new Map<string, Entry>();
     for (const ip of w?.ips ?? []) {
-      entries.set(keyOf(ipcache.encodeKey({ cidr: hostPrefix(ip) })), ipcache.encodeValue({ identity: w?.identity ?? 0, flags: 0 }));
+      put(entries, ipcache.encodeKey({ cidr: hostPrefix(ip) }), ipcache.encodeValue({ identity: w?.identity ?? 0, flags: 0 }));
     }
     this.maps.ipcache.set(`wl:${key}`, entries);
     if (this.#isLocal(before) || this.#isLocal(w)) this.#updateEndpoint(key);
@@ -313,14 +397,14 @@ export class DesiredState {
   }
 
   #updateNodeAddresses(): void {
-    const entries = new Map<string, Buffer>();
-    const put = (ip: string, identity: number) => {
-      entries.set(keyOf(ipcache.encodeKey({ cidr: hostPrefix(ip) })), ipcache.encodeValue({ identity, flags: 0 }));
+    const entries = new Map<string, Entry>();
+    const add = (ip: string, identity: number) => {
+      put(entries, ipcache.encodeKey({ cidr: hostPrefix(ip) }), ipcache.encodeValue({ identity, flags: 0 }));
     };
     for (const n of this.resources.nodeConfig?.nodes ?? []) {
-      if (n.internal_ip) put(n.internal_ip, n.name === this.node ? Identity.HOST : REMOTE_NODE_IDENTITY);
+      if (n.internal_ip) add(n.internal_ip, n.name === this.node ? Identity.HOST : REMOTE_NODE_IDENTITY);
     }
-    for (const ip of this.#options.hostAddresses ?? []) put(ip, Identity.HOST);
+    for (const ip of this.#options.hostAddresses ?? []) add(ip, Identity.HOST);
     this.maps.ipcache.set('node', entries);
   }
 
@@ -342,8 +426,8 @@ export class DesiredState {
     if (sorted.join(',') === this.#prefixes.map((p) => p.cidr).join(',')) return false;
     for (const name of [...this.#cidrIds.names()]) if (!cidrs.has(name)) this.#cidrIds.release(name);
     this.#prefixes = sorted.map((cidr) => ({ cidr, identity: this.#cidrIds.take(cidr) }));
-    const entries = new Map<string, Buffer>();
-    for (const p of this.#prefixes) entries.set(keyOf(ipcache.encodeKey({ cidr: p.cidr })), ipcache.encodeValue({ identity: p.identity, flags: 0 }));
+    const entries = new Map<string, Entry>();
+    for (const p of this.#prefixes) put(entries, ipcache.encodeKey({ cidr: p.cidr }), ipcache.encodeValue({ identity: p.identity, flags: 0 }));
     this.maps.ipcache.set('cidr', entries);
     return true;
   }
@@ -357,8 +441,8 @@ export class DesiredState {
   /** The endpoint entries and policy entries of one workload (empty when it is not local). */
   #updateEndpoint(key: string): void {
     const w = this.resources.workloads.get(key);
-    const epEntries = new Map<string, Buffer>();
-    const polEntries = new Map<string, Buffer>();
+    const epEntries = new Map<string, Entry>();
+    const polEntries = new Map<string, Entry>();
     if (w && this.#isLocal(w) && w.ips.length > 0) {
       const endpointId = this.#endpointId(key, w);
       const p = this.resources.policies.get(key);
@@ -366,14 +450,13 @@ export class DesiredState {
       if (p?.ingress?.enforced || p?.authorization?.enforced) flags |= EndpointFlags.INGRESS_ENFORCED;
       if (p?.egress?.enforced) flags |= EndpointFlags.EGRESS_ENFORCED;
       for (const ip of w.ips) {
-        epEntries.set(
-          keyOf(endpoints.encodeKey(ip)),
+        put(epEntries, endpoints.encodeKey(ip),
           endpoints.encodeValue({ endpointId, identity: w.identity, ifindex: this.#ifindexes.get(ip) ?? 0, flags }),
         );
       }
       if (p) {
         for (const [k, v] of expandEndpointPolicy(endpointId, p, this.#prefixes, this.proxyPort)) {
-          polEntries.set(keyOf(policy.encodeKey(k)), policy.encodeValue(v));
+          put(polEntries, policy.encodeKey(k), policy.encodeValue(v));
         }
       }
     } else {
@@ -406,9 +489,9 @@ export class DesiredState {
   }
 
   #updateService(key: string, s: Service__Output | undefined): void {
-    const svcEntries = new Map<string, Buffer>();
-    const slotEntries = new Map<string, Buffer>();
-    const backendEntries = new Map<string, Buffer>();
+    const svcEntries = new Map<string, Entry>();
+    const slotEntries = new Map<string, Entry>();
+    const backendEntries = new Map<string, Entry>();
     const revNatNames: string[] = [];
     const backendNames: string[] = [];
     for (const port of s?.ports ?? []) {
@@ -430,14 +513,14 @@ export class DesiredState {
           backendNames.push(bname);
           const id = this.#backendIds.take(bname);
           ids.push(id);
-          backendEntries.set(keyOf(backends.encodeKey(id)), backends.encodeValue({ addr: b.address, port: b.port, proto, flags: 0 }));
+          put(backendEntries, encodeU32(id), encode(backends.VALUE, { addr: b.address, port: b.port, proto, flags: 0 }));
           if (this.#draining.delete(bname)) this.maps.backends.set(`drain:${bname}`, new Map());
         }
         const slots = assignSlots(this.#slots.get(revNatId) ?? [], ids);
         this.#slots.set(revNatId, slots);
-        slots.forEach((id, slot) => slotEntries.set(keyOf(lbSlots.encodeKey({ revNatId, slot })), lbSlots.encodeValue(id)));
-        const value = services.encodeValue({ revNatId, count: slots.length, flags: port.needs_l7 ? ServiceFlags.NO_SOCK_LB : 0 });
-        for (const vip of vips) svcEntries.set(keyOf(services.encodeKey({ addr: vip, port: port.port, proto })), value);
+        slots.forEach((id, slot) => put(slotEntries, encode(lbSlots.KEY, { revNatId, slot }), encodeU32(id)));
+        const value = encode(services.VALUE, { revNatId, count: slots.length, flags: port.needs_l7 ? ServiceFlags.NO_SOCK_LB : 0 });
+        for (const vip of vips) put(svcEntries, encode(services.KEY, { addr: vip, port: port.port, proto }), value);
       }
     }
     const owner = `svc:${key}`;
@@ -448,12 +531,14 @@ export class DesiredState {
   }
 
   /** Keeps a backend no service uses (established connections may still point at it). */
-  #drain(name: string, key: string, value: Buffer): void {
+  #drain(name: string, key: Buffer, value: Buffer): void {
     if (this.#backendRefs.has(name)) return;
     const id = this.#backendIds.get(name);
     if (id === undefined) return;
     this.#draining.set(name, id);
-    this.maps.backends.set(`drain:${name}`, new Map([[key, value]]));
+    const entries: OwnerEntries = new Map();
+    put(entries, key, value);
+    this.maps.backends.set(`drain:${name}`, entries);
   }
 
   get draining(): number {
@@ -491,7 +576,7 @@ export class DesiredState {
         const id = this.#backendIds.get(name);
         const [addr, port, proto] = name.split('|') as [string, string, string];
         if (id !== undefined) {
-          this.#drain(name, keyOf(backends.encodeKey(id)), backends.encodeValue({ addr, port: Number(port), proto: Number(proto), flags: 0 }));
+          this.#drain(name, backends.encodeKey(id), backends.encodeValue({ addr, port: Number(port), proto: Number(proto), flags: 0 }));
         }
       }
     }

@@ -6,7 +6,7 @@
 // and backends exist before its count covers them; policy entries exist before an endpoint's flags
 // enforce them), removals in the reverse order.
 import type { BpfMap } from '../bpf/libbpf.js';
-import { keyBytes, MAP_KINDS, type MapContent, type MapKind } from './desired-state.js';
+import { keyBytes, MAP_KINDS, type DesiredContent, type MapContent, type MapKind } from './desired-state.js';
 
 export interface ReconcileResult {
   /** Entries created or changed. */
@@ -37,29 +37,36 @@ export class Reconciler {
    * Writes the difference between desired and actual. `dirty` limits the comparison to those keys
    * per map; without it every key of both sides is compared (the first reconcile after start).
    */
-  apply(desired: Record<MapKind, MapContent>, dirty?: Record<MapKind, Set<string>>): ReconcileResult {
+  apply(desired: Record<MapKind, DesiredContent>, dirty?: Record<MapKind, Set<string>>): ReconcileResult {
     const started = performance.now();
     const result: ReconcileResult = { writes: 0, deletes: 0, durationMs: 0, perMap: {} };
     const removals = new Map<MapKind, string[]>();
     for (const kind of MAP_KINDS) {
       const want = desired[kind];
       const have = this.actual[kind];
-      const keys = dirty ? dirty[kind] : new Set([...want.keys(), ...have.keys()]);
       const upKeys: Buffer[] = [];
       const upValues: Buffer[] = [];
+      const upNames: string[] = [];
       const gone: string[] = [];
-      for (const key of keys) {
-        const value = want.get(key);
+      const compare = (key: string) => {
+        const entry = want.get(key);
         const current = have.get(key);
-        if (value === undefined) {
+        if (entry === undefined) {
           if (current !== undefined) gone.push(key);
-        } else if (!current || !current.equals(value)) {
-          upKeys.push(keyBytes(key));
-          upValues.push(value);
+        } else if (!current || !current.equals(entry.value)) {
+          upKeys.push(entry.key);
+          upValues.push(entry.value);
+          upNames.push(key);
         }
+      };
+      if (dirty) {
+        for (const key of dirty[kind]) compare(key);
+      } else {
+        for (const key of want.keys()) compare(key);
+        for (const key of have.keys()) if (!want.has(key)) gone.push(key);
       }
       this.#maps[kind].batchUpdate(upKeys, upValues);
-      upKeys.forEach((k, i) => have.set(k.toString('latin1'), upValues[i] as Buffer));
+      upNames.forEach((key, i) => have.set(key, upValues[i] as Buffer));
       removals.set(kind, gone);
       result.writes += upKeys.length;
       if (upKeys.length || gone.length) result.perMap[kind] = { writes: upKeys.length, deletes: gone.length };
