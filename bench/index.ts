@@ -4,4 +4,4 @@ import { datapathBenchmark } from './datapath.js';
 import { mapsBenchmark } from './maps.js';
 import { meshBenchmark } from './mesh.js';
 
-export const benchmarks: Benchmark[] = [meshBenchmark, datapathBenchmark];
+export const benchmarks: Benchmark[] = [meshBenchmark, datapathBenchmark, mapsBenchmark];
