@@ -51,7 +51,9 @@ export function validateGRPCRoute(root: Field): void {
 function route(root: Field, flavor: RouteFlavor): void {
   const spec = root.req('spec');
   if (!spec?.object()) return;
-  spec.opt('parentRefs')?.list(parentRef, { max: 32 });
+  const parentRefs = spec.opt('parentRefs');
+  parentRefs?.list(parentRef, { max: 32 });
+  if (parentRefs) sameParentRules(parentRefs);
   spec.opt('hostnames')?.strings((h) => h.hostname(), { max: 16 });
   const rules = spec.opt('rules');
   let totalMatches = 0;
@@ -78,6 +80,29 @@ function parentRef(ref: Field): void {
   objectName(ref.req('name'));
   sectionName(ref.opt('sectionName'));
   ref.opt('port')?.port();
+}
+
+/**
+ * Gateway API's CEL rules for several references to one parent: all of them set sectionName or none
+ * does, the same for port, and no two are the same reference.
+ */
+function sameParentRules(refs: Field): void {
+  if (!Array.isArray(refs.value)) return;
+  const seen = new Map<string, { section: boolean; port: boolean }>();
+  const exact = new Set<string>();
+  refs.value.forEach((ref, i) => {
+    if (!isObj(ref)) return;
+    const parent = JSON.stringify([ref.group ?? 'gateway.networking.k8s.io', ref.kind ?? 'Gateway', ref.namespace ?? '', ref.name]);
+    const shape = { section: Boolean(ref.sectionName), port: Boolean(ref.port) };
+    const first = seen.get(parent);
+    if (!first) seen.set(parent, shape);
+    else if (first.section !== shape.section || first.port !== shape.port) {
+      refs.at(i).error('references to the same parent must agree on whether they set sectionName, and on whether they set port');
+    }
+    const full = JSON.stringify([parent, ref.sectionName ?? '', ref.port ?? 0]);
+    if (exact.has(full)) refs.at(i).error('duplicate parentRef: the same parent, sectionName and port appear twice');
+    exact.add(full);
+  });
 }
 
 function backendRef(ref: Field, flavor?: RouteFlavor): void {

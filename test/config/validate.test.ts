@@ -148,6 +148,8 @@ const CASES: Case[] = [
   { base: 'HTTPRoute/orders-canary', why: 'Service backendRef without port', mutate: (o) => { delete canaryRule(o).backendRefs[0].port; }, field: 'spec.rules[1].backendRefs[0].port', message: /required when referring to a Service/, lineHas: 'name: orders-v1' },
   { base: 'HTTPRoute/orders-canary', why: 'unknown method', mutate: (o) => { o.spec.rules[0].matches[0].method = 'FETCH'; }, field: 'spec.rules[0].matches[0].method', message: /one of "GET"/ },
   { base: 'HTTPRoute/orders-canary', why: 'parentRef port zero', mutate: (o) => { o.spec.parentRefs[0].port = 0; }, field: 'spec.parentRefs[0].port', message: /between 1 and 65535/ },
+  { base: 'HTTPRoute/orders-canary', why: 'the same parent twice', mutate: (o) => { o.spec.parentRefs.push({ ...o.spec.parentRefs[0] }); }, field: 'spec.parentRefs[1]', message: /duplicate parentRef/, lineHas: 'group' },
+  { base: 'HTTPRoute/orders-canary', why: 'the same parent with and without port', mutate: (o) => { o.spec.parentRefs.push({ group: '', kind: 'Service', name: 'orders' }); }, field: 'spec.parentRefs[1]', message: /must agree on whether they set sectionName/, lineHas: 'group' },
   { base: 'HTTPRoute/orders-canary', why: 'parentRef without name', mutate: (o) => { delete o.spec.parentRefs[0].name; }, field: 'spec.parentRefs[0].name', message: /required/, lineHas: 'group' },
   { base: 'HTTPRoute/orders-canary', why: 'hostname with upper case', mutate: (o) => { o.spec.hostnames = ['Orders.shop']; }, field: 'spec.hostnames[0]', message: /hostname/, lineHas: 'Orders.shop' },
   // GRPCRoute
