@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import protobuf from 'protobufjs';
-import { envoyRoot, lookupType, typeForUrl, validateMessage } from '../../xds/validate/index.js';
+import { envoyRoot, lookupType, typeForUrl, validateMessage, validateResource } from '../../xds/validate/index.js';
 
 function allTypes(namespace: protobuf.NamespaceBase, found: protobuf.Type[] = []): protobuf.Type[] {
   for (const object of namespace.nestedArray) {
@@ -79,4 +79,27 @@ test('an empty message of every loaded type is checked without throwing', () => 
     if (fromObject.length > 0) withViolations++;
   }
   assert.ok(withViolations > 100, `only ${withViolations} empty messages break a rule`);
+});
+
+test('corrupted bytes of a listener (with Anys nested two deep) give violations, never an exception', () => {
+  const T = 'type.googleapis.com/';
+  const routeConfig = { name: 'r', virtual_hosts: [{ name: 'v', domains: ['*'], routes: [{ match: { safe_regex: { regex: '^/a' } }, route: { cluster: 'c' } }] }] };
+  const hcm = { '@type': `${T}envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager`, stat_prefix: 'h', route_config: routeConfig, http_filters: [{ name: 'router', typed_config: { '@type': `${T}envoy.extensions.filters.http.router.v3.Router` } }] };
+  const listener = { name: 'l', address: { socket_address: { address: '0.0.0.0', port_value: 1 } }, filter_chains: [{ filters: [{ name: 'hcm', typed_config: hcm }] }] };
+  const url = `${T}envoy.config.listener.v3.Listener`;
+  const type = lookupType('envoy.config.listener.v3.Listener');
+  const bytes = type.encode(type.fromObject(listener)).finish();
+  assert.deepEqual(validateResource(url, bytes), []);
+  let seed = 7;
+  const random = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  let found = 0;
+  for (let i = 0; i < 300; i++) {
+    const corrupted = Uint8Array.from(bytes);
+    for (let k = 0; k < 3; k++) corrupted[random(corrupted.length)] = random(256);
+    found += validateResource(url, corrupted).length;
+  }
+  assert.ok(found > 100, `only ${found} violations in 300 corrupted listeners`);
 });

@@ -5,9 +5,9 @@
 // two chains that match the same traffic, clusters whose type and discovery config disagree, and
 // typed configs of the wrong extension category.
 // Each check gets the decoded message (protobufjs form: enums as numbers, Anys as type_url/value).
-import { envoyRoot } from './proto-root.js';
+import { envoyRoot, typeForUrl } from './proto-root.js';
 import { re2Error } from './re2.js';
-import { isRecord } from './rules.js';
+import { isRecord, planOf } from './rules.js';
 import { joinPath, type Report } from './shape.js';
 
 type Fields = { [name: string]: unknown };
@@ -17,9 +17,11 @@ function records(value: unknown): Fields[] {
   return Array.isArray(value) ? value.filter(isRecord) : [];
 }
 
+/** The full name of a typed config's type, when it is one Envoy knows (else any.type_url says so). */
 function typeName(typedConfig: unknown): string | undefined {
-  if (!isRecord(typedConfig) || typeof typedConfig.type_url !== 'string' || typedConfig.type_url === '') return undefined;
-  return typedConfig.type_url.slice(typedConfig.type_url.lastIndexOf('/') + 1);
+  if (!isRecord(typedConfig) || typeof typedConfig.type_url !== 'string') return undefined;
+  const type = typeForUrl(typedConfig.type_url);
+  return type ? planOf(type).name : undefined;
 }
 
 /** "Only a single wildcard domain is permitted in route X"; "Only unique values for domains are permitted". */
