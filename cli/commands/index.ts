@@ -4,5 +4,6 @@ import { versionCommand } from './version.js';
 import { envoyBootstrapCommand } from './envoy-bootstrap.js';
 import { redirectorCommand } from './redirector.js';
 import { meshCommand } from './mesh.js';
+import { controlPlaneCommand } from './control-plane.js';
 
-export const commands: Command[] = [versionCommand, envoyBootstrapCommand, redirectorCommand, meshCommand];
+export const commands: Command[] = [versionCommand, envoyBootstrapCommand, redirectorCommand, meshCommand, controlPlaneCommand];
