@@ -20,9 +20,10 @@ it with nsenter (not \`ip netns exec\`, which remounts /sys and hides the pins):
 
 Flags:
   --node NAME            the node (its pods are the Pods with spec.nodeName NAME) (required)
-  --xds HOST:PORT        the control plane's xDS address (default ${DEFAULT_XDS})
+  --xds HOST:PORT        the control plane's xDS address, or unix:PATH (default ${DEFAULT_XDS})
   --bpffs DIR            pin directory (default /sys/fs/bpf/skiff/NAME)
-  --admin HOST:PORT      admin HTTP: /healthz /readyz /metrics /debug/maps/NAME /debug/flows?follow=1
+  --admin HOST:PORT      admin HTTP (or unix:PATH): /healthz /readyz /metrics /debug/maps/NAME
+                         /debug/flows?follow=1 /debug/state
                          (default ${DEFAULT_ADMIN})
   --proxy-port PORT      the node proxy's transparent listener (default: the mesh's, 15001)
   --max-entries MAP=N,…  map sizes other than the defaults (e.g. skf_ct=16384); keep them stable
