@@ -21,7 +21,7 @@ function merge(into: Rules, from: Rules): Rules {
 }
 
 /** An option of a reflection object (all its mentions merged), or undefined when not set. */
-export function optionOf(object: protobuf.ReflectionObject, name: string): unknown {
+function optionOf(object: protobuf.ReflectionObject, name: string): unknown {
   let found: unknown;
   // Typed as a record, but protobufjs 7 keeps a list of single-key objects.
   const entries = (object.parsedOptions ?? []) as unknown as unknown[];

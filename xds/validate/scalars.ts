@@ -17,7 +17,7 @@ const INTEGER_KINDS = new Set(['int32', 'int64', 'uint32', 'uint64', 'sint32', '
 export const NUMBER_KINDS = new Set([...INTEGER_KINDS, 'float', 'double']);
 
 /** An integer from a decoded field (number, Long, string) or a rule value, as a bigint. */
-export function toBigInt(value: unknown): bigint {
+function toBigInt(value: unknown): bigint {
   if (typeof value === 'bigint') return value;
   if (typeof value === 'number') return BigInt(Math.trunc(value));
   if (typeof value === 'string' || typeof value === 'boolean') return BigInt(value);
@@ -211,7 +211,7 @@ export function checkEnum(rules: Rules, value: number, type: protobuf.Enum): Fai
 const NANOS = 1_000_000_000n;
 
 /** A Duration or Timestamp (message or rule value `{ seconds, nanos }`) in nanoseconds. */
-export function totalNanos(value: unknown): bigint {
+function totalNanos(value: unknown): bigint {
   const parts = (value ?? {}) as { seconds?: unknown; nanos?: unknown };
   return toBigInt(parts.seconds ?? 0) * NANOS + toBigInt(parts.nanos ?? 0);
 }

@@ -25,7 +25,7 @@ export function headerRegexError(kind: string, strict: boolean, value: string): 
 }
 
 /** Why a string is not a hostname per PGV (labels of 1-63 letters, digits, hyphens), or undefined. */
-export function hostnameError(host: string): string | undefined {
+function hostnameError(host: string): string | undefined {
   if (host.length > 253) return 'hostname cannot exceed 253 characters';
   const trimmed = (host.endsWith('.') ? host.slice(0, -1) : host).toLowerCase();
   for (const part of trimmed.split('.')) {
