@@ -241,6 +241,7 @@ export class DirectorySource implements ConfigSource {
   /** Every YAML file under the directory with its stat stamp, in path order; directories it cannot read go to `unreadable`. */
   private async listFiles(issues: ConfigIssue[], unreadable: string[]): Promise<Map<string, string>> {
     const found: [string, string][] = [];
+    const visited = new Set<string>(); // directories by device and inode: symlink loops are walked once
     const walk = async (dir: string, depth: number): Promise<void> => {
       let entries: string[];
       try {
@@ -250,13 +251,16 @@ export class DirectorySource implements ConfigSource {
         unreadable.push(dir);
         return;
       }
-      for (const entry of entries) {
+      for (const entry of entries.sort(compareText)) {
         if (entry.startsWith('.')) continue;
         const path = join(dir, entry);
         const info = await stat(path, { bigint: true }).catch(() => undefined);
         if (!info) continue; // removed meanwhile, or a dangling link
         if (info.isDirectory()) {
-          if (depth < MAX_DIRECTORY_DEPTH) await walk(path, depth + 1);
+          const id = `${info.dev}:${info.ino}`;
+          if (visited.has(id) || depth >= MAX_DIRECTORY_DEPTH) continue;
+          visited.add(id);
+          await walk(path, depth + 1);
         } else if (info.isFile() && /\.ya?ml$/i.test(entry)) {
           found.push([path, stampOf(info)]);
         }
@@ -264,6 +268,7 @@ export class DirectorySource implements ConfigSource {
     };
     const top = await stat(this.dir, { bigint: true }).catch(() => undefined);
     if (top?.isFile()) return new Map([[this.dir, stampOf(top)]]); // a single file given as the config
+    if (top) visited.add(`${top.dev}:${top.ino}`);
     await walk(this.dir, 0);
     found.sort((a, b) => this.compareFiles(a[0], b[0]));
     return new Map(found);

@@ -3,7 +3,7 @@
 // (fs.watch and polling).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DirectorySource } from '../../config/sources/directory.js';
 import { EXAMPLE_DIR, eventually, exampleFiles, withTempDir } from './directory-helpers.js';
@@ -268,6 +268,31 @@ test('a directory that cannot be read keeps its files\' last good objects until 
       await source.refresh();
       assert.deepEqual([...source.objects().keys()], ['Service/shop/web'], 'once readable, removals count');
       assert.deepEqual(source.issues(), []);
+    } finally {
+      await source.stop();
+    }
+  });
+});
+
+test('symlinked directories are followed once (a loop is no duplicate); a throwing listener harms nothing', async () => {
+  await withTempDir(async (dir) => {
+    await mkdir(join(dir, 'team'));
+    await writeFile(join(dir, 'team', 'web.yaml'), service('web'));
+    await symlink('..', join(dir, 'team', 'loop'));
+    await symlink(join(dir, 'team'), join(dir, 'team-link'));
+    const source = await manual(dir);
+    let calls = 0;
+    source.onChange(() => {
+      throw new Error('listener bug');
+    });
+    source.onChange(() => calls++);
+    try {
+      assert.deepEqual([...source.objects().keys()], ['Service/shop/web']);
+      assert.deepEqual(source.issues(), []);
+      await writeFile(join(dir, 'team', 'web.yaml'), service('web', 81));
+      await source.refresh();
+      assert.equal(calls, 1, 'the second listener still runs');
+      assert.equal((source.objects().get('Service/shop/web') as { spec: { ports: { port: number }[] } }).spec.ports[0]!.port, 81);
     } finally {
       await source.stop();
     }
