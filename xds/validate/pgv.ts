@@ -223,6 +223,11 @@ export function validateMessage(type: string | protobuf.Type, message: object | 
   const messageType = typeof type === 'string' ? lookupType(type) : type;
   const walk = new Walk();
   const decoded = toMessage(messageType, message, walk);
-  if (decoded) walk.message(messageType, decoded, '');
+  try {
+    if (decoded) walk.message(messageType, decoded, '');
+  } catch (err) {
+    // A fault of the checker must not pass the resource, nor take down the caller.
+    walk.report('', 'validator.error', `the checker failed: ${(err as Error).stack ?? String(err)}`);
+  }
   return walk.violations;
 }

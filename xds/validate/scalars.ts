@@ -16,13 +16,13 @@ type Ordered = number | bigint;
 const INTEGER_KINDS = new Set(['int32', 'int64', 'uint32', 'uint64', 'sint32', 'sint64', 'fixed32', 'fixed64', 'sfixed32', 'sfixed64']);
 export const NUMBER_KINDS = new Set([...INTEGER_KINDS, 'float', 'double']);
 
-/** An integer from a decoded field (number, Long, string) or a rule value, as a bigint. */
+/** An integer from a decoded field (number, Long, string) or a rule value, as a bigint (never throws). */
 function toBigInt(value: unknown): bigint {
   if (typeof value === 'bigint') return value;
-  if (typeof value === 'number') return BigInt(Math.trunc(value));
-  if (typeof value === 'string' || typeof value === 'boolean') return BigInt(value);
-  if (value && typeof value === 'object') return BigInt(String(value));
-  return 0n;
+  const text = String(value ?? 0);
+  if (/^-?\d+$/.test(text)) return BigInt(text);
+  const number = Number(text);
+  return Number.isFinite(number) ? BigInt(Math.trunc(number)) : 0n;
 }
 
 /**
