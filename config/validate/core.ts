@@ -108,7 +108,8 @@ function appProtocol(f: Field | undefined): void {
 
 export function validateEndpointSlice(root: Field): void {
   const addressType = root.req('addressType')?.oneOf(['IPv4', 'IPv6', 'FQDN'] as const);
-  root.req('endpoints')?.list((ep) => {
+  // `endpoints` is required by the schema, yet the API server writes an empty one as null: both mean none.
+  root.opt('endpoints')?.list((ep) => {
     if (!ep.object()) return;
     ep.req('addresses')?.strings((a) => endpointAddress(a, addressType), { min: 1, max: 100 });
     const conditions = ep.opt('conditions');

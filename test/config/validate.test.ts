@@ -118,7 +118,8 @@ const CASES: Case[] = [
   // EndpointSlice
   { base: 'EndpointSlice/orders-v1-7xk2p', why: 'address type unknown', mutate: (o) => { o.addressType = 'IPv5'; }, field: 'addressType', message: /one of/ },
   { base: 'EndpointSlice/orders-v1-7xk2p', why: 'IPv6 address in an IPv4 slice', mutate: (o) => { o.endpoints[0].addresses[0] = 'fe80::1'; }, field: 'endpoints[0].addresses[0]', message: /IPv4/, lineHas: 'fe80::1' },
-  { base: 'EndpointSlice/orders-v1-7xk2p', why: 'endpoints missing', mutate: (o) => { delete o.endpoints; }, field: 'endpoints', message: /required/, lineHas: 'apiVersion' },
+  { base: 'EndpointSlice/orders-v1-7xk2p', why: 'endpoints not a list', mutate: (o) => { o.endpoints = { addresses: ['10.244.1.20'] }; }, field: 'endpoints', message: /must be a list/ },
+  { base: 'EndpointSlice/orders-v1-7xk2p', why: 'endpoint without addresses', mutate: (o) => { delete o.endpoints[0].addresses; }, field: 'endpoints[0].addresses', message: /required/, lineHas: 'conditions' },
   { base: 'EndpointSlice/orders-v1-7xk2p', why: 'ready not a boolean', mutate: (o) => { o.endpoints[1].conditions.ready = 'yes'; }, field: 'endpoints[1].conditions.ready', message: /true or false/ },
   // HTTPRoute
   { base: 'HTTPRoute/orders-canary', why: 'weight above 1,000,000', mutate: (o) => { canaryRule(o).backendRefs[0].weight = 1_000_001; }, field: 'spec.rules[1].backendRefs[0].weight', message: /between 0 and 1000000/ },
@@ -294,4 +295,9 @@ test('a headless Service may have no ports; an ExternalName Service needs its na
   assert.deepEqual(headless.issues, []);
   const external = validateObject({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'ext' }, spec: { type: 'ExternalName' } }, { source: 'e.yaml' });
   assert.deepEqual(external.issues.map((i) => [i.field, i.message]), [['spec.externalName', 'required field is missing']]);
+});
+
+test('an EndpointSlice with no endpoints (null, as the API server writes it) is valid', () => {
+  const slice = { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 'idle-x1', namespace: 'shop' }, addressType: 'IPv4', endpoints: null, ports: null };
+  assert.deepEqual(validateObject(slice, { source: 'kubernetes:discovery.k8s.io/v1/EndpointSlice' }).issues, []);
 });
