@@ -24,6 +24,8 @@ export interface ConnectionHost {
   readonly metrics: XdsMetrics;
   readonly log: Logger;
   schedule(connection: Connection): void;
+  /** Bytes handed to streams but not yet written out changed by `delta` (the server's global budget). */
+  buffered(delta: number): void;
   /** The client identified itself (first request). */
   attach(connection: Connection): void;
   detach(connection: Connection): void;
@@ -44,6 +46,9 @@ export interface TypePlan {
 }
 
 export const NO_PLAN: TypePlan = { upsert: null, removal: null, changed: [] };
+
+/** A client with more unwritten response bytes than this gets no further push until it reads. */
+const CLIENT_BUFFER_LIMIT = 4 * 1024 * 1024;
 
 /** The type whose resources a changed resource of this type needs sent after it (warming). */
 const WARMS: Record<string, string> = { [TypeUrl.cluster]: TypeUrl.endpoint, [TypeUrl.listener]: TypeUrl.route };
@@ -83,6 +88,8 @@ export abstract class Connection implements Pushable {
   queuedAt = 0;
   protected readonly types = new Map<string, TypeState>();
   private ordered: TypeState[] = [];
+  /** Response bytes written to the stream whose write has not completed (the client is not reading). */
+  private inFlight = 0;
   private blocked = false;
   private pushAfterDrain = false;
   private closed = false;
@@ -181,16 +188,25 @@ export abstract class Connection implements Pushable {
     step.state.version = step.version;
     step.state.sentAt = Date.now();
     this.host.metrics.pushes.inc({ type_url: step.state.typeUrl, mode: this.mode });
-    const writable = this.call.write(withNonce(step.body, this.nonceField, nonce));
-    if (!writable && !this.blocked) {
-      this.blocked = true;
-      this.call.once('drain', () => {
-        this.blocked = false;
-        if (this.pushAfterDrain) {
-          this.pushAfterDrain = false;
-          this.host.schedule(this);
-        }
-      });
+    const message = withNonce(step.body, this.nonceField, nonce);
+    const bytes = message.length;
+    this.inFlight += bytes;
+    this.host.buffered(bytes);
+    this.call.write(message, () => this.written(bytes));
+    if (this.inFlight > CLIENT_BUFFER_LIMIT) this.blocked = true;
+  }
+
+  /** A response left for the network; a client that had stopped reading gets its merged push now. */
+  private written(bytes: number): void {
+    if (this.closed) return;
+    this.inFlight -= bytes;
+    this.host.buffered(-bytes);
+    if (this.blocked && this.inFlight <= CLIENT_BUFFER_LIMIT / 2) {
+      this.blocked = false;
+      if (this.pushAfterDrain) {
+        this.pushAfterDrain = false;
+        this.host.schedule(this);
+      }
     }
   }
 
@@ -198,6 +214,8 @@ export abstract class Connection implements Pushable {
   close(status?: { code: GrpcStatus; details: string }): void {
     if (this.closed) return;
     this.closed = true;
+    this.host.buffered(-this.inFlight);
+    this.inFlight = 0;
     this.host.detach(this);
     if (status) this.call.emit('error', status);
     else this.call.end();

@@ -16,8 +16,19 @@ export class PushQueue {
   private head = 0;
   private timer: NodeJS.Immediate | NodeJS.Timeout | undefined;
 
-  /** debounceMs: how long a scheduled push waits for more changes to merge before the queue runs. */
-  constructor(private readonly debounceMs = 0) {}
+  /**
+   * debounceMs: how long a scheduled push waits for more changes to merge before the queue runs.
+   * paused: while true (e.g. too many response bytes wait for the network) the queue waits for resume().
+   */
+  constructor(
+    private readonly debounceMs = 0,
+    private readonly paused: () => boolean = () => false,
+  ) {}
+
+  /** Continues after a pause, if there is work. */
+  resume(): void {
+    if (this.head < this.items.length) this.arm(0);
+  }
 
   schedule(client: Pushable): void {
     if (client.queued) return;
@@ -36,6 +47,7 @@ export class PushQueue {
     this.timer = undefined;
     const deadline = Date.now() + SLICE_MS;
     while (this.head < this.items.length) {
+      if (this.paused()) return;
       const client = this.items[this.head++] as Pushable;
       client.queued = false;
       client.push();

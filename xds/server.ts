@@ -15,6 +15,9 @@ import { PushQueue } from './push-queue.js';
 import { SERVICES } from './services.js';
 import { SotwConnection } from './sotw-stream.js';
 
+/** Pushes pause while more response bytes than this wait for the network (bounds memory in a reconnect storm). */
+const SERVER_BUFFER_BUDGET = 128 * 1024 * 1024;
+
 export interface XdsServerOptions {
   cache: SnapshotCache;
   log?: Logger;
@@ -34,11 +37,13 @@ export class XdsServer implements ConnectionHost {
   private readonly byClass = new Map<string, Set<Connection>>();
   private readonly unsubscribe: () => void;
   private listening = false;
+  /** Response bytes handed to streams and not yet written to the network, over all clients. */
+  private unwritten = 0;
 
   constructor(options: XdsServerOptions) {
     this.cache = options.cache;
     this.log = options.log ?? logger('xds');
-    this.queue = new PushQueue(options.debounceMs ?? 0);
+    this.queue = new PushQueue(options.debounceMs ?? 0, () => this.unwritten > SERVER_BUFFER_BUDGET);
     this.server = new grpc.Server({ 'grpc.max_concurrent_streams': 1 << 20, ...options.grpcOptions });
     for (const { definition, methods } of SERVICES) {
       const implementation: grpc.UntypedServiceImplementation = {};
@@ -86,6 +91,11 @@ export class XdsServer implements ConnectionHost {
 
   schedule(connection: Connection): void {
     this.queue.schedule(connection);
+  }
+
+  buffered(delta: number): void {
+    this.unwritten += delta;
+    if (delta < 0 && this.unwritten <= SERVER_BUFFER_BUDGET / 2) this.queue.resume();
   }
 
   attach(connection: Connection): void {
