@@ -15,6 +15,7 @@ import { compareGrpc, compareHttp, computeRoute } from './routes.js';
 import type { Route, RouteContext, RouteContribution } from './routes.js';
 import { buildServiceView, podIps, podReady, routeSignature } from './services.js';
 import { BuildState, GLOBAL_KINDS, USE_WAYPOINT_LABEL, addTo, removeFrom } from './state.js';
+import { usable } from './usable.js';
 import type {
   AttachedGrpcMatch,
   AttachedHttpMatch,
@@ -134,17 +135,44 @@ class Build {
     this.issuesChanged = true;
   }
 
+  /**
+   * Runs one unit's computation; a throw (an object of a shape validation should have refused)
+   * becomes an issue on the object, and the unit is left out of the snapshot.
+   */
+  guard<T>(step: string, object: string, compute: () => T): T | undefined {
+    const unit = `broken:${step}:${object}`;
+    try {
+      const result = compute();
+      if (this.state.issuesByUnit.has(unit)) this.setIssues(unit, []);
+      return result;
+    } catch (err) {
+      const message = `left out of the ${step} view: ${err instanceof Error ? err.message : String(err)}`;
+      this.setIssues(unit, [{ severity: 'error', source: 'snapshot', object, message }]);
+      return undefined;
+    }
+  }
+
+  /** The object when it has the minimal shape every step relies on; otherwise an issue. */
+  private usable(key: string, object: MeshObject | undefined): MeshObject | undefined {
+    const ok = usable(object);
+    const unit = `unusable:${key}`;
+    if (object !== undefined && !ok) this.setIssues(unit, [{ severity: 'error', source: 'snapshot', object: key, message: 'left out: metadata.name, namespace or labels are not of the right type' }]);
+    else if (this.state.issuesByUnit.has(unit)) this.setIssues(unit, []);
+    return ok;
+  }
+
   // ---- step 1: raw indexes
   applyChanges(keys: Iterable<string>): void {
     const s = this.state;
     for (const key of keys) {
-      const before = s.objects.get(key);
-      const after = this.objects.get(key);
+      const before = usable(s.objects.get(key));
+      const after = this.usable(key, this.objects.get(key));
       this.countNamespace(before, -1);
       this.countNamespace(after, 1);
       const kind = kindOfKey(key);
-      if (kind === 'Pod') this.applyPod(before as Pod | undefined, after as Pod | undefined);
-      else if (kind === 'Service') this.applyService(before as Service | undefined, after as Service | undefined);
+      const name = key.slice(kind.length + 1);
+      if (kind === 'Pod') this.applyPod(name, before as Pod | undefined, after as Pod | undefined);
+      else if (kind === 'Service') this.applyService(name, before as Service | undefined, after as Service | undefined);
       else if (kind === 'EndpointSlice') this.applySlice(key, before as EndpointSlice | undefined, after as EndpointSlice | undefined);
       else if (ROUTE_KINDS.has(kind)) {
         if (after) s.routes.set(key, after as Route);
@@ -168,11 +196,10 @@ class Build {
     if (count === 0 || (count === 1 && delta === 1)) this.dirtyNamespaces.add(namespace);
   }
 
-  private applyPod(before: Pod | undefined, after: Pod | undefined): void {
+  private applyPod(key: string, before: Pod | undefined, after: Pod | undefined): void {
     const s = this.state;
-    const key = keyOf((after ?? before) as Pod);
     if (!this.oldPods.has(key)) this.oldPods.set(key, before);
-    const namespace = (after ?? before)?.metadata.namespace ?? '';
+    const namespace = key.slice(0, key.indexOf('/'));
     for (const [k, v] of Object.entries(before?.metadata.labels ?? {})) removeFrom(s.podsBySelectorPair, selectorPairKey(namespace, k, v), key);
     if (after) {
       s.pods.set(key, after);
@@ -183,9 +210,8 @@ class Build {
     this.dirtyPods.add(key);
   }
 
-  private applyService(before: Service | undefined, after: Service | undefined): void {
+  private applyService(key: string, before: Service | undefined, after: Service | undefined): void {
     const s = this.state;
-    const key = keyOf((after ?? before) as Service);
     if (!this.oldServices.has(key)) this.oldServices.set(key, before);
     const oldPair = before ? firstSelectorPair(before) : undefined;
     if (oldPair) removeFrom(s.servicesBySelectorPair, oldPair, key);
@@ -254,12 +280,12 @@ class Build {
     const identityInputs = new Map<string, { key: string; labels: Labels } | undefined>();
     for (const key of this.dirtyWorkloads) {
       const pod = s.pods.get(key);
-      let next: { key: string; labels: Labels } | undefined;
-      if (isWorkloadPod(pod)) {
+      const next = this.guard('identity', `Pod/${key}`, () => {
+        if (!isWorkloadPod(pod)) return undefined;
         const namespace = pod.metadata.namespace ?? '';
-        const labels = identityLabels(namespace, pod.spec?.serviceAccountName || 'default', pod.metadata.labels ?? {}, s.namespaceLabels(namespace));
-        next = { key: `${namespace}\u0000${canonicalLabels(labels)}`, labels };
-      }
+        const labels = identityLabels(namespace, serviceAccountOf(pod), pod.metadata.labels ?? {}, s.namespaceLabels(namespace));
+        return { key: `${namespace}\u0000${canonicalLabels(labels)}`, labels };
+      });
       const previous = s.identityKeyOf.get(key);
       if (previous !== next?.key) {
         if (next) s.allocator.acquire(next.key, next.labels);
@@ -291,7 +317,7 @@ class Build {
       const before = s.out.workloads.get(key);
       const pod = s.pods.get(key);
       const input = identityInputs.get(key);
-      const view = isWorkloadPod(pod) && input ? this.workloadView(key, pod, s.allocator.idOf(input.key) as number) : undefined;
+      const view = input ? this.guard('workload', `Pod/${key}`, () => this.workloadView(key, pod as Pod, s.allocator.idOf(input.key) as number)) : undefined;
       workloads.set(key, view);
       for (const ip of before?.ips ?? []) {
         byIp.set(ip, undefined);
@@ -337,7 +363,7 @@ class Build {
 
   private workloadView(key: string, pod: Pod, identity: number): WorkloadView {
     const namespace = pod.metadata.namespace ?? '';
-    const serviceAccount = pod.spec?.serviceAccountName || 'default';
+    const serviceAccount = serviceAccountOf(pod);
     const containerPorts = (pod.spec?.containers ?? []).flatMap((c) =>
       (c.ports ?? []).map((p) => Object.freeze({ ...(p.name ? { name: p.name } : {}), port: p.containerPort, protocol: p.protocol ?? 'TCP' })),
     );
@@ -372,7 +398,7 @@ class Build {
   updateServices(): void {
     const s = this.state;
     for (const [key, before] of this.full ? [] : this.oldPods) {
-      const namespace = (before ?? s.pods.get(key))?.metadata.namespace ?? '';
+      const namespace = key.slice(0, key.indexOf('/'));
       for (const pod of [before, s.pods.get(key)]) {
         if (pod) for (const service of this.servicesSelecting(namespace, pod.metadata.labels ?? {})) this.dirtyServices.add(service);
       }
@@ -384,7 +410,7 @@ class Build {
     const byVip = new Map<string, string | undefined>();
     for (const key of this.dirtyServices) {
       const before = s.out.services.get(key);
-      const view = this.serviceView(key);
+      const view = this.guard('service', `Service/${key}`, () => this.serviceView(key));
       views.set(key, view);
       for (const vip of before?.vips ?? []) byVip.set(vip, undefined);
       for (const vip of view?.vips ?? []) byVip.set(vip, key);
@@ -451,7 +477,12 @@ class Build {
         this.setIssues(`route:${key}`, []);
         continue;
       }
-      const result = computeRoute(route, ctx);
+      const result = this.guard('route', key, () => computeRoute(route, ctx));
+      if (!result) {
+        s.routeResults.delete(key);
+        views.set(key, undefined);
+        continue;
+      }
       s.routeResults.set(key, result);
       views.set(key, result.view);
       for (const service of result.refs) addTo(s.routesByService, service, key);
@@ -528,7 +559,12 @@ class Build {
         workloadsOf: (id) => [...(s.identityWorkloads.get(id) ?? [])],
         service: (k) => s.out.services.get(k),
       };
-      const result = computePolicy(policy, ctx);
+      const result = this.guard('policy', key, () => computePolicy(policy, ctx));
+      if (!result) {
+        s.policyResults.delete(key);
+        views.set(key, undefined);
+        continue;
+      }
       s.policyResults.set(key, result);
       views.set(key, result.policy);
       for (const id of result.policy.selectedIdentities) addTo(s.policiesByIdentity, id, key);
@@ -557,7 +593,7 @@ class Build {
         const result = s.policyResults.get(p) as NonNullable<ReturnType<typeof s.policyResults.get>>;
         return { key: p, layer: result.policy.layer, groups: result.groups };
       });
-      views.set(key, computeWorkloadPolicy(workload, selecting, lookup));
+      views.set(key, this.guard('workload policy', `Pod/${key}`, () => computeWorkloadPolicy(workload, selecting, lookup)));
     }
     s.out.workloadPolicies = s.out.workloadPolicies.update(views);
   }
@@ -596,8 +632,9 @@ class Build {
         s.serviceL7.delete(key);
         continue;
       }
-      const result = serviceL7(view, (port) => s.out.attachments.get(port));
-      if (result.ports.length === 0) s.serviceL7.delete(key);
+      const result = this.guard('L7', `Service/${key}`, () => serviceL7(view, (port) => s.out.attachments.get(port)));
+      if (!result || result.ports.length === 0) s.serviceL7.delete(key);
+      if (!result) continue;
       else s.serviceL7.set(key, result);
       for (const port of result.ports) servicePorts.set(port.key, port);
       for (const workload of workloadsOf(result.marks)) {
@@ -632,9 +669,9 @@ class Build {
     const s = this.state;
     const nodes = new Map<string, NodeView | undefined>();
     for (const key of this.dirtyNodes) {
-      const node = this.objects.get(key) as Node | undefined;
+      const node = usable(this.objects.get(key)) as Node | undefined;
       const name = key.slice(key.lastIndexOf('/') + 1);
-      nodes.set(name, node ? nodeView(node) : undefined);
+      nodes.set(name, node ? this.guard('node', key, () => nodeView(node)) : undefined);
     }
     s.out.nodes = s.out.nodes.update(nodes);
     const namespaces = new Map<string, NamespaceView | undefined>();
@@ -659,6 +696,11 @@ class Build {
     s.issueList = Object.freeze(all.map((i) => Object.freeze(i)));
     return s.issueList;
   }
+}
+
+function serviceAccountOf(pod: Pod): string {
+  const name = pod.spec?.serviceAccountName;
+  return typeof name === 'string' && name !== '' ? name : 'default';
 }
 
 function workloadsOf(marks: ReadonlyMap<string, Marks> | undefined): Iterable<string> {

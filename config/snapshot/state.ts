@@ -13,6 +13,7 @@ import type { ServiceL7Result } from './l7.js';
 import type { Policy, PolicyResult } from './policies.js';
 import type { Route, RouteResult } from './routes.js';
 import { SelectorCache } from './selector-cache.js';
+import { usable } from './usable.js';
 import type {
   IdentityView,
   MeshSnapshot,
@@ -137,6 +138,7 @@ export class BuildState {
   constructor(objects: ReadonlyMap<string, MeshObject>) {
     const configs: MeshConfig[] = [];
     for (const object of objects.values()) {
+      if (!usable(object)) continue;
       switch (object.kind) {
         case 'MeshConfig':
           configs.push(object);
