@@ -361,12 +361,13 @@ export class DirectorySource implements ConfigSource {
 }
 
 function duplicateIssue(path: string, line: number, key: string, winnerPath: string, winnerLine: number): ConfigIssue {
+  const object = key.replace('//', '/'); // as validation names objects: Node/node-a, Service/shop/web
   return {
     severity: 'error',
     source: path,
     line,
-    object: key,
-    message: `duplicate object: ${key} is also defined at ${winnerPath}:${winnerLine}, which is the one used`,
+    object,
+    message: `duplicate object: ${object} is also defined at ${winnerPath}:${winnerLine}, which is the one used`,
   };
 }
 
