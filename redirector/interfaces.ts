@@ -23,13 +23,25 @@ export async function findPodInterfaces(ips: readonly string[]): Promise<Map<str
   const found = new Map<string, PodInterface>();
   if (ips.length === 0) return found;
   const links = new Map((await ipJson<Link>('link', 'show')).map((l) => [l.ifname, l.ifindex]));
-  const answers = await Promise.all(ips.map((addr) => ipJson<RouteGet>('route', 'get', addr).catch(() => [] as RouteGet[])));
-  ips.forEach((addr, i) => {
-    const routes = answers[i] as RouteGet[];
-    const dev = routes[0]?.dev;
-    const ifindex = dev ? links.get(dev) : undefined;
-    if (dev && dev !== 'lo' && routes[0]?.type !== 'local' && ifindex !== undefined) found.set(addr, { ifname: dev, ifindex });
+  // the host routes a CNI leaves (`<pod ip> dev <veth>`) answer most lookups in one listing each
+  const hostRoutes = new Map<string, RouteGet>();
+  for (const family of ['-4', '-6']) {
+    for (const r of await ipJson<RouteGet & { dst?: string }>(family, 'route', 'show', 'table', 'main')) {
+      if (r.dst) hostRoutes.set(r.dst.replace(/\/(32|128)$/, ''), r);
+    }
+  }
+  const rest = ips.filter((addr) => !hostRoutes.has(addr));
+  const answers = await Promise.all(rest.map((addr) => ipJson<RouteGet>('route', 'get', addr).catch(() => [] as RouteGet[])));
+  rest.forEach((addr, i) => {
+    const route = answers[i]?.[0];
+    if (route) hostRoutes.set(addr, route);
   });
+  for (const addr of ips) {
+    const route = hostRoutes.get(addr);
+    const dev = route?.dev;
+    const ifindex = dev ? links.get(dev) : undefined;
+    if (dev && dev !== 'lo' && route?.type !== 'local' && ifindex !== undefined) found.set(addr, { ifname: dev, ifindex });
+  }
   return found;
 }
 
