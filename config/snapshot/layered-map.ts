@@ -1,7 +1,10 @@
 // A read-only map that shares structure with the version it was derived from, so a snapshot that
-// changes a few entries of a 100,000-entry view costs O(changes), not a copy of the view. Each
+// changes a few entries of a 100,000-entry view costs O(changes), not a copy of the view; an entry
+// recomputed equal to the one in place keeps the old object. Each
 // version is a frozen base map plus a small overlay of changes; the overlay is folded into a new
 // base once it grows past a fraction of the base (amortized O(1) per change).
+
+import { deepEqual } from './equal.js';
 
 const DELETED: unique symbol = Symbol('deleted');
 type Slot<V> = V | typeof DELETED;
@@ -21,22 +24,30 @@ export class LayeredMap<K, V> implements ReadonlyMap<K, V> {
     return new LayeredMap<K, V>(new Map(), new Map(), 0);
   }
 
-  /** A new version with `changes` applied: a value sets the key, undefined deletes it. */
+  /**
+   * A new version with `changes` applied: a value sets the key, undefined deletes it. A value
+   * structurally equal to the one in place keeps the one in place (and its identity).
+   */
   update(changes: ReadonlyMap<K, V | undefined>): LayeredMap<K, V> {
     if (changes.size === 0) return this;
-    const top = new Map(this.top);
+    let top: Map<K, Slot<V>> | undefined;
     let size = this.size;
     for (const [key, value] of changes) {
-      const had = this.has(key);
+      const before = this.get(key);
+      const had = before !== undefined || this.has(key);
       if (value === undefined) {
         if (!had) continue;
+        top ??= new Map(this.top);
         top.set(key, DELETED);
         size--;
       } else {
+        if (had && deepEqual(before, value)) continue;
+        top ??= new Map(this.top);
         top.set(key, value);
         if (!had) size++;
       }
     }
+    if (!top) return this;
     if (top.size > 256 && top.size * 8 > this.base.size) return new LayeredMap(fold(this.base, top), new Map(), size);
     return new LayeredMap(this.base, top, size);
   }

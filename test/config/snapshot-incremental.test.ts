@@ -155,3 +155,24 @@ test('a snapshot used twice as previous still gives correct successors', () => {
   assert.equal(second.workloads.size, 0);
   assert.equal(base.workloads.size, 1, 'the previous snapshot is not changed by its successors');
 });
+
+test('views a change does not touch are the previous objects; recomputed equal views too', () => {
+  const web = service('a', 'web', '10.96.0.1', [{ name: 'http', port: 80, targetPort: 8080 }], { app: 'web' });
+  const api = service('a', 'api', '10.96.0.2', [{ name: 'http', port: 80, targetPort: 8080 }], { app: 'api' });
+  const webSlice = slice('a', 'web', 'web-1', [{ name: 'http', port: 8080 }], [{ ip: '10.0.0.1', pod: 'web-1' }]);
+  const objects = new Map<string, MeshObject>([web, api, webSlice, pod('a', 'api-1', '10.0.0.2', { app: 'api' })].map((o) => [keyOf(o), o]));
+  const first = buildSnapshot(new Map(objects));
+  const moved = slice('a', 'web', 'web-1', [{ name: 'http', port: 8080 }], [{ ip: '10.0.0.9', pod: 'web-1' }]);
+  objects.set(keyOf(moved), moved);
+  const second = buildSnapshot(new Map(objects), first, { changedKeys: [keyOf(moved)] });
+  assert.equal(second.services.get('a/api'), first.services.get('a/api'));
+  assert.notEqual(second.services.get('a/web'), first.services.get('a/web'));
+  assert.equal(second.workloads.get('a/api-1'), first.workloads.get('a/api-1'));
+  // The same object again (a re-list that changed nothing): every view stays the same object.
+  const copy = { ...moved };
+  objects.set(keyOf(copy), copy);
+  const third = buildSnapshot(new Map(objects), second, { changedKeys: [keyOf(copy)] });
+  assert.equal(third.services.get('a/web'), second.services.get('a/web'));
+  assert.equal(third.services, second.services);
+  assert.equal(third.version, '3');
+});
