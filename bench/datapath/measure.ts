@@ -12,16 +12,17 @@ export interface Latency {
   p99: number;
 }
 
-/** sockperf ping-pong over TCP for `seconds` (whole seconds, its warm-up excluded). */
+/** sockperf ping-pong over TCP for `seconds` (whole seconds, its warm-up excluded). On a busy
+ * machine a short run may end with no valid observation; it is then run again (up to 3 times). */
 export async function pingPong(fx: NetnsFixture, netns: string, host: string, seconds: number): Promise<Latency> {
   const args = ['ping-pong', '--tcp', '--full-rtt', '-i', host, '-p', String(Ports.SOCKPERF), '-t', String(Math.max(1, Math.round(seconds)))];
-  const out = await runToEnd(fx, netns, 'sockperf', args, seconds * 1000 + 15_000);
-  const percentile = (p: string): number => {
-    const m = new RegExp(`percentile ${p} =\\s*([0-9.]+)`).exec(out);
-    if (!m) throw new Error(`sockperf printed no percentile ${p}: ${out.slice(-400)}`);
-    return Number(m[1]);
-  };
-  return { p50: percentile('50.000'), p99: percentile('99.000') };
+  for (let attempt = 1; ; attempt++) {
+    const out = await runToEnd(fx, netns, 'sockperf', args, seconds * 1000 + 15_000);
+    const p50 = /percentile 50.000 =\s*([0-9.]+)/.exec(out);
+    const p99 = /percentile 99.000 =\s*([0-9.]+)/.exec(out);
+    if (p50 && p99) return { p50: Number(p50[1]), p99: Number(p99[1]) };
+    if (attempt === 3) throw new Error(`sockperf to ${host} from ${netns} printed no percentiles: ${out.slice(-400)}`);
+  }
 }
 
 /** iperf3 TCP throughput for `seconds`, in Gb/s as the receiver counted it. */

@@ -1,9 +1,10 @@
-// The benchmark's simulated nodes, one per scenario, each with a client pod and a server pod
-// (sockperf, iperf3 and an accept-and-close server): no programs; skiff with small maps; skiff with
-// the service catalogue and policy fillers loaded; the catalogue as kube-proxy iptables chains; and
-// skiff steering the flow to a user-space transparent relay. All live in one NetnsFixture, whose
+// The benchmark's simulated nodes, each with a client pod and a server pod (sockperf, iperf3 and an
+// accept-and-close server): no programs; skiff with small maps; skiff with the service catalogue
+// and policy fillers loaded; the catalogue as kube-proxy iptables chains; and skiff steering the
+// flow to a user-space transparent relay. The skiff nodes give two scenarios each: to the server
+// pod's IP (pod to pod, as the baseline) and to the service VIP (as iptables). All live in one NetnsFixture, whose
 // cleanup removes namespaces (and the iptables rules in them), pins and processes.
-import { backends, EndpointFlags, Direction, ipcache, lbSlots, policy, PolicyVerdict, Proto, proxyUpstreamMark, services } from '../../bpf/maps/index.js';
+import { backends, conntrack, EndpointFlags, Direction, ipcache, lbSlots, policy, PolicyVerdict, Proto, proxyUpstreamMark, services } from '../../bpf/maps/index.js';
 import { DatapathNode } from '../../test/helpers/datapath-node.js';
 import type { NetnsFixture } from '../../test/helpers/netns.js';
 import { MEASURED_VIP, serviceCatalogue, type CatalogueService } from './catalogue.js';
@@ -17,7 +18,7 @@ export interface BenchSize {
   policies: number;
 }
 
-export type ScenarioKey = 'baseline' | 'fast' | 'loaded' | 'iptables' | 'proxy';
+export type ScenarioKey = 'baseline' | 'fast' | 'fast-vip' | 'loaded' | 'loaded-vip' | 'iptables' | 'proxy';
 
 export interface Scenario {
   key: ScenarioKey;
@@ -37,8 +38,13 @@ const PORTS = [Ports.SOCKPERF, Ports.IPERF, Ports.ACCEPT];
 /** The proxy scenario steers these (the accept port stays on the fast path). */
 const PROXIED_PORTS = [Ports.SOCKPERF, Ports.IPERF];
 
+/** Every skiff node's conntrack has the production size, as a node's: the connection-rate loops
+ * open tens of thousands of flows, more than a test-sized (16,384-entry) LRU table holds. */
+const conntrackSize = { skf_ct: conntrack.DEFAULT_MAX_ENTRIES };
+
 /** The production map sizes (the C declarations' max_entries) for the loaded node. */
 const productionSizes = {
+  ...conntrackSize,
   skf_services: services.DEFAULT_MAX_ENTRIES,
   skf_lb_slots: lbSlots.DEFAULT_MAX_ENTRIES,
   skf_backends: backends.DEFAULT_MAX_ENTRIES,
@@ -68,7 +74,7 @@ function plainNode(fx: NetnsFixture, name: string, subnet: number): NodePods {
 
 /** A skiff node whose client may reach the server on the benchmark's ports (an allow policy on
  * both endpoints, enforced), steering `proxied` ports to the relay. */
-function skiffNode(fx: NetnsFixture, name: string, subnet: number, sizes: Partial<typeof productionSizes>, proxied: number[] = []): { pods: NodePods; dp: DatapathNode } {
+function skiffNode(fx: NetnsFixture, name: string, subnet: number, sizes: typeof conntrackSize, proxied: number[] = []): { pods: NodePods; dp: DatapathNode } {
   const { cli, srv } = podSpecs(name, subnet);
   const dp = DatapathNode.create(fx, name, [{ ...cli, identity: CLI }, { ...srv, identity: SRV }], sizes);
   // flow events are not read here (an agent's work, not the datapath's): the ring fills, and the
@@ -150,20 +156,21 @@ async function startServers(fx: NetnsFixture, tools: string, netns: string): Pro
 export async function createTestbed(fx: NetnsFixture, tools: string, size: BenchSize, progress: (line: string) => void): Promise<Scenario[]> {
   const scenarios: Scenario[] = [];
   const count = (n: number) => n.toLocaleString('en-US');
-  const add = async (key: ScenarioKey, label: string, pods: NodePods, target: string, connectRate = true) => {
-    await startServers(fx, tools, pods.server);
+  const add = (key: ScenarioKey, label: string, pods: NodePods, target: string, connectRate: boolean) => {
     scenarios.push({ key, label, client: pods.client, target, connectRate });
   };
 
   progress('set-up: baseline node (no programs)');
   const base = plainNode(fx, 'base', 81);
-  await add('baseline', 'no programs (baseline)', base, base.serverIp);
+  await startServers(fx, tools, base.server);
+  add('baseline', 'no programs (baseline), pod IP', base, base.serverIp, true);
 
   progress('set-up: skiff node with small maps');
-  const fast = skiffNode(fx, 'fast', 82, {});
-  const small = serviceCatalogue(0, 1, fast.pods.serverIp, PORTS);
-  loadServices(fast.dp, small);
-  await add('fast', 'skiff fast path, small maps', fast.pods, MEASURED_VIP);
+  const fast = skiffNode(fx, 'fast', 82, conntrackSize);
+  loadServices(fast.dp, serviceCatalogue(0, 1, fast.pods.serverIp, PORTS));
+  await startServers(fx, tools, fast.pods.server);
+  add('fast', 'skiff fast path, small maps, pod IP', fast.pods, fast.pods.serverIp, false);
+  add('fast-vip', 'skiff fast path, small maps, VIP', fast.pods, MEASURED_VIP, true);
 
   const svcCount = `${count(size.services)} services`;
   progress(`set-up: skiff node with ${svcCount} x ${size.backendsPerService} backends and ${count(size.policies)} policy entries`);
@@ -172,19 +179,24 @@ export async function createTestbed(fx: NetnsFixture, tools: string, size: Bench
   loadServices(loaded.dp, serviceCatalogue(size.services, size.backendsPerService, loaded.pods.serverIp, PORTS));
   loadPolicyFillers(loaded.dp, size.policies);
   progress(`  maps written in ${Date.now() - started} ms`);
-  await add('loaded', `skiff, ${svcCount} + ${count(size.policies)} policies`, loaded.pods, MEASURED_VIP);
+  await startServers(fx, tools, loaded.pods.server);
+  const loadedLabel = `skiff, ${svcCount} + ${count(size.policies)} policies`;
+  add('loaded', `${loadedLabel}, pod IP`, loaded.pods, loaded.pods.serverIp, false);
+  add('loaded-vip', `${loadedLabel}, VIP`, loaded.pods, MEASURED_VIP, true);
 
   progress(`set-up: iptables node with the same ${svcCount} as kube-proxy chains`);
   started = Date.now();
   const ipt = plainNode(fx, 'ipt', 84);
   const rules = loadKubeProxyRules(ipt.node, serviceCatalogue(size.services, size.backendsPerService, ipt.serverIp, PORTS));
   progress(`  ${count(rules)} rules loaded with iptables-restore in ${Date.now() - started} ms`);
-  await add('iptables', `iptables (kube-proxy), ${svcCount}`, ipt, MEASURED_VIP);
+  await startServers(fx, tools, ipt.server);
+  add('iptables', `iptables (kube-proxy), ${svcCount}, VIP`, ipt, MEASURED_VIP, true);
 
   progress('set-up: skiff node steering the flow to a user-space relay');
-  const prox = skiffNode(fx, 'prox', 85, {}, PROXIED_PORTS);
+  const prox = skiffNode(fx, 'prox', 85, conntrackSize, PROXIED_PORTS);
   const relay = fx.spawn(prox.pods.node, tools, ['relay', String(PROXY_PORT), String(proxyUpstreamMark(CLI))], { stdio: 'ignore' });
   await waitListening(fx, prox.pods.node, PROXY_PORT, relay);
-  await add('proxy', 'user-space proxy (C relay via sk_assign)', prox.pods, prox.pods.serverIp, false);
+  await startServers(fx, tools, prox.pods.server);
+  add('proxy', 'user-space proxy (C relay via sk_assign), pod IP', prox.pods, prox.pods.serverIp, false);
   return scenarios;
 }
