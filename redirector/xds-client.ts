@@ -127,13 +127,10 @@ export class RedirectorXdsClient {
     this.#stream = stream;
     this.connects++;
     stream.on('data', (response: DeltaResponse) => {
-      if (!this.connected) {
-        this.connected = true;
-        this.#backoffMs = this.#options.minBackoffMs ?? 200;
-        this.#options.log.info({ address: this.#options.address }, 'connected to the control plane');
-      }
+      this.#up(stream);
       this.#onResponse(stream, response);
     });
+    this.#watchReady(stream);
     stream.on('error', (err: grpc.ServiceError) => this.#lost(stream, err.details || err.message));
     stream.on('end', () => this.#lost(stream, 'stream ended'));
     let first = true;
@@ -147,6 +144,28 @@ export class RedirectorXdsClient {
       first = false;
       stream.write(request);
     }
+  }
+
+  /** The stream is up once the channel is READY (a resumed stream may get no response at all). */
+  #watchReady(stream: AdsStream): void {
+    const channel = this.#client.getChannel();
+    const check = () => {
+      if (stream !== this.#stream) return;
+      const state = channel.getConnectivityState(true);
+      if (state === grpc.connectivityState.READY) {
+        this.#up(stream);
+        return;
+      }
+      channel.watchConnectivityState(state, Date.now() + 1000, check);
+    };
+    check();
+  }
+
+  #up(stream: AdsStream): void {
+    if (this.connected || stream !== this.#stream) return;
+    this.connected = true;
+    this.#backoffMs = this.#options.minBackoffMs ?? 200;
+    this.#options.log.info({ address: this.#options.address }, 'connected to the control plane');
   }
 
   #nodeMessage(): NonNullable<DeltaRequest['node']> {

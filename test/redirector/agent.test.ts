@@ -221,6 +221,24 @@ test('the redirector programs the datapath from the control plane, end to end', 
       cp.publish(objects);
     });
 
+    await t.test('a control plane restart: the agent keeps its state, reconnects and takes new changes', async () => {
+      interface State { ready: boolean; xds: { connected: boolean; connects: number } }
+      const before = await agent.json<State>('/debug/state');
+      await cp.stop();
+      await eventually('the stream is lost', async () => ((await agent.json<State>('/debug/state')).xds.connected ? undefined : true));
+      assert.match(await request(fx, clientNs, VIP, 80, 'q'), /^web-[12] /, 'the datapath keeps working');
+      assert.equal((await agent.get('/readyz')).status, 200);
+      await cp.restart();
+      await eventually('reconnected', async () => {
+        const s = await agent.json<State>('/debug/state');
+        return s.xds.connected && s.xds.connects > before.xds.connects ? true : undefined;
+      }, 10_000);
+      cp.publish(meshObjects(meshYaml(['web-1'])));
+      await eventually('the change after the restart arrives', async () => ((await agent.json<unknown[]>('/debug/maps/slots')).length === 1 ? true : undefined));
+      cp.publish(objects);
+      await eventually('and the next one', async () => ((await agent.json<unknown[]>('/debug/maps/slots')).length === 2 ? true : undefined));
+    });
+
     await t.test('an agent restart mid-transfer drops no byte and re-adopts the state without writes', async () => {
       const c = await TcpClient.open(fx, clientNs, VIP, 80);
       const backend = server(await c.send('start'));

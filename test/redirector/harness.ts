@@ -28,7 +28,7 @@ export function meshObjects(yaml: string): Map<string, MeshObject> {
 
 export class ControlPlane {
   readonly cache = new SnapshotCache();
-  readonly server = new XdsServer({ cache: this.cache });
+  server = new XdsServer({ cache: this.cache });
   readonly publisher = new RedirectorPublisher(this.cache);
   readonly address: string;
   snapshot: MeshSnapshot | undefined;
@@ -46,6 +46,18 @@ export class ControlPlane {
       rmSync(path, { force: true });
     });
     return cp;
+  }
+
+  /** Stops serving (clients lose their streams); the cache and its snapshots stay. */
+  async stop(): Promise<void> {
+    await this.server.close(0);
+    rmSync(this.address.slice('unix:'.length), { force: true });
+  }
+
+  /** Serves again on the same address, from the same cache (a restarted control plane). */
+  async restart(): Promise<void> {
+    this.server = new XdsServer({ cache: this.cache });
+    await this.server.listen(this.address);
   }
 
   /** Builds the snapshot of objects (incrementally from the last one) and publishes it. */
