@@ -161,7 +161,7 @@ test('random and mutated YAML through parse + validate: never throws, every issu
   const started = Date.now();
   let iterations = 0;
   let withIssues = 0;
-  for (let i = 0; i < 300; i++) {
+  for (let i = 0; i < 200; i++) {
     const example = r.pick(EXAMPLES);
     let text = example.text;
     const rounds = 1 + r.int(3);
@@ -180,7 +180,7 @@ test('random and mutated YAML through parse + validate: never throws, every issu
     iterations++;
   }
   console.log(`fuzz parse+validate: seed ${SEED.toString(16)}, ${iterations} inputs, ${withIssues} with issues, ${Date.now() - started} ms`);
-  assert.ok(withIssues > 120, 'the mutations must actually break things');
+  assert.ok(withIssues > 80, 'the mutations must actually break things');
 });
 
 test('mutated files through DirectorySource: never throws, never loses the last good state, recovers', async () => {
