@@ -47,13 +47,24 @@ export const meshBenchmark: Benchmark = {
 
       let objects = LayeredMap.empty<string, MeshObject>().update(new Map(loaded));
       const fullMs: number[] = [];
+      const fullCpuMs: number[] = [];
       let snapshot: MeshSnapshot | undefined;
+      gc();
+      const heapBefore = process.memoryUsage().heapUsed;
+      let snapshotHeap = 0;
       for (let run = 0; run < 3; run++) {
         snapshot = undefined;
         gc();
+        const cpu = process.cpuUsage();
         started = performance.now();
         snapshot = buildSnapshot(objects);
         fullMs.push(performance.now() - started);
+        const used = process.cpuUsage(cpu);
+        fullCpuMs.push((used.user + used.system) / 1000);
+        if (run === 0) {
+          gc();
+          snapshotHeap = process.memoryUsage().heapUsed - heapBefore;
+        }
       }
       let current = snapshot as MeshSnapshot;
       let endpoints = 0;
@@ -89,12 +100,14 @@ export const meshBenchmark: Benchmark = {
         [
           ['load + parse + validate files (DirectorySource)', '-', `${(loadMs / 1000).toFixed(2)} s`, '-'],
           ['full snapshot build (median of 3)', '< 2 s', `${(full / 1000).toFixed(2)} s`, full < 2000 ? 'ok' : 'MISSED'],
+          ['full snapshot build, CPU time (median of 3)', '-', `${(median(fullCpuMs) / 1000).toFixed(2)} s`, '-'],
           [`one endpoint change folded (median of ${CHANGES})`, '< 5 ms', `${fold.toFixed(2)} ms`, fold < 5 ? 'ok' : 'MISSED'],
           [`one endpoint change folded (p90 of ${CHANGES})`, '-', `${quantile(foldMs, 0.9).toFixed(2)} ms`, '-'],
           ['one endpoint change, keys found by diffing (median of 5)', '-', `${median(unhintedMs).toFixed(2)} ms`, '-'],
           ['ratio full build / one change', '-', `${Math.round(full / fold)}x`, '-'],
-          ['heap used (objects + snapshot)', '< 500 MB', `${mb(memory.heapUsed).toFixed(0)} MB`, mb(memory.heapUsed) < 500 ? 'ok' : 'MISSED'],
-          ['RSS', '< 500 MB', `${mb(memory.rss).toFixed(0)} MB`, mb(memory.rss) < 500 ? 'ok' : 'MISSED'],
+          ['heap of one snapshot (views and indexes)', '-', `${mb(snapshotHeap).toFixed(0)} MB`, '-'],
+          ['heap used (parsed objects + snapshot)', '< 500 MB', `${mb(memory.heapUsed).toFixed(0)} MB`, mb(memory.heapUsed) < 500 ? 'ok' : 'MISSED'],
+          ['RSS (includes the YAML loader\'s peak)', '< 500 MB', `${mb(memory.rss).toFixed(0)} MB`, mb(memory.rss) < 500 ? 'ok' : 'MISSED'],
         ],
       );
     } finally {

@@ -66,10 +66,18 @@ export interface MeshSnapshot {
   /**
    * The needs-L7 set per workload port, by workloadPortKey(workload, port, protocol). Only ports that
    * need L7 are present; absent means the fast path. Port 0 means every port of that workload
-   * (an L7 rule without ports, or a waypoint without a known port).
+   * (an L7 rule without ports, or a waypoint without a known port). Workload keys come from
+   * endpoints too, so a key may name a pod the snapshot has no Pod object for.
+   * Egress L7 rules (CNP `egress[].toPorts[].rules.http`) are not in this set, which is keyed by
+   * destination: they are the rules with `http` in WorkloadPolicy.egress of the source workload,
+   * and flows from it to those peers and ports must be steered to the proxy as well.
    */
   readonly l7: ReadonlyMap<string, WorkloadPortL7>;
-  /** The needs-L7 set per service port, by servicePortKey(service, port, protocol); only ports that need L7. */
+  /**
+   * The needs-L7 set per service port, by servicePortKey(service, port, protocol); only ports that
+   * need L7 because of the service itself (a route attached to it, or its waypoint). L7 policy
+   * marks workloads, not services: see `l7`.
+   */
   readonly serviceL7: ReadonlyMap<string, ServicePortL7>;
   /** Everything that did not resolve (source `snapshot`); never thrown. */
   readonly issues: readonly ConfigIssue[];
@@ -242,8 +250,9 @@ export interface IdentityView {
   readonly namespace: string;
   /**
    * The identity's label set: the pod's labels (minus per-pod ones such as `pod-template-hash`),
-   * plus `io.kubernetes.pod.namespace=<ns>` and `io.cilium.k8s.policy.serviceaccount=<sa>`, as
-   * Cilium derives them. Reserved identities carry `reserved:<name>` as their one label.
+   * plus `io.kubernetes.pod.namespace=<ns>`, `io.cilium.k8s.policy.serviceaccount=<sa>` and the
+   * namespace's labels as `io.cilium.k8s.namespace.labels.<key>=<value>`, as Cilium derives them.
+   * Reserved identities carry `reserved:<name>` as their one label.
    */
   readonly labels: Readonly<Record<string, string>>;
   /** Keys of the workloads with this identity, sorted (empty for reserved ones). */
