@@ -3,5 +3,6 @@ import type { Benchmark } from './benchmark.js';
 import { datapathBenchmark } from './datapath.js';
 import { mapsBenchmark } from './maps.js';
 import { meshBenchmark } from './mesh.js';
+import { xdsBenchmark } from './xds.js';
 
-export const benchmarks: Benchmark[] = [meshBenchmark, datapathBenchmark, mapsBenchmark];
+export const benchmarks: Benchmark[] = [meshBenchmark, datapathBenchmark, mapsBenchmark, xdsBenchmark];

@@ -176,6 +176,12 @@ function buildType(typeUrl: string, inputs: readonly ResourceInput[], previous: 
       problems.push(`${typeUrl} "${name}" appears twice`);
       continue;
     }
+    const old = previous?.entries.get(name);
+    if (old && input.value !== undefined && input.value === old.value) {
+      // The very bytes served before (a translator's memoized encoding): nothing to encode or hash.
+      entries.set(name, old);
+      continue;
+    }
     let value: Uint8Array;
     try {
       value = input.value ?? encodeResource(typeUrl, input.message ?? {});
@@ -184,7 +190,6 @@ function buildType(typeUrl: string, inputs: readonly ResourceInput[], previous: 
       continue;
     }
     const version = shortHash(value);
-    const old = previous?.entries.get(name);
     entries.set(name, old?.version === version ? old : new ResourceEntry(typeUrl, name, version, value, refsOf(typeUrl, value)));
   }
   const sorted = [...entries.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
