@@ -270,10 +270,11 @@ export interface RouteView {
   readonly name: string;
   readonly hostnames: readonly string[];
   /**
-   * Status per parentRef, as Gateway API writes it: conditions `Accepted` (True/`Accepted`, or
-   * False/`NoMatchingParent` when the Service or the port/sectionName does not exist, or
-   * `NotAllowedByParent`/`UnsupportedValue` for a parent kind we do not serve) and `ResolvedRefs`
-   * (True/`ResolvedRefs`, or False/`BackendNotFound` | `RefNotPermitted` | `InvalidKind`).
+   * Status per Service parentRef (GAMMA), as Gateway API writes it: conditions `Accepted`
+   * (True/`Accepted`, or False/`NoMatchingParent` when the Service or the port/sectionName does
+   * not exist) and `ResolvedRefs` (True/`ResolvedRefs`, or False with the reason of the first
+   * unresolved backendRef: `BackendNotFound` | `RefNotPermitted` | `InvalidKind`; the message
+   * lists them all). parentRefs of other kinds (Gateways) are not the mesh's and get no entry.
    * controllerName is ROUTE_CONTROLLER_NAME.
    */
   readonly parents: readonly RouteParentStatus[];
