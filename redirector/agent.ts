@@ -65,7 +65,7 @@ export class RedirectorAgent {
   readonly #attacher: Attacher;
   readonly #flows: FlowLog;
   readonly #admin: AdminServer;
-  readonly #xds: RedirectorXdsClient;
+  #xds: RedirectorXdsClient | undefined;
   #generation = 0;
   #ready = false;
   #sawNodeConfig = false;
@@ -111,12 +111,6 @@ export class RedirectorAgent {
       follow: (fn) => this.#flows.follow(fn),
       state: () => this.state(),
     });
-    this.#xds = new RedirectorXdsClient({
-      address: options.xds ?? DEFAULT_XDS,
-      node: options.node,
-      onUpdate: (update) => this.#onUpdate(update),
-      log: this.log,
-    });
   }
 
   /** Loads (or re-adopts) the datapath, starts the admin API and the control plane stream. */
@@ -130,6 +124,14 @@ export class RedirectorAgent {
       await agent.stop();
       throw err;
     }
+    const admin = options.admin ?? DEFAULT_ADMIN;
+    agent.#xds = new RedirectorXdsClient({
+      address: options.xds ?? DEFAULT_XDS,
+      node: options.node,
+      adminAddress: admin.startsWith('unix:') ? admin : `${admin.slice(0, admin.lastIndexOf(':'))}:${agent.adminPort}`,
+      onUpdate: (update) => agent.#onUpdate(update),
+      log: agent.log,
+    });
     agent.#xds.start();
     agent.#scanTimer = setInterval(() => agent.#scan(), options.scanIntervalMs ?? 2000);
     agent.#drainTimer = setInterval(() => agent.#releaseDrained(), options.drainCheckMs ?? 10_000);
@@ -281,8 +283,8 @@ export class RedirectorAgent {
 
   async #collectMetrics(): Promise<string> {
     for (const kind of MAP_KINDS) this.metrics.mapEntries.set({ map: kind }, this.#reconciler.actual[kind].size);
-    this.metrics.xdsConnected.set(this.#xds.connected ? 1 : 0);
-    for (const [type, s] of this.#xds.status) {
+    this.metrics.xdsConnected.set(this.#xds?.connected ? 1 : 0);
+    for (const [type, s] of this.#xds?.status ?? []) {
       const short = type.slice(type.lastIndexOf('.') + 1);
       this.metrics.xdsResources.set({ type: short }, s.resources);
       this.metrics.xdsNacks.set({ type: short }, s.nacks);
@@ -296,7 +298,7 @@ export class RedirectorAgent {
       ready: this.#ready,
       pinRoot: this.pinRoot,
       proxyPort: this.#desired.proxyPort,
-      xds: { connected: this.#xds.connected, connects: this.#xds.connects, types: Object.fromEntries(this.#xds.status) },
+      xds: { connected: this.#xds?.connected ?? false, connects: this.#xds?.connects ?? 0, types: Object.fromEntries(this.#xds?.status ?? []) },
       interfaces: this.#attacher.interfaces(),
       entries: this.#entryCounts(),
       lastReconcile: this.lastReconcile,
@@ -308,7 +310,7 @@ export class RedirectorAgent {
     clearTimeout(this.#settleTimer);
     clearInterval(this.#scanTimer);
     clearInterval(this.#drainTimer);
-    this.#xds.stop();
+    this.#xds?.stop();
     this.#flows.close();
     await this.#admin.close().catch(() => undefined);
     await this.#scanning;

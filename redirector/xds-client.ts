@@ -85,6 +85,8 @@ export interface XdsClientOptions {
   /** HOST:PORT of the control plane. */
   address: string;
   node: string;
+  /** The agent's admin address, announced in node metadata (`admin_address`) for the CLI. */
+  adminAddress?: string;
   /** Called with each accepted response; throwing NACKs it. */
   onUpdate(update: ResourceUpdate): void;
   log: Logger;
@@ -169,12 +171,9 @@ export class RedirectorXdsClient {
   }
 
   #nodeMessage(): NonNullable<DeltaRequest['node']> {
-    return {
-      id: `redirector~${this.#options.node}`,
-      cluster: 'skiff',
-      user_agent_name: 'skiff-redirector',
-      metadata: { fields: { role: { stringValue: 'redirector' }, node_name: { stringValue: this.#options.node } } },
-    };
+    const fields: Record<string, { stringValue: string }> = { role: { stringValue: 'redirector' }, node_name: { stringValue: this.#options.node } };
+    if (this.#options.adminAddress) fields.admin_address = { stringValue: this.#options.adminAddress };
+    return { id: `redirector~${this.#options.node}`, cluster: 'skiff', user_agent_name: 'skiff-redirector', metadata: { fields } };
   }
 
   #lost(stream: AdsStream, why: string): void {
