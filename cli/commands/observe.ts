@@ -1,0 +1,199 @@
+// `skiff observe`: the Hubble-like flow log of every redirector (its admin API's /debug/flows),
+// merged by time and filtered by namespace, pod, verdict and port; --follow streams new flows.
+import type { Command } from '../command.js';
+import { EXIT_OK, EXIT_UNAVAILABLE, UsageError } from '../command.js';
+import { Verdict } from '../../bpf/maps/constants.js';
+import { DEFAULT_CONTROL_PLANE_ADMIN } from '../clients/control-plane.js';
+import { exitIfUnreachable } from '../clients/http.js';
+import { DEFAULT_REDIRECTOR_ADMIN, REDIRECTOR_FLAGS, redirectorsFromArgs, type Flow, type FlowEnd } from '../clients/redirector.js';
+import { integerFlag, parseCommandArgs, stringFlag } from '../output/args.js';
+import { renderTable } from '../output/write.js';
+
+const VERDICTS = Object.keys(Verdict);
+const DEFAULT_LAST = 20;
+/** How long --follow collects the redirectors' replay of recent flows before printing them merged. */
+const REPLAY_SETTLE_MS = 300;
+
+const HELP = `Usage: skiff observe [--follow] [--last N] [--namespace NS] [--pod NS/NAME] [--from-pod] [--to-pod]
+                     [--verdict ${VERDICTS.join('|')}] [--port P] [--node N] [--redirector HOST:PORT]... [-o table|json]
+
+The flow log, as Hubble shows it: one line per new connection, drop and redirect that the eBPF
+datapath of every node saw, with pods and services named, merged by time:
+  TIMESTAMP  SOURCE  DESTINATION  TYPE  VERDICT  SUMMARY  NODE
+DESTINATION is the backend pod for connections to a service VIP (SUMMARY names the service);
+SUMMARY gives the drop reason and, for flows steered to the node proxy, its port.
+
+Which redirectors: the --redirector addresses (repeatable); else those the control plane's
+redirector clients announce (node metadata admin_address, via --admin); else ${DEFAULT_REDIRECTOR_ADMIN}.
+
+Exit codes: 0 shown, 2 usage, 3 a redirector cannot be reached (or, with --follow, went away).
+
+Flags:
+  -f, --follow             keep streaming new flows (Ctrl-C ends)
+  --last N                 the last N flows that match (default ${DEFAULT_LAST}; 0 = all kept)
+  --namespace NS           flows from or to namespace NS
+  --pod NS/NAME            flows from or to this pod (NAME alone matches any namespace)
+  --from-pod               with --pod: only flows whose source is the pod
+  --to-pod                 with --pod: only flows whose destination is the pod
+  --verdict V              ${VERDICTS.join(', ')}
+  --port P                 flows with P as source, destination or backend port
+  --node N                 only the redirector of node N
+  --redirector HOST:PORT   a redirector's admin API (repeatable; unix:PATH works)
+  --admin HOST:PORT        the control plane's admin API, to find redirectors (default ${DEFAULT_CONTROL_PLANE_ADMIN})
+  -o, --output FMT         table (default) or json (one flow per line, with its node)
+
+Examples:
+  skiff observe --namespace shop --verdict DROPPED
+  skiff observe --pod shop/frontend --from-pod --follow
+  skiff observe --port 8080 --last 100 -o json | jq .reason
+`;
+
+export type NodeFlow = Flow & { node: string };
+
+interface Filter {
+  namespace?: string;
+  pod?: string;
+  fromPod: boolean;
+  toPod: boolean;
+  verdict?: string;
+  port?: number;
+}
+
+function podMatches(end: FlowEnd | undefined, pod: string): boolean {
+  if (!end?.pod) return false;
+  return pod.includes('/') ? end.pod === pod : end.pod.slice(end.pod.indexOf('/') + 1) === pod;
+}
+
+function inNamespace(end: FlowEnd | undefined, ns: string): boolean {
+  return [end?.pod, end?.service].some((name) => name?.startsWith(`${ns}/`));
+}
+
+export function matches(flow: Flow, f: Filter): boolean {
+  const targets = [flow.dst, flow.backend];
+  if (f.namespace !== undefined && ![flow.src, ...targets].some((e) => inNamespace(e, f.namespace as string))) return false;
+  if (f.pod !== undefined) {
+    const pod = f.pod;
+    const from = podMatches(flow.src, pod);
+    const to = targets.some((e) => podMatches(e, pod));
+    if (f.fromPod && !f.toPod ? !from : f.toPod && !f.fromPod ? !to : !(from || to)) return false;
+  }
+  if (f.verdict !== undefined && flow.verdict !== f.verdict) return false;
+  if (f.port !== undefined && ![flow.src, ...targets].some((e) => e?.port === f.port)) return false;
+  return true;
+}
+
+const PROTOS: Record<number, string> = { 1: 'ICMP', 6: 'TCP', 17: 'UDP', 58: 'ICMPv6', 132: 'SCTP' };
+
+function endName(end: FlowEnd): string {
+  return `${end.pod ?? end.service ?? end.ip}:${end.port}`;
+}
+
+function summary(flow: Flow): string {
+  const parts: string[] = [];
+  if (flow.reason && flow.reason !== 'NONE') parts.push(flow.reason);
+  if (flow.backend) parts.push(`via service ${flow.dst.service ?? flow.dst.ip} (${flow.dst.ip}:${flow.dst.port})`);
+  if (flow.proxyPort) parts.push(`to proxy :${flow.proxyPort}`);
+  return parts.join('; ') || '-';
+}
+
+function row(flow: NodeFlow): string[] {
+  const type = `${PROTOS[flow.proto] ?? String(flow.proto)} ${flow.source.toLowerCase()}`;
+  return [flow.time, endName(flow.src), endName(flow.backend ?? flow.dst), type, flow.verdict, summary(flow), flow.node];
+}
+
+const HEADER = ['TIMESTAMP', 'SOURCE', 'DESTINATION', 'TYPE', 'VERDICT', 'SUMMARY', 'NODE'];
+
+function render(flows: NodeFlow[], json: boolean): string {
+  if (json) return flows.map((f) => `${JSON.stringify(f)}\n`).join('');
+  return flows.length > 0 ? renderTable(HEADER, flows.map(row)) : '';
+}
+
+/** Merged by time, the last `last` (0 = all). */
+function lastOf(flows: NodeFlow[], last: number): NodeFlow[] {
+  const sorted = [...flows].sort((a, b) => a.time.localeCompare(b.time));
+  return last === 0 ? sorted : sorted.slice(-last);
+}
+
+function parseFilter(args: ReturnType<typeof parseCommandArgs>): Filter {
+  const verdict = stringFlag(args, 'verdict')?.toUpperCase();
+  if (verdict !== undefined && !VERDICTS.includes(verdict)) throw new UsageError(`--verdict must be one of ${VERDICTS.join(', ')}`);
+  const portText = stringFlag(args, 'port');
+  const port = portText === undefined ? undefined : Number(portText);
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new UsageError(`--port: '${portText}' is not a port`);
+  const fromPod = args.values['from-pod'] === true;
+  const toPod = args.values['to-pod'] === true;
+  const pod = stringFlag(args, 'pod');
+  if ((fromPod || toPod) && pod === undefined) throw new UsageError('--from-pod and --to-pod need --pod');
+  return { namespace: stringFlag(args, 'namespace'), pod, fromPod, toPod, verdict, port };
+}
+
+export const observeCommand: Command = {
+  name: 'observe',
+  summary: 'Show the flow log of every node (Hubble-like), merged by time; --follow streams it',
+  help: HELP,
+  run(argv) {
+    const args = parseCommandArgs(
+      argv,
+      {
+        follow: { type: 'boolean', short: 'f' },
+        last: { type: 'string' },
+        namespace: { type: 'string' },
+        pod: { type: 'string' },
+        'from-pod': { type: 'boolean' },
+        'to-pod': { type: 'boolean' },
+        verdict: { type: 'string' },
+        port: { type: 'string' },
+        ...REDIRECTOR_FLAGS,
+      },
+      ['table', 'json'],
+    );
+    if (args.positionals.length > 0) throw new UsageError(`unexpected argument '${args.positionals[0]}'`);
+    const filter = parseFilter(args);
+    const last = integerFlag(args, 'last', DEFAULT_LAST);
+    const json = args.output === 'json';
+    return exitIfUnreachable('observe', async () => {
+      const redirectors = await redirectorsFromArgs(args);
+      if (args.values.follow !== true) {
+        const all = (await Promise.all(redirectors.map(async (r) => (await r.flows()).map((f) => ({ ...f, node: r.node }))))).flat();
+        const shown = lastOf(all.filter((f) => matches(f, filter)), last);
+        process.stdout.write(shown.length > 0 || json ? render(shown, json) : 'No flows match.\n');
+        return EXIT_OK;
+      }
+      // the streams replay their recent flows first: collect them briefly, print them merged, then pass new ones through
+      let replay: NodeFlow[] | undefined = [];
+      let headerShown = false;
+      const print = (flows: NodeFlow[]) => {
+        if (flows.length === 0) return;
+        const text = render(flows, json);
+        process.stdout.write(json || !headerShown ? text : text.slice(text.indexOf('\n') + 1));
+        headerShown = true;
+      };
+      const streams = await Promise.all(
+        redirectors.map((r) =>
+          r.follow((flow) => {
+            const f = { ...flow, node: r.node };
+            if (!matches(f, filter)) return;
+            if (replay) replay.push(f);
+            else print([f]);
+          }),
+        ),
+      );
+      setTimeout(() => {
+        print(lastOf(replay ?? [], last));
+        replay = undefined;
+      }, REPLAY_SETTLE_MS);
+      let interrupted = false;
+      const stop = () => {
+        interrupted = true;
+        for (const s of streams) s.stop();
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      await Promise.race(streams.map((s) => s.done));
+      stop();
+      if (interrupted) return EXIT_OK;
+      process.stderr.write('skiff observe: a redirector ended its flow stream (stopped or restarted)\n');
+      return EXIT_UNAVAILABLE;
+    });
+  },
+};
