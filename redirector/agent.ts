@@ -106,7 +106,7 @@ export class RedirectorAgent {
     this.#admin = new AdminServer({
       ready: () => this.#ready,
       metrics: () => this.#collectMetrics(),
-      map: (kind) => viewMap(kind, this.#maps[kind], this.#desired.resources),
+      map: (kind) => viewMap(kind, this.#maps[kind], this.#desired.resources, this.#maps.endpoints),
       recentFlows: () => this.#flows.recent(),
       follow: (fn) => this.#flows.follow(fn),
       state: () => this.state(),

@@ -40,10 +40,14 @@ function identityName(resources: Resources, id: number): string {
   return `${identity.namespace}/${labels.join(',')}`;
 }
 
-/** Every entry of one map, decoded and named. */
-export function viewMap(kind: MapKind, map: BpfMap, resources: Resources): Record<string, unknown>[] {
+/** Every entry of one map, decoded and named (policy entries name their pod through `endpointsMap`). */
+export function viewMap(kind: MapKind, map: BpfMap, resources: Resources, endpointsMap?: BpfMap): Record<string, unknown>[] {
   const podByIp = new Map<string, string>();
   for (const [key, w] of resources.workloads) for (const ip of w.ips) podByIp.set(ip, key);
+  const podByEndpoint = new Map<number, string>();
+  if (kind === 'policy' && endpointsMap) {
+    for (const [k, v] of endpointsMap.entries()) podByEndpoint.set(endpoints.decodeValue(v).endpointId, podByIp.get(endpoints.decodeKey(k)) ?? '');
+  }
   const serviceByVip = new Map<string, string>();
   for (const [key, s] of resources.services) for (const vip of s.vips) serviceByVip.set(vip, key);
   const rows: Record<string, unknown>[] = [];
@@ -78,6 +82,7 @@ export function viewMap(kind: MapKind, map: BpfMap, resources: Resources): Recor
         const value = policy.decodeValue(v);
         rows.push({
           ...key,
+          pod: podByEndpoint.get(key.endpointId) ?? '',
           direction: nameOf(Direction, key.direction),
           protoName: PROTOS[key.proto] ?? String(key.proto),
           peer: key.identity === 0 ? 'any' : identityName(resources, key.identity),

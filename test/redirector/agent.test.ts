@@ -137,6 +137,11 @@ test('the redirector programs the datapath from the control plane, end to end', 
       assert.equal(await request(fx, clientNs, pods.db.ip, 5433, 'q', 800), 'connect timeout', 'another port of the selected pod');
       assert.equal(await request(fx, netns['web-1'] as string, pods.db.ip, 5432, 'q', 800), 'connect timeout', 'another peer');
       assert.match(await request(fx, netns.db as string, pods.client.ip, 7000, 'q'), /^client /, 'an unselected pod accepts anyone');
+      const entries = await agent.json<{ pod: string; direction: string; dport: number; verdict: string; peer: string }[]>('/debug/maps/policy');
+      assert.ok(
+        entries.some((e) => e.pod === 'shop/db' && e.direction === 'INGRESS' && e.dport === 5432 && e.verdict === 'ALLOW' && e.peer.startsWith('shop/') && e.peer.includes('app=client')),
+        'the admin API shows the entry with its pod and peer named',
+      );
     });
 
     await t.test('CiliumNetworkPolicy: the client may reach web, db may not', async () => {
