@@ -92,6 +92,7 @@ export class AgentProcess {
   /** Starts the agent in the node's netns; resolves once /readyz says ready. */
   static async start(fx: NetnsFixture, netns: string, node: string, cp: ControlPlane, pinRoot: string): Promise<AgentProcess> {
     const adminSocket = `/tmp/${fx.id}-${node}-admin.sock`;
+    fx.onCleanup(() => rmSync(adminSocket, { force: true }));
     const child = fx.spawn(netns, process.execPath, [
       mainJs, 'redirector', '--node', node, '--xds', cp.address, '--bpffs', pinRoot, '--admin', `unix:${adminSocket}`, '--max-entries', MAX_ENTRIES,
     ], { env: { ...process.env, SKIFF_LOG_LEVEL: 'info' } });
