@@ -30,7 +30,7 @@ Examples:
   skiff mesh --config /etc/skiff -o yaml
 `;
 
-interface Options {
+export interface Options {
   dir: string;
   output: 'table' | 'json' | 'yaml';
 }
@@ -177,23 +177,31 @@ function render(snapshot: MeshSnapshot, issues: ConfigIssue[]): string {
   return out.join('\n');
 }
 
+/** Loads `dir` as the control plane would and renders it; code is EXIT_PROBLEM when there is an error. */
+export async function showMesh(dir: string, output: Options['output']): Promise<{ code: number; text: string }> {
+  const store = new MeshStore([new DirectorySource(dir, { watch: false, pollIntervalMs: 3_600_000 })]);
+  await store.start();
+  const snapshot = store.current();
+  const issues = store.issues();
+  await store.stop();
+  let text: string;
+  if (output === 'table') {
+    text = render(snapshot, issues);
+  } else {
+    const data = { ...snapshotToData(snapshot), issues };
+    text = output === 'json' ? `${JSON.stringify(data, null, 2)}\n` : stringify(data, { aliasDuplicateObjects: false });
+  }
+  return { code: issues.some((i) => i.severity === 'error') ? EXIT_PROBLEM : EXIT_OK, text };
+}
+
 export const meshCommand: Command = {
   name: 'mesh',
   summary: 'Show the mesh a config directory describes (services, workloads, routes, policies, L7 set, issues)',
   help: HELP,
   async run(argv) {
     const options = parseOptions(argv);
-    const store = new MeshStore([new DirectorySource(options.dir, { watch: false, pollIntervalMs: 3_600_000 })]);
-    await store.start();
-    const snapshot = store.current();
-    const issues = store.issues();
-    await store.stop();
-    if (options.output === 'table') {
-      process.stdout.write(render(snapshot, issues));
-    } else {
-      const data = { ...snapshotToData(snapshot), issues };
-      process.stdout.write(options.output === 'json' ? `${JSON.stringify(data, null, 2)}\n` : stringify(data, { aliasDuplicateObjects: false }));
-    }
-    return issues.some((i) => i.severity === 'error') ? EXIT_PROBLEM : EXIT_OK;
+    const { code, text } = await showMesh(options.dir, options.output);
+    process.stdout.write(text);
+    return code;
   },
 };

@@ -1,4 +1,5 @@
-// `skiff mesh` through the real binary, on the example mesh and on a directory with problems.
+// `skiff mesh` through the real binary (exit codes, tables) and in process (json/yaml, usage), on the
+// example mesh and on a directory with problems.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -7,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
+import { UsageError } from '../../cli/command.js';
+import { meshCommand, showMesh } from '../../cli/commands/mesh.js';
 
 const bin = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 const examples = fileURLToPath(new URL('../../../examples/mesh', import.meta.url));
@@ -25,16 +28,16 @@ test('skiff mesh prints the example mesh as tables and exits 0', () => {
   assert.match(r.stdout, /^ISSUES: none$/m);
 });
 
-test('skiff mesh -o json and -o yaml hold the full snapshot', () => {
-  const json = skiff('--config', examples, '-o', 'json');
-  assert.equal(json.status, 0, json.stderr);
-  const data = JSON.parse(json.stdout);
+test('skiff mesh -o json and -o yaml hold the full snapshot', async () => {
+  const json = await showMesh(examples, 'json');
+  assert.equal(json.code, 0);
+  const data = JSON.parse(json.text);
   assert.equal(data.services['shop/orders'].fqdn, 'orders.shop.svc.cluster.local');
   assert.ok(Object.keys(data.l7).some((k: string) => k.startsWith('shop/payments-')));
   assert.deepEqual(data.issues, []);
-  const yaml = skiff('--config', examples, '-o', 'yaml');
-  assert.equal(yaml.status, 0, yaml.stderr);
-  assert.deepEqual(parse(yaml.stdout).services, data.services);
+  const yaml = await showMesh(examples, 'yaml');
+  assert.equal(yaml.code, 0);
+  assert.deepEqual(parse(yaml.text).services, data.services);
 });
 
 test('skiff mesh reports unresolved references and exits 1', () => {
@@ -69,11 +72,11 @@ spec:
   }
 });
 
-test('skiff mesh usage errors exit 2', () => {
+test('skiff mesh usage errors are UsageErrors (exit 2 from the dispatcher); help has an example', async () => {
+  await assert.rejects(meshCommand.run(['--bogus']), UsageError);
+  await assert.rejects(meshCommand.run(['--config', '/nonexistent/skiff-dir']), UsageError);
+  await assert.rejects(meshCommand.run(['--config', examples, '-o', 'xml']), UsageError);
+  await assert.rejects(meshCommand.run(['--config']), UsageError);
+  assert.match(meshCommand.help, /Examples:\n {2}skiff mesh --config examples\/mesh/);
   assert.equal(skiff('--bogus').status, 2);
-  assert.equal(skiff('--config', '/nonexistent/skiff-dir').status, 2);
-  assert.equal(skiff('--config', examples, '-o', 'xml').status, 2);
-  const help = skiff('--help');
-  assert.equal(help.status, 0);
-  assert.match(help.stdout, /Examples:\n {2}skiff mesh --config examples\/mesh/);
 });
