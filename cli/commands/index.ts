@@ -10,5 +10,6 @@ import { bpfCommand } from './bpf.js';
 import { observeCommand } from './observe.js';
 import { completionCommand } from './completion.js';
 import { controlPlaneCommand } from './control-plane.js';
+import { demoCommand } from './demo.js';
 
-export const commands: Command[] = [versionCommand, envoyBootstrapCommand, redirectorCommand, meshCommand, proxyStatusCommand, proxyConfigCommand, bpfCommand, observeCommand, completionCommand, controlPlaneCommand];
+export const commands: Command[] = [versionCommand, envoyBootstrapCommand, redirectorCommand, meshCommand, proxyStatusCommand, proxyConfigCommand, bpfCommand, observeCommand, completionCommand, controlPlaneCommand, demoCommand];

@@ -1,0 +1,175 @@
+// `skiff demo`: brings up the example shop mesh for real on this machine (nodes and pods as network
+// namespaces, real servers in the pods, the control plane, a redirector per node, Envoys where one
+// is installed), sends traffic through it, prints what the datapath did, and tears it all down —
+// or keeps it running (`--keep`) for the other commands, until `skiff demo --down`.
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from '../command.js';
+import { EXIT_OK, EXIT_PROBLEM, EXIT_UNAVAILABLE, UsageError } from '../command.js';
+import { findEnvoy } from '../../envoy/run.js';
+import { parseCommandArgs, stringFlag } from '../output/args.js';
+import { listNetns } from '../demo/ip.js';
+import { Progress } from '../demo/progress.js';
+import { buildReport, type DemoReport } from '../demo/report.js';
+import { renderReport } from '../demo/report-text.js';
+import { Demo, DEFAULT_CONFIG } from '../demo/run.js';
+import { demoProcesses, NETNS_PREFIX, readRecord, teardown, writeRecord, type DemoRecord } from '../demo/state.js';
+
+const HELP = `Usage: skiff demo [--keep] [--config DIR] [-o table|json]
+       skiff demo --down
+
+Runs the example shop mesh (examples/mesh) for real, as root: its two nodes and seven pods as
+network namespaces, small real HTTP, gRPC and TCP servers in the pods, the control plane, one
+redirector per node programming eBPF on the pods' veths, and node-local Envoys where an \`envoy\`
+binary is on PATH. Then it sends traffic (the 90/10 canary, gRPC stock reservations, database
+connections, requests that policy denies), reads both redirectors' flow logs and the control
+plane's proxy-status, and prints what was fast-pathed in the kernel, what was steered to the node
+proxy, what was denied and why, and the canary split observed. Without Envoy, flows that need L7
+are dropped by the kernel (fail closed, PROXY_UNAVAILABLE), and the report says so.
+
+Everything is removed on exit, on error and on Ctrl-C: namespaces, veths, pins, processes.
+Progress goes to stderr; the report to stdout.
+
+Flags:
+  --keep          leave the demo running and print how to try the other commands against it
+  --down          tear down a demo left running by --keep (or the leftovers of a crashed one)
+  --config DIR    the mesh to run (default: the example mesh; the traffic is the shop's)
+  -o FORMAT       table (default) or json
+
+Exit codes: 0 everything went as the mesh says, 1 something did not (or not root, or a demo is
+already running), 3 the demo could not be brought up, 130 interrupted.
+
+Examples:
+  sudo skiff demo
+  sudo skiff demo -o json
+  sudo skiff demo --keep && skiff proxy-status --admin 127.0.0.1:PORT
+  sudo skiff demo --down
+`;
+
+interface Options {
+  keep: boolean;
+  down: boolean;
+  configDir: string;
+  output: 'table' | 'json';
+}
+
+function parseOptions(argv: string[]): Options {
+  const args = parseCommandArgs(argv, { keep: { type: 'boolean' }, down: { type: 'boolean' }, config: { type: 'string' } }, ['table', 'json']);
+  if (args.positionals.length > 0) throw new UsageError(`unexpected argument '${args.positionals[0]}'`);
+  const keep = args.values.keep === true;
+  const down = args.values.down === true;
+  const config = stringFlag(args, 'config');
+  if (down && (keep || config)) throw new UsageError('--down takes no other flag');
+  const configDir = resolve(config ?? DEFAULT_CONFIG);
+  if (!existsSync(configDir) || !statSync(configDir).isDirectory()) throw new UsageError(`--config ${configDir}: not a directory`);
+  return { keep, down, configDir, output: args.output as Options['output'] };
+}
+
+/** The commands to try against a kept demo. */
+function keptHelp(record: DemoRecord, report: DemoReport): string {
+  const admin = record.endpoints.controlPlaneAdmin ?? '';
+  const redirectors = Object.values(record.endpoints.redirectors).map((a) => `--redirector ${a}`).join(' ');
+  const [firstNode, firstAdmin] = Object.entries(record.endpoints.redirectors)[0] ?? ['', ''];
+  const frontend = report.nodes.flatMap((n) => n.pods).find((p) => p.includes('frontend'))?.split('/')[1];
+  const redirectorId = report.proxyStatus.clients.find((c) => c.role === 'redirector')?.id ?? '';
+  return [
+    '',
+    'The demo keeps running. Try:',
+    `  skiff proxy-status --admin ${admin}`,
+    `  skiff proxy-config all ${redirectorId} --admin ${admin}`,
+    `  skiff bpf services --node ${firstNode} --redirector ${firstAdmin}`,
+    `  skiff bpf policy ${redirectors}`,
+    `  skiff observe --follow ${redirectors}`,
+    ...(frontend ? [`  nsenter --net=/var/run/netns/${NETNS_PREFIX}${frontend} curl -s -X POST http://10.96.0.20:8080/orders`] : []),
+    `Logs: /run/skiff-demo/logs/. Remove it all with: skiff demo --down`,
+    '',
+  ].join('\n');
+}
+
+async function down(): Promise<number> {
+  const record = readRecord();
+  const leftovers = listNetns().some((n) => n.startsWith(NETNS_PREFIX)) || demoProcesses().length > 0;
+  if (!record && !leftovers) {
+    process.stderr.write('skiff demo: no demo is running\n');
+    return EXIT_OK;
+  }
+  const problems = await new Progress().step('tearing the demo down', () => teardown(record));
+  for (const p of problems) process.stderr.write(`skiff demo: ${p}\n`);
+  return problems.length === 0 ? EXIT_OK : EXIT_PROBLEM;
+}
+
+export const demoCommand: Command = {
+  name: 'demo',
+  summary: 'Run the example mesh for real (namespaces, eBPF, control plane), send traffic, report',
+  help: HELP,
+  async run(argv) {
+    const options = parseOptions(argv);
+    if (process.getuid?.() !== 0) {
+      process.stderr.write('skiff demo: needs root (network namespaces, eBPF): run it as root\n');
+      return EXIT_PROBLEM;
+    }
+    if (options.down) return down();
+    const previous = readRecord();
+    if (previous?.kept && demoProcesses().length > 0) {
+      process.stderr.write('skiff demo: a demo started with --keep is running; remove it first with skiff demo --down\n');
+      return EXIT_PROBLEM;
+    }
+    const progress = new Progress();
+    if (previous || listNetns().some((n) => n.startsWith(NETNS_PREFIX)) || demoProcesses().length > 0) {
+      await progress.step("removing a previous demo's leftovers", () => teardown(previous));
+    }
+
+    const controller = new AbortController();
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (!controller.signal.aborted) process.stderr.write(`\nskiff demo: ${signal}: tearing everything down\n`);
+      controller.abort(new Error(`interrupted by ${signal}`));
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    const envoyPath = findEnvoy();
+    const demo = new Demo({ configDir: options.configDir, progress, signal: controller.signal, envoyPath });
+    let kept = false;
+    let code: number = EXIT_UNAVAILABLE;
+    try {
+      if (!envoyPath) progress.note('no envoy on PATH: flows that need L7 will be dropped by the kernel (fail closed)');
+      await demo.start();
+      const steps = await demo.traffic();
+      const report = await progress.step('reading the flow logs and proxy-status', async () => {
+        await new Promise((r) => setTimeout(r, 200));
+        const [logs, sync] = await Promise.all([demo.flows(), demo.settledSync()]);
+        return buildReport({
+          plan: demo.plan as NonNullable<typeof demo.plan>,
+          steps,
+          logs,
+          sync,
+          controlPlane: demo.controlPlaneAdmin,
+          envoyPath,
+          proxyPort: demo.proxyPort,
+          startup: progress.times,
+        });
+      });
+      process.stdout.write(options.output === 'json' ? `${JSON.stringify(report, null, 2)}\n` : `\n${renderReport(report)}`);
+      if (options.keep) {
+        demo.record.kept = true;
+        writeRecord(demo.record);
+        kept = true;
+        (options.output === 'json' ? process.stderr : process.stdout).write(keptHelp(demo.record, report));
+      }
+      code = report.ok ? EXIT_OK : EXIT_PROBLEM;
+    } catch (err) {
+      if (controller.signal.aborted) {
+        code = 130;
+      } else {
+        process.stderr.write(`skiff demo: ${(err as Error).message}\n`);
+      }
+    } finally {
+      if (!kept) {
+        const problems = await progress.step('tearing everything down', () => teardown(demo.record));
+        for (const p of problems) process.stderr.write(`skiff demo: ${p}\n`);
+      }
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+    return code;
+  },
+};

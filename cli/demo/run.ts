@@ -1,0 +1,229 @@
+// Brings the demo up step by step (with progress), recording everything it makes as it goes so a
+// failure, Ctrl-C or `skiff demo --down` can remove it: the mesh's nodes and pods as namespaces,
+// the pods' servers, the control plane (root namespace: xDS on CONTROL_PLANE_ADDRESS, which every
+// node reaches over its uplink; admin on loopback), a redirector per node (in the node's
+// namespace, admin on a unix socket), and node-local Envoys where `envoy` is on PATH. Then sends
+// the traffic and collects the report's inputs.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { envoyBootstrap } from '../../envoy/bootstrap.js';
+import { ControlPlaneClient, type SyncClient } from '../clients/control-plane.js';
+import { getJson, getText } from '../clients/http.js';
+import { RedirectorClient } from '../clients/redirector.js';
+import { until } from './wait.js';
+import { launch, logTail, type Launched } from './launch.js';
+import { loadPlan, type DemoPlan, type PodPlan } from './plan.js';
+import type { Progress } from './progress.js';
+import type { NodeFlows } from './report.js';
+import { DEMO_DIR, DEMO_PIN_ROOT, emptyRecord, writeRecord, type DemoRecord } from './state.js';
+import { CONTROL_PLANE_ADDRESS, createNodes, createPod, nodeNetns, podNetns, type Created } from './topology.js';
+import { sendTraffic, shopTraffic, type StepResult } from './traffic.js';
+
+const MAIN_JS = fileURLToPath(new URL('../main.js', import.meta.url));
+const WORKLOAD_JS = fileURLToPath(new URL('./workload-main.js', import.meta.url));
+export const DEFAULT_CONFIG = fileURLToPath(new URL('../../../examples/mesh', import.meta.url));
+
+/** Small maps: the demo has a few dozen entries, and small maps load fast. */
+const MAX_ENTRIES = 'skf_services=1024,skf_lb_slots=4096,skf_backends=1024,skf_ipcache=1024,skf_endpoints=1024,skf_policy=8192,skf_ct=16384,skf_events=262144';
+const ENVOY_ADMIN_PORT = 15000;
+/** How long a client waits for an answer: the flows the kernel drops never get one. */
+const PROBE_TIMEOUT_MS = 800;
+
+/** The part of a redirector's /debug/state the demo waits on. */
+interface RedirectorState {
+  ready: boolean;
+  interfaces: unknown[];
+  xds: { connected: boolean; types: Record<string, { resources?: number }> };
+}
+
+export interface StartOptions {
+  configDir: string;
+  progress: Progress;
+  signal: AbortSignal;
+  envoyPath: string | undefined;
+}
+
+/** True once address answers path with a 2xx status (getText throws on anything else). */
+async function answers(address: string, path: string): Promise<true> {
+  await getText(address, path);
+  return true;
+}
+
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export class Demo {
+  readonly record: DemoRecord = emptyRecord();
+  readonly #launched: Launched[] = [];
+  readonly #options: StartOptions;
+  plan: DemoPlan | undefined;
+  controlPlaneAdmin = '';
+  xds = '';
+  readonly redirectors = new Map<string, string>();
+  proxyPort = 15001;
+
+  constructor(options: StartOptions) {
+    this.#options = options;
+    writeRecord(this.record);
+  }
+
+  #created: Created = {
+    netns: (name) => {
+      this.record.netns.push(name);
+      writeRecord(this.record);
+    },
+    rootLink: (name) => {
+      this.record.rootLinks.push(name);
+      writeRecord(this.record);
+    },
+  };
+
+  #launch(name: string, netns: string | undefined, argv: string[]): Launched {
+    const launched = launch(name, netns, argv);
+    this.#launched.push(launched);
+    this.record.processes.push({ name, pid: launched.child.pid ?? 0 });
+    writeRecord(this.record);
+    return launched;
+  }
+
+  /** Waits for check, failing early (with the log's tail) when the process exits. */
+  #until<T>(what: string, p: Launched, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+    const exited = (): string | undefined => {
+      const e = p.exited();
+      return e ? `${p.name} exited (${e}):\n${logTail(p)}` : undefined;
+    };
+    return until(what, check, { timeoutMs, failed: exited, signal: this.#options.signal }).catch((err: Error) => {
+      if (this.#options.signal.aborted || exited()) throw err;
+      throw new Error(`${err.message}\n${p.name}'s log (${p.log}):\n${logTail(p)}`);
+    });
+  }
+
+  static podControl(pod: PodPlan): string {
+    return `unix:${join(DEMO_DIR, 'pods', `${pod.name}.sock`)}`;
+  }
+
+  async start(): Promise<void> {
+    const { progress, signal } = this.#options;
+    const plan = await progress.step('loading the mesh', () => loadPlan(this.#options.configDir));
+    this.plan = plan;
+    this.proxyPort = plan.snapshot.meshConfig.proxyPort;
+    signal.throwIfAborted();
+    await progress.step(`creating ${plan.nodes.length} nodes (network namespaces on one wire)`, () => createNodes(plan.nodes, this.#created));
+    // the processes start while the pods are made: most of their start-up is loading modules
+    const controlPlane = await this.#launchControlPlane(plan);
+    await progress.step(`creating ${plan.pods.length} pods (namespaces with veths to their node)`, () => {
+      plan.pods.forEach((pod, i) => {
+        signal.throwIfAborted();
+        createPod(pod, i, this.#created);
+      });
+    });
+    const pods = this.#launchPods(plan);
+    const redirectors = this.#launchRedirectors(plan);
+    await progress.step("pods' HTTP, gRPC and TCP servers up", () => Promise.all(pods));
+    await progress.step(`control plane serving the mesh (xDS ${this.xds}, admin ${this.controlPlaneAdmin})`, () => controlPlane);
+    await progress.step(`a redirector per node ready (eBPF on ${plan.pods.length} pod veths)`, () => Promise.all(redirectors));
+    if (this.#options.envoyPath) await progress.step('node-local Envoys synced', () => this.#startEnvoys(plan, this.#options.envoyPath as string));
+  }
+
+  /** Starts each pod's workload process; the promises settle when their control sockets answer. */
+  #launchPods(plan: DemoPlan): Promise<unknown>[] {
+    mkdirSync(join(DEMO_DIR, 'pods'), { recursive: true });
+    return plan.pods.map((pod) => {
+      const control = Demo.podControl(pod);
+      const spec = { pod: pod.name, app: pod.app, version: pod.version, servers: pod.servers, control: control.slice('unix:'.length) };
+      const p = this.#launch(`pod-${pod.name}`, podNetns(pod), [process.execPath, WORKLOAD_JS, JSON.stringify(spec)]);
+      return this.#until(`pod ${pod.key}`, p, () => answers(control, '/healthz'));
+    });
+  }
+
+  /** Starts the control plane; the promise settles when it is ready. */
+  async #launchControlPlane(plan: DemoPlan): Promise<Promise<unknown>> {
+    const xdsPort = await freePort(CONTROL_PLANE_ADDRESS);
+    const adminPort = await freePort('127.0.0.1');
+    this.xds = `${CONTROL_PLANE_ADDRESS}:${xdsPort}`;
+    this.controlPlaneAdmin = `127.0.0.1:${adminPort}`;
+    const p = this.#launch('control-plane', undefined, [process.execPath, MAIN_JS, 'control-plane', '--config', plan.configDir, '--xds', this.xds, '--admin', this.controlPlaneAdmin]);
+    this.record.endpoints.controlPlaneAdmin = this.controlPlaneAdmin;
+    this.record.endpoints.xds = this.xds;
+    writeRecord(this.record);
+    const ready = this.#until('the control plane', p, () => answers(this.controlPlaneAdmin, '/readyz'));
+    ready.catch(() => undefined); // awaited later; a failure before then is not unhandled
+    return ready;
+  }
+
+  /** Starts a redirector per node; the promises settle when each has attached to its pods. */
+  #launchRedirectors(plan: DemoPlan): Promise<unknown>[] {
+    return plan.nodes.map((node) => {
+      const admin = `unix:${join(DEMO_DIR, `${node.name}-redirector.sock`)}`;
+      this.redirectors.set(node.name, admin);
+      this.record.endpoints.redirectors[node.name] = admin;
+      writeRecord(this.record);
+      const p = this.#launch(`redirector-${node.name}`, nodeNetns(node.name), [
+        process.execPath, MAIN_JS, 'redirector', '--node', node.name, '--xds', this.xds, '--bpffs', join(DEMO_PIN_ROOT, node.name),
+        '--admin', admin, '--max-entries', MAX_ENTRIES,
+      ]);
+      const local = plan.pods.filter((pod) => pod.node === node.name).length;
+      const ready = this.#until(`the redirector of ${node.name}`, p, async () => {
+        const state = await getJson<RedirectorState>(admin, '/debug/state');
+        if (state.ready && state.interfaces.length >= local) return true;
+        const nodeConfig = Object.entries(state.xds.types).find(([type]) => type.endsWith('.NodeConfig'))?.[1];
+        if (state.xds.connected && !nodeConfig?.resources) throw new Error(`connected, but the control plane has sent no NodeConfig for ${node.name}: does skiff control-plane serve the redirector resources?`);
+        return undefined;
+      });
+      ready.catch(() => undefined);
+      return ready;
+    });
+  }
+
+  async #startEnvoys(plan: DemoPlan, envoyPath: string): Promise<void> {
+    const at = this.xds.lastIndexOf(':');
+    const ids = plan.nodes.map((node, i) => {
+      const id = `node-proxy~${node.name}`;
+      const bootstrap = envoyBootstrap({ role: 'node-proxy', nodeId: id, nodeName: node.name, xdsHost: this.xds.slice(0, at), xdsPort: Number(this.xds.slice(at + 1)), adminPort: ENVOY_ADMIN_PORT, sotw: false });
+      const path = join(DEMO_DIR, `envoy-${node.name}.json`);
+      writeFileSync(path, JSON.stringify(bootstrap));
+      this.#launch(`envoy-${node.name}`, nodeNetns(node.name), [envoyPath, '--config-path', path, '--base-id', String(100 + i), '--log-level', 'warn']);
+      return id;
+    });
+    await until('the Envoys synced', async () => {
+      const clients = await this.syncz();
+      return ids.every((id) => clients.some((c) => c.id === id && c.types.length > 0 && c.types.every((t) => t.nonce !== '' && t.sentNotAckedMs === null))) ? true : undefined;
+    }, { timeoutMs: 20_000, signal: this.#options.signal });
+  }
+
+  async syncz(): Promise<SyncClient[]> {
+    return (await new ControlPlaneClient(this.controlPlaneAdmin).syncz()).clients;
+  }
+
+  async traffic(): Promise<StepResult[]> {
+    const plan = this.plan as DemoPlan;
+    const steps = shopTraffic(this.#options.envoyPath ? 100 : 10);
+    return this.#options.progress.step('sending traffic (HTTP, gRPC, TCP between the pods)', () => sendTraffic(plan, steps, Demo.podControl, PROBE_TIMEOUT_MS));
+  }
+
+  /** Every redirector's flow log. */
+  async flows(): Promise<NodeFlows[]> {
+    return Promise.all(
+      [...this.redirectors].map(async ([node, admin]) => ({ node, flows: await new RedirectorClient(admin, node).flows() })),
+    );
+  }
+
+  /** proxy-status once every client has answered its last push (or after a few seconds, as it is). */
+  async settledSync(): Promise<SyncClient[]> {
+    const settled = (clients: SyncClient[]): boolean => clients.every((c) => c.types.every((t) => t.sentNotAckedMs === null));
+    return until('xDS clients settled', async () => {
+      const clients = await this.syncz();
+      return settled(clients) ? clients : undefined;
+    }, { timeoutMs: 5000, signal: this.#options.signal }).catch(() => this.syncz());
+  }
+}
