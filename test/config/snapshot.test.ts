@@ -305,3 +305,49 @@ test('MeshConfig defaults are filled in', () => {
   assert.equal(snap.version, '1');
   assert.equal(buildSnapshot(new Map(), snap).version, '2');
 });
+
+test('GRPCRoute matches order by service, then method, then headers; consumer routes come first', () => {
+  const grpc = (name: string, namespace: string, method: { service?: string; method?: string } | undefined, headers = 0) => ({
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'GRPCRoute' as const,
+    metadata: { name, namespace },
+    spec: {
+      parentRefs: [{ group: '', kind: 'Service', name: 'inventory', namespace: 'shop' }],
+      rules: [
+        {
+          matches: [{ ...(method ? { method } : {}), headers: Array.from({ length: headers }, (_, i) => ({ name: `h${i}`, value: 'v' })) }],
+          backendRefs: [{ name: 'inventory', namespace: 'shop', port: 50051 }],
+        },
+      ],
+    },
+  });
+  const grant: ReferenceGrant = {
+    apiVersion: 'gateway.networking.k8s.io/v1beta1',
+    kind: 'ReferenceGrant',
+    metadata: { name: 'grpc-from-web', namespace: 'shop' },
+    spec: { from: [{ group: 'gateway.networking.k8s.io', kind: 'GRPCRoute', namespace: 'web' }], to: [{ group: '', kind: 'Service', name: 'inventory' }] },
+  };
+  const snap = buildSnapshot(
+    keyed(
+      service('shop', 'inventory', '10.96.0.30', [{ name: 'grpc', port: 50051 }], { app: 'inventory' }),
+      grpc('any', 'shop', undefined, 2),
+      grpc('service', 'shop', { service: 'shop.Inventory' }),
+      grpc('method', 'shop', { service: 'shop.Inventory', method: 'Reserve' }),
+      grpc('headers', 'shop', { service: 'shop.Inventory', method: 'Reserve' }, 1),
+      grpc('consumer', 'web', { service: 'shop.Inventory' }),
+      grant,
+    ),
+  );
+  const attached = snap.attachments.get(servicePortKey('shop/inventory', 50051, 'TCP'));
+  assert.deepEqual(attached?.grpc.map((m) => m.route), [
+    'GRPCRoute/web/consumer',
+    'GRPCRoute/shop/headers',
+    'GRPCRoute/shop/method',
+    'GRPCRoute/shop/service',
+    'GRPCRoute/shop/any',
+  ]);
+  assert.equal(attached?.grpc[0]?.consumerNamespace, 'web');
+  assert.equal(attached?.grpc[0]?.backends[0]?.resolved, true, 'the grant lets web route to shop/inventory');
+  assert.equal(attached?.grpc[1]?.consumerNamespace, undefined);
+  assert.equal(snap.services.get('shop/inventory')?.ports[0]?.isGrpc, true);
+});
