@@ -507,18 +507,22 @@ export class DesiredState {
         let chosen = candidates.filter((b) => b.ready);
         if (chosen.length === 0) chosen = candidates.filter((b) => b.serving);
         const ids: number[] = [];
+        const idBytes = new Map<number, Buffer>();
         for (const b of chosen) {
           const bname = `${b.address}|${b.port}|${proto}`;
           if (backendNames.includes(bname)) continue;
           backendNames.push(bname);
           const id = this.#backendIds.take(bname);
           ids.push(id);
-          put(backendEntries, encodeU32(id), encode(backends.VALUE, { addr: b.address, port: b.port, proto, flags: 0 }));
+          const idBuf = encodeU32(id);
+          idBytes.set(id, idBuf);
+          put(backendEntries, idBuf, encode(backends.VALUE, { addr: b.address, port: b.port, proto, flags: 0 }));
           if (this.#draining.delete(bname)) this.maps.backends.set(`drain:${bname}`, new Map());
         }
         const slots = assignSlots(this.#slots.get(revNatId) ?? [], ids);
         this.#slots.set(revNatId, slots);
-        slots.forEach((id, slot) => put(slotEntries, encode(lbSlots.KEY, { revNatId, slot }), encodeU32(id)));
+        // a slot's value is the backend id: the same bytes as the backend's key
+        slots.forEach((id, slot) => put(slotEntries, encode(lbSlots.KEY, { revNatId, slot }), idBytes.get(id) ?? encodeU32(id)));
         const value = encode(services.VALUE, { revNatId, count: slots.length, flags: port.needs_l7 ? ServiceFlags.NO_SOCK_LB : 0 });
         for (const vip of vips) put(svcEntries, encode(services.KEY, { addr: vip, port: port.port, proto }), value);
       }
