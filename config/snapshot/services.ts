@@ -46,7 +46,7 @@ function compareEndpoints(a: EndpointView, b: EndpointView): number {
 }
 
 function sliceEndpoints(inputs: ServiceInputs, port: ServicePort, protocol: L4Protocol): EndpointView[] {
-  const out = new Map<string, EndpointView>();
+  const all: EndpointView[] = [];
   for (const slice of inputs.slices) {
     const namespace = slice.metadata.namespace ?? '';
     for (const slicePort of slice.ports ?? []) {
@@ -58,12 +58,20 @@ function sliceEndpoints(inputs: ServiceInputs, port: ServicePort, protocol: L4Pr
         const refKey = ref && (ref.kind ?? 'Pod') === 'Pod' && ref.name ? `${ref.namespace ?? namespace}/${ref.name}` : undefined;
         for (const address of endpoint.addresses ?? []) {
           const view = endpointView(address, number, endpoint.nodeName, endpoint.zone, refKey ?? inputs.workloadByIp(address), ready, endpoint.conditions?.serving ?? ready, endpoint.conditions?.terminating ?? false);
-          out.set(`${address}|${number}`, view);
+          all.push(view);
         }
       }
     }
   }
-  return [...out.values()].sort(compareEndpoints);
+  // The same address and port twice (across slices, or within one): the later one is in force.
+  all.sort(compareEndpoints);
+  const out: EndpointView[] = [];
+  for (let i = 0; i < all.length; i++) {
+    const next = all[i + 1];
+    const view = all[i] as EndpointView;
+    if (!next || compareEndpoints(view, next) !== 0) out.push(view);
+  }
+  return out;
 }
 
 /** One endpoint, optional fields present only when known (no spreads: there may be 100,000). */
