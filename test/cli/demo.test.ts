@@ -1,0 +1,150 @@
+// `skiff demo` as a user runs it: a real child process, as root, bringing up the example mesh
+// (namespaces, eBPF, control plane, redirectors), sending traffic and reporting; then nothing of it
+// may be left: no namespaces, root links, pins, state directory or processes. Also Ctrl-C during
+// start-up, and --keep (the other commands work against it) followed by --down.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { findEnvoy } from '../../envoy/run.js';
+import { skiff, skiffBin, type SkiffResult } from './run-skiff.js';
+
+interface DatapathCount {
+  node: string;
+  verdict: string;
+  reason: string;
+  count: number;
+}
+
+interface Report {
+  envoy: { path: string | null };
+  traffic: { name: string; expect: string; sent: number; answered: number; datapath: DatapathCount[]; asExpected: boolean }[];
+  flows: { fastPathed: number; redirected: number; dropped: Record<string, number> };
+  canary: { observed: boolean; versions: Record<string, number> };
+  proxyStatus: { controlPlane: string; clients: { id: string; role: string; node: string; types: Record<string, string>; synced: boolean }[]; allSynced: boolean };
+  ok: boolean;
+}
+
+function requireRoot(): void {
+  if (process.getuid?.() !== 0) throw new Error('the demo tests need root (network namespaces, eBPF): run the tests as root');
+}
+
+/** What a demo could leave behind; every list must be empty after it. */
+function leftovers(): Record<string, string[]> {
+  const netns = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.startsWith('skiff-demo-'));
+  const links = spawnSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => /: skd-/.test(l));
+  const addresses = spawnSync('ip', ['-o', 'addr', 'show'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.includes('169.254.123.'));
+  const processes: string[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0').includes('SKIFF_DEMO=/run/skiff-demo')) processes.push(entry);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const paths = ['/sys/fs/bpf/skiff-demo', '/run/skiff-demo'].filter((p) => existsSync(p));
+  return { netns, links, addresses, processes, paths };
+}
+
+function assertNothingLeft(): void {
+  assert.deepEqual(leftovers(), { netns: [], links: [], addresses: [], processes: [], paths: [] });
+}
+
+function demoRun(...args: string[]): Promise<SkiffResult> {
+  return skiff('demo', ...args);
+}
+
+function parseReport(r: SkiffResult): Report {
+  assert.equal(r.code, 0, `skiff demo exited ${r.code}:\n${r.stderr}\n${r.stdout}`);
+  return JSON.parse(r.stdout) as Report;
+}
+
+test('skiff demo -o json: fast path, policy drops, L7 fail closed or served, every client SYNCED; nothing left', { timeout: 120_000 }, async () => {
+  requireRoot();
+  assertNothingLeft();
+  const report = parseReport(await demoRun('-o', 'json'));
+  assertNothingLeft();
+
+  assert.ok(report.ok, 'every step as the mesh says');
+  assert.ok(report.flows.fastPathed > 0, 'flows decided in the kernel');
+  const fast = report.traffic.filter((s) => s.expect === 'fast-path');
+  assert.ok(fast.length > 0);
+  for (const s of fast) {
+    assert.equal(s.answered, s.sent, `${s.name}: every fast-path request answered`);
+    assert.ok(s.datapath.some((d) => d.verdict === 'TRANSLATED' || d.verdict === 'FORWARDED'), `${s.name}: ${JSON.stringify(s.datapath)}`);
+  }
+
+  const denied = report.traffic.filter((s) => s.expect === 'denied');
+  assert.ok(denied.length > 0);
+  for (const s of denied) {
+    assert.equal(s.answered, 0, `${s.name}: denied requests get no answer`);
+    assert.ok(s.datapath.some((d) => d.verdict === 'DROPPED' && d.reason === 'POLICY_DENIED'), `${s.name}: ${JSON.stringify(s.datapath)}`);
+  }
+  assert.ok((report.flows.dropped.POLICY_DENIED ?? 0) > 0);
+
+  const envoy = findEnvoy();
+  assert.equal(report.envoy.path, envoy ?? null, 'the report says whether Envoy serves L7');
+  const l7 = report.traffic.filter((s) => s.expect === 'l7');
+  assert.ok(l7.some((s) => s.name === 'checkout'), 'the canary traffic was sent');
+  for (const s of l7) {
+    if (envoy) {
+      assert.ok(s.answered > 0 && s.datapath.some((d) => d.verdict === 'REDIRECTED'), `${s.name}: served by Envoy: ${JSON.stringify(s)}`);
+    } else {
+      assert.equal(s.answered, 0, `${s.name}: without Envoy nothing answers`);
+      assert.ok(s.datapath.length > 0 && s.datapath.every((d) => d.verdict === 'DROPPED' && d.reason === 'PROXY_UNAVAILABLE'), `${s.name}: ${JSON.stringify(s.datapath)}`);
+    }
+  }
+  assert.equal(report.canary.observed, envoy !== undefined);
+  if (envoy) assert.ok((report.canary.versions.v1 ?? 0) > (report.canary.versions.v2 ?? 0), 'v1 takes most of a 90/10 split');
+
+  assert.ok(report.proxyStatus.allSynced);
+  const redirectors = report.proxyStatus.clients.filter((c) => c.role === 'redirector');
+  assert.deepEqual(redirectors.map((c) => c.node).sort(), ['node-a', 'node-b']);
+  for (const c of report.proxyStatus.clients) {
+    assert.ok(Object.keys(c.types).length > 0, `${c.id} subscribes to something`);
+    for (const [type, state] of Object.entries(c.types)) assert.equal(state, 'SYNCED', `${c.id} ${type}`);
+  }
+});
+
+test('Ctrl-C during start-up tears everything down', { timeout: 120_000 }, async () => {
+  requireRoot();
+  const child = spawn(process.execPath, [skiffBin, 'demo'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+      // the pods exist and the control plane, the pods' servers and the redirectors are starting
+      if (/✓ creating \d+ pods/.test(stderr)) resolve();
+    });
+    void exited.then(() => reject(new Error(`the demo exited before the pods were made:\n${stderr}`)));
+  });
+  const during = leftovers();
+  assert.ok(during.netns.length > 0 && during.processes.length > 0, `interrupted while running: ${JSON.stringify(during)}`);
+  child.kill('SIGINT');
+  assert.equal(await exited, 130, stderr);
+  assert.match(stderr, /SIGINT: tearing everything down/);
+  assertNothingLeft();
+});
+
+test('--keep leaves the demo running for the other commands; --down removes it', { timeout: 120_000 }, async () => {
+  requireRoot();
+  try {
+    const report = parseReport(await demoRun('--keep', '-o', 'json'));
+    assert.ok(leftovers().processes.length > 0, 'the demo keeps running');
+    const status = await skiff('proxy-status', '--admin', report.proxyStatus.controlPlane, '-o', 'json');
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, /redirector~node-a/);
+    const services = await skiff('bpf', 'services', '--node', 'node-b', '--redirector', 'unix:/run/skiff-demo/node-b-redirector.sock', '-o', 'json');
+    assert.equal(services.code, 0, services.stderr);
+    assert.match(services.stdout, /10\.96\.0\.50/, 'the postgres VIP in node-b\'s service map');
+    const again = await demoRun();
+    assert.equal(again.code, 1, 'a second demo refuses to replace a kept one');
+    assert.match(again.stderr, /skiff demo --down/);
+  } finally {
+    const down = await demoRun('--down');
+    assert.equal(down.code, 0, down.stderr);
+  }
+  assertNothingLeft();
+});
