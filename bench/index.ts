@@ -4,5 +4,6 @@ import { datapathBenchmark } from './datapath.js';
 import { mapsBenchmark } from './maps.js';
 import { meshBenchmark } from './mesh.js';
 import { xdsBenchmark } from './xds.js';
+import { translateBenchmark } from './translate.js';
 
-export const benchmarks: Benchmark[] = [meshBenchmark, datapathBenchmark, mapsBenchmark, xdsBenchmark];
+export const benchmarks: Benchmark[] = [meshBenchmark, datapathBenchmark, mapsBenchmark, translateBenchmark, xdsBenchmark];

@@ -122,7 +122,7 @@ test('RBAC: orders accepts only POST /orders from frontend; payments only the or
   assert.deepEqual(inventory.map((f) => f.name), ['envoy.filters.http.router'], 'no L7 policy on inventory: routing only');
 });
 
-test('clusters: EDS per Service port, HTTP/2 for gRPC, breakers and outlier detection, upstream SO_MARK on proxies only', () => {
+test('clusters: EDS per Service port, HTTP/2 for gRPC, breakers and outlier detection, upstream SO_MARK, one cluster shared by all classes', () => {
   const t = translateExample();
   const inventory = message(t, 'node-proxy/node-a', CLUSTER_TYPE, 'outbound|50051||inventory.shop.svc.cluster.local');
   assert.equal(inventory.type, 'EDS');
@@ -135,8 +135,9 @@ test('clusters: EDS per Service port, HTTP/2 for gRPC, breakers and outlier dete
   assert.ok(inventory.circuit_breakers && inventory.outlier_detection);
   const orders = message(t, 'node-proxy/node-a', CLUSTER_TYPE, 'outbound|8080||orders-v1.shop.svc.cluster.local');
   assert.equal(orders.typed_extension_protocol_options, undefined, 'HTTP/1.1 upstream for an http port');
-  const plain = message(t, 'proxyless', CLUSTER_TYPE, 'outbound|50051||inventory.shop.svc.cluster.local');
-  assert.equal(plain.upstream_bind_config, undefined);
+  const shared = t.classes.get('proxyless')?.resources.get(CLUSTER_TYPE)?.get('outbound|50051||inventory.shop.svc.cluster.local');
+  assert.equal(shared, t.classes.get('node-proxy/node-a')?.resources.get(CLUSTER_TYPE)?.get('outbound|50051||inventory.shop.svc.cluster.local'), 'one encoded cluster for every class (gRPC ignores the bind config)');
+  assert.equal(t.classes.get('proxyless')?.resources.get(CLUSTER_TYPE)?.has('PassthroughCluster'), false, 'no ORIGINAL_DST cluster for gRPC clients');
 });
 
 test('endpoints: health from EndpointSlice conditions, locality by zone', () => {

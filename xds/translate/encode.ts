@@ -1,5 +1,6 @@
 // One generated resource, encoded once with Envoy's protos and checked: a Built keeps the message,
 // its bytes, the names it refers to, and the problems that keep it from being served.
+import type protobuf from 'protobufjs';
 import { typeForUrl, type Violation } from '../validate/index.js';
 import type { Json, TranslateIssue } from './types.js';
 
@@ -21,6 +22,19 @@ export interface Built {
   invalid: boolean;
 }
 
+const types = new Map<string, protobuf.Type>();
+
+/** The message type of a type URL (looked up once). */
+export function typeOf(typeUrl: string): protobuf.Type {
+  let type = types.get(typeUrl);
+  if (!type) {
+    type = typeForUrl(typeUrl);
+    if (!type) throw new Error(`no Envoy type for ${typeUrl}`);
+    types.set(typeUrl, type);
+  }
+  return type;
+}
+
 /** Encodes and checks a message; problems found while building it come in `issues`. */
 export function finish(
   typeUrl: string,
@@ -33,8 +47,7 @@ export function finish(
 ): Built {
   const all = [...issues];
   let value: Uint8Array = new Uint8Array();
-  const type = typeForUrl(typeUrl);
-  if (!type) throw new Error(`no Envoy type for ${typeUrl}`);
+  const type = typeOf(typeUrl);
   try {
     value = type.encode(type.fromObject(message)).finish();
   } catch (err) {

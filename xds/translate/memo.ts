@@ -44,58 +44,76 @@ export class Memo<T> {
   }
 }
 
-/** One resource type of one or more client classes, as served. */
+/**
+ * One resource type of one or more client classes, as served. Either round by round (begin, put
+ * every resource, end: names not put are removed) or by explicit set/delete and commit.
+ */
 export class Family {
   /** The served map; a new object only when its content changed. */
   map: ReadonlyMap<string, Built> = new Map();
-  /** True when the last round added or removed names (not only changed values). */
+  /** True when names were added or removed since the last commit (not only values changed). */
   namesChanged = false;
   private next: Map<string, Built> | undefined;
-  private offered = new Set<string>();
+  private offered: Set<string> | undefined;
   private readonly problems = new Map<string, readonly TranslateIssue[]>();
 
   constructor(readonly typeUrl: string) {}
 
   begin(): void {
-    this.next = undefined;
     this.offered = new Set();
-    this.namesChanged = false;
   }
 
-  /** Offers this round's Built for its name; an invalid one leaves the last good version served. */
+  /** Offers this round's Built for its name (round mode). */
   put(built: Built): void {
-    this.offered.add(built.name);
+    this.offered?.add(built.name);
+    this.set(built);
+  }
+
+  /** Serves a Built; an invalid one leaves the last good version served and records its issues. */
+  set(built: Built): void {
     if (built.issues.length > 0) this.problems.set(built.name, built.issues);
     else if (this.problems.size > 0) this.problems.delete(built.name);
     if (built.invalid) return;
-    const current = (this.next ?? this.map).get(built.name);
+    const current = this.get(built.name);
     if (current === built) return;
     if (!current) this.namesChanged = true;
     this.next ??= new Map(this.map);
     this.next.set(built.name, built);
   }
 
-  /** Ends a round: names not offered in it are removed. */
-  end(): void {
-    const base = this.next ?? this.map;
-    let stale = false;
-    for (const name of base.keys()) {
-      if (!this.offered.has(name)) {
-        stale = true;
-        break;
-      }
-    }
-    if (stale) {
-      this.next = new Map([...base].filter(([name]) => this.offered.has(name)));
-      this.namesChanged = true;
-    }
-    if (this.next) this.map = this.next;
-    this.next = undefined;
-    for (const name of this.problems.keys()) if (!this.offered.has(name)) this.problems.delete(name);
+  delete(name: string): void {
+    this.problems.delete(name);
+    if (!this.has(name)) return;
+    this.next ??= new Map(this.map);
+    this.next.delete(name);
+    this.namesChanged = true;
+  }
+
+  get(name: string): Built | undefined {
+    return (this.next ?? this.map).get(name);
   }
 
   has(name: string): boolean {
     return (this.next ?? this.map).has(name);
+  }
+
+  /** Ends a round (round mode): names not put in it are removed; then commits. */
+  end(): void {
+    const offered = this.offered;
+    this.offered = undefined;
+    if (offered) for (const name of [...(this.next ?? this.map).keys()]) if (!offered.has(name)) this.delete(name);
+    this.commit();
+  }
+
+  /** Makes the changes since the last commit the served map. */
+  commit(): void {
+    if (this.next) this.map = this.next;
+    this.next = undefined;
+  }
+
+  /** Starts tracking name changes afresh. */
+  resetNamesChanged(): void {
+    this.namesChanged = false;
   }
 
   /** Issues of the resources of this family. */

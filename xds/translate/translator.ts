@@ -1,12 +1,17 @@
 // The incremental translator: MeshSnapshot → Envoy resources per client class (node proxy of each
-// node, proxyless gRPC clients, waypoints). Every resource is built once per distinct set of
-// snapshot views it reads (Memo) and encoded and checked once; a resource that fails its checks
-// or its cross-references is not served — the last good version stays — and the failure is kept
-// in `issues` with the mesh object that caused it.
+// node, proxyless gRPC clients, waypoints). The snapshot shares unchanged views between versions,
+// so the translator revisits only what changed: a Service whose view, route attachments and
+// needs-L7 marks are the same objects as last time is skipped whole; a filter chain whose inputs
+// are the same is reused (encoded and checked once, shared by every node); a listener is
+// reassembled from its chains' bytes. Every new resource is encoded and checked; one that fails
+// its checks or its cross-references is not served — the last good version stays — and the
+// failure is kept in `issues` with the mesh object that caused it.
 import type { HTTPRouteFilter } from '../../config/resources.js';
 import type { MeshSnapshot, ServicePortRoutes, ServicePortView, ServiceView } from '../../config/snapshot/types.js';
 import { servicePortKey } from '../../config/snapshot/types.js';
-import { passthroughCluster, serviceCluster, servicePorts } from './clusters.js';
+import { validateResource } from '../validate/index.js';
+import { assembleListener, buildChain, servedChain, type ChainBuilt } from './chains.js';
+import { passthroughCluster, serviceCluster } from './clusters.js';
 import {
   CLUSTER_TYPE,
   ENDPOINT_TYPE,
@@ -16,15 +21,15 @@ import {
   ROUTE_TYPE,
   SECRET_TYPE,
 } from './constants.js';
-import { validateResource } from '../validate/index.js';
+import { changedKeys } from './diff.js';
 import { finish } from './encode.js';
 import type { Built, ResourceChecker } from './encode.js';
 import { loadAssignment } from './endpoints.js';
-import { apiListener, destinationFilterChain, transparentListener } from './listeners.js';
+import { apiListener, transparentListener, type DestinationChain } from './listeners.js';
 import { Family, Memo } from './memo.js';
 import { clusterName, hostPortName, serviceHost } from './names.js';
 import { proxylessRoutes } from './proxyless.js';
-import { rbacFilters, serviceRbacFilters } from './rbac.js';
+import { rbacFilters, serviceRbacFilters, type IdentityAddresses } from './rbac.js';
 import { buildRoute, defaultRoute, routeConfiguration } from './routes.js';
 import type { IssueSink } from './routes.js';
 import { proxySecrets } from './secrets.js';
@@ -48,8 +53,8 @@ export interface Translation {
   classes: ReadonlyMap<string, ClassResources>;
   /** Every current problem: resources withheld (with the object at fault) and warnings. */
   issues: readonly TranslateIssue[];
-  /** Resources built in this round vs reused from earlier rounds. */
-  stats: { built: number; reused: number };
+  /** Resources (and filter chains) built in this round; everything else was reused. */
+  stats: { built: number };
 }
 
 export interface TranslatorOptions {
@@ -57,26 +62,68 @@ export interface TranslatorOptions {
   checker?: ResourceChecker;
 }
 
-/** A memo key part for one service port. */
-function portKey(service: ServiceView, port: ServicePortView): string {
-  return `${service.key}|${port.port}`;
+/** What one Service port produced last time, and from which views. */
+interface PortUnit {
+  view: ServicePortView;
+  fqdn: string;
+  attachment: ServicePortRoutes | undefined;
+  mirrors: string;
+  clusterDomain: string;
+  l7: boolean;
+  routes: { routes: Json[]; issues: TranslateIssue[] };
+  cluster: Built;
+  endpoints: Built;
+  listener: Built;
+  proxylessRoute: Built;
+  proxyRoute?: Built;
+}
+
+interface ServiceUnit {
+  service: ServiceView;
+  ports: Map<number, PortUnit>;
+}
+
+interface ChainEntry {
+  deps: readonly unknown[];
+  built: ChainBuilt;
+}
+
+/** The service key of a service port key (`namespace/name|port/protocol`). */
+function serviceOfPortKey(key: string): string {
+  return key.slice(0, key.lastIndexOf('|'));
+}
+
+function sameDeps(a: readonly unknown[], b: readonly unknown[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function sameList<T>(a: readonly T[] | undefined, b: readonly T[]): boolean {
+  return !!a && a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 export class Translator {
   private readonly checker: ResourceChecker;
   private readonly memo = new Memo<Built>();
-  private readonly routeMemo = new Memo<{ routes: Json[]; issues: TranslateIssue[] }>();
-  private readonly chainMemo = new Memo<{ chain: Json; issues: TranslateIssue[] }>();
+  private built = 0;
+  private previous: MeshSnapshot | undefined;
+  private readonly units = new Map<string, ServiceUnit>();
   private readonly families = {
-    markedClusters: new Family(CLUSTER_TYPE),
-    plainClusters: new Family(CLUSTER_TYPE),
+    /** Service clusters, as proxyless clients get them. */
+    clusters: new Family(CLUSTER_TYPE),
+    /** Service clusters and the passthrough cluster, as proxies get them. */
+    proxyClusters: new Family(CLUSTER_TYPE),
     endpoints: new Family(ENDPOINT_TYPE),
     proxyRoutes: new Family(ROUTE_TYPE),
     proxylessRoutes: new Family(ROUTE_TYPE),
     proxylessListeners: new Family(LISTENER_TYPE),
     secrets: new Family(SECRET_TYPE),
   };
-  private readonly nodeListeners = new Map<string, Family>();
+  private readonly vipChains = new Map<string, ChainEntry>();
+  private vipList: ChainBuilt[] = [];
+  private readonly podChains = new Map<string, ChainEntry>();
+  private podLists = new Map<string, ChainBuilt[]>();
+  private podVersion = 0;
+  private readonly nodes = new Map<string, { chains: readonly ChainBuilt[]; family: Family; proxyPort: number; versions: string }>();
   private readonly waypoints: WaypointTranslator;
   private addressCache: { identities: unknown; workloads: unknown; byIdentity: Map<number, string[]> } | undefined;
 
@@ -86,159 +133,209 @@ export class Translator {
   }
 
   private finish(typeUrl: string, name: string, message: Json, origin: string, refs: readonly string[], issues: readonly TranslateIssue[]): Built {
+    this.built++;
     return finish(typeUrl, name, message, origin, refs, issues, this.checker);
   }
 
   translate(snapshot: MeshSnapshot): Translation {
-    const start = { built: this.memo.built, reused: this.memo.reused };
-    for (const family of Object.values(this.families)) family.begin();
-    this.translateServices(snapshot);
+    const startBuilt = this.built;
+    const prev = this.previous;
     this.translateSecrets(snapshot);
+    const changedServices = this.syncServices(snapshot, prev);
+    this.syncVipChains(snapshot, prev, changedServices);
+    this.syncPodChains(snapshot, prev);
     const classes = new Map<string, ClassResources>();
     for (const node of snapshot.nodes.keys()) {
       const client: ClientClass = { role: 'node-proxy', node };
-      classes.set(clientClassKey(client), { key: clientClassKey(client), client, resources: this.nodeResources(snapshot, node) });
+      const key = clientClassKey(client);
+      classes.set(key, { key, client, resources: this.nodeResources(snapshot, node) });
     }
-    for (const name of this.nodeListeners.keys()) if (!snapshot.nodes.has(name)) this.nodeListeners.delete(name);
-    const proxyless: ClientClass = { role: 'proxyless' };
+    for (const name of this.nodes.keys()) if (!snapshot.nodes.has(name)) this.nodes.delete(name);
     classes.set('proxyless', {
       key: 'proxyless',
-      client: proxyless,
+      client: { role: 'proxyless' },
       resources: new Map([
-        [CLUSTER_TYPE, this.families.plainClusters.map],
+        [CLUSTER_TYPE, this.families.clusters.map],
         [ENDPOINT_TYPE, this.families.endpoints.map],
         [LISTENER_TYPE, this.families.proxylessListeners.map],
         [ROUTE_TYPE, this.families.proxylessRoutes.map],
       ]),
     });
-    const waypointInputs = {
-      snapshot,
-      routes: this.families.proxyRoutes.map,
-      secrets: this.families.secrets.map,
-      addresses: this.identityAddresses(snapshot),
-    };
-    for (const w of this.waypoints.translate(waypointInputs)) {
-      classes.set(w.key, w);
+    if (this.waypoints.active(snapshot, prev)) {
+      const inputs = { snapshot, routes: this.families.proxyRoutes.map, secrets: this.families.secrets.map, addresses: this.identityAddresses(snapshot) };
+      for (const w of this.waypoints.translate(inputs)) classes.set(w.key, w);
+      this.memo.sweep();
     }
-    this.memo.sweep();
-    this.routeMemo.sweep();
-    this.chainMemo.sweep();
+    this.previous = snapshot;
     const issues = [
       ...Object.values(this.families).flatMap((f) => f.issues()),
-      ...[...this.nodeListeners.values()].flatMap((f) => f.issues()),
+      ...[...this.nodes.values()].flatMap((n) => n.family.issues()),
       ...this.waypoints.issues(),
     ];
-    return {
-      version: snapshot.version,
-      classes,
-      issues,
-      stats: { built: this.memo.built - start.built, reused: this.memo.reused - start.reused },
-    };
+    return { version: snapshot.version, classes, issues, stats: { built: this.built - startBuilt } };
   }
 
-  // ---- clusters, endpoints, routes of every Service port ----
+  // ---- clusters, endpoints, routes, proxyless listeners of every Service port ----
 
-  private translateServices(snapshot: MeshSnapshot): void {
-    const f = this.families;
-    for (const [service, port] of servicePorts(snapshot)) {
-      const key = portKey(service, port);
-      const name = clusterName(service.fqdn, port.port);
-      const origin = `Service/${service.namespace}/${service.name}`;
-      const clusterDeps = [service.fqdn, port.port, port.isHttp2];
-      f.markedClusters.put(this.memo.get(`cm|${key}`, clusterDeps, () => this.finish(CLUSTER_TYPE, name, serviceCluster(service, port, 'marked'), origin, [name], [])));
-      f.plainClusters.put(this.memo.get(`cp|${key}`, clusterDeps, () => this.finish(CLUSTER_TYPE, name, serviceCluster(service, port, 'plain'), origin, [name], [])));
-      f.endpoints.put(this.memo.get(`e|${key}`, [port, service.fqdn], () => this.finish(ENDPOINT_TYPE, name, loadAssignment(service, port), origin, [], [])));
-      f.proxylessListeners.put(this.memo.get(`pl|${key}`, [service.fqdn, port.port], () => {
-        const listenerName = hostPortName(service.fqdn, port.port);
-        return this.finish(LISTENER_TYPE, listenerName, apiListener(listenerName), origin, [listenerName], []);
-      }));
+  /** Re-translates the Services whose views, route attachments or L7 marks changed; returns their keys. */
+  private syncServices(snapshot: MeshSnapshot, prev: MeshSnapshot | undefined): Set<string> {
+    const domain = snapshot.meshConfig.clusterDomain;
+    const keys = new Set<string>();
+    if (!prev || prev.meshConfig.clusterDomain !== domain) {
+      for (const key of snapshot.services.keys()) keys.add(key);
+      for (const key of this.units.keys()) keys.add(key);
+    } else {
+      for (const key of changedKeys(prev.services, snapshot.services)) keys.add(key);
+      if (keys.size > 0) for (const key of this.mirroring) keys.add(key);
+      for (const key of changedKeys(prev.attachments, snapshot.attachments)) keys.add(serviceOfPortKey(key));
+      for (const key of changedKeys(prev.serviceL7, snapshot.serviceL7)) keys.add(serviceOfPortKey(key));
     }
-    f.markedClusters.put(this.memo.get('passthrough', [], () => this.finish(CLUSTER_TYPE, PASSTHROUGH_CLUSTER, passthroughCluster(), 'MeshConfig', [], [])));
-    f.markedClusters.end();
-    f.plainClusters.end();
-    f.endpoints.end();
-    const clustersChanged = f.plainClusters.namesChanged;
-    for (const [service, port] of servicePorts(snapshot)) {
-      const spKey = servicePortKey(service.key, port.port, port.protocol);
-      const attachment = snapshot.attachments.get(spKey);
-      const name = hostPortName(service.fqdn, port.port);
-      const routes = this.routesOf(snapshot, service, port, attachment);
-      const origin = attachment ? attachment.http[0]?.route ?? attachment.grpc[0]?.route ?? `Service/${service.key}` : `Service/${service.key}`;
-      const proxyless = this.memo.get(`rp|${spKey}`, [routes], () => {
-        const issues: TranslateIssue[] = [...routes.issues];
-        const adapted = proxylessRoutes(routes.routes, (i) => issues.push(i));
-        return this.finish(ROUTE_TYPE, name, routeConfiguration(name, adapted), origin, routeRefs(adapted), issues);
-      });
-      f.proxylessRoutes.put(this.crossChecked(proxyless, f.plainClusters, clustersChanged));
-      if (snapshot.serviceL7.has(spKey)) {
-        const proxy = this.memo.get(`rn|${spKey}`, [routes], () =>
-          this.finish(ROUTE_TYPE, name, routeConfiguration(name, routes.routes), origin, routeRefs(routes.routes), routes.issues),
-        );
-        f.proxyRoutes.put(this.crossChecked(proxy, f.markedClusters, clustersChanged));
+    if (keys.size === 0) return keys;
+    const f = this.families;
+    for (const family of Object.values(f)) family.resetNamesChanged();
+    if (!f.proxyClusters.has(PASSTHROUGH_CLUSTER)) f.proxyClusters.set(this.finish(CLUSTER_TYPE, PASSTHROUGH_CLUSTER, passthroughCluster(), 'MeshConfig', [], []));
+    const changedRoutes: [Family, Built][] = [];
+    for (const key of keys) {
+      const unit = this.units.get(key);
+      const service = snapshot.services.get(key);
+      if (service) {
+        this.syncService(snapshot, service, unit, changedRoutes);
+      } else if (unit) {
+        for (const port of unit.ports.values()) this.dropPort(port);
+        this.units.delete(key);
+        this.mirroring.delete(key);
       }
     }
-    f.proxyRoutes.put(this.memo.get('inbound', [], () => this.finish(ROUTE_TYPE, INBOUND_ROUTE, routeConfiguration(INBOUND_ROUTE, [defaultRoute(PASSTHROUGH_CLUSTER)]), 'MeshConfig', [PASSTHROUGH_CLUSTER], [])));
-    f.proxyRoutes.end();
-    f.proxylessRoutes.end();
-    f.proxylessListeners.end();
+    // Cross-references, once every cluster is in: every cluster a route configuration names must
+    // be served. When clusters came or went, every route configuration is checked again.
+    const recheck: [Family, Built][] = f.clusters.namesChanged ? [] : changedRoutes;
+    if (f.clusters.namesChanged) {
+      for (const unit of this.units.values()) {
+        for (const port of unit.ports.values()) {
+          recheck.push([f.proxylessRoutes, port.proxylessRoute]);
+          if (port.proxyRoute) recheck.push([f.proxyRoutes, port.proxyRoute]);
+        }
+      }
+    }
+    for (const [family, built] of recheck) family.set(this.crossChecked(built, f.clusters));
+    if (!f.proxyRoutes.has(INBOUND_ROUTE)) {
+      f.proxyRoutes.set(this.finish(ROUTE_TYPE, INBOUND_ROUTE, routeConfiguration(INBOUND_ROUTE, [defaultRoute(PASSTHROUGH_CLUSTER)]), 'MeshConfig', [PASSTHROUGH_CLUSTER], []));
+    }
+    for (const family of Object.values(f)) family.commit();
+    return keys;
+  }
+
+  /** Services whose routes mirror to other Services (re-checked whenever Services change). */
+  private readonly mirroring = new Set<string>();
+
+  private syncService(snapshot: MeshSnapshot, service: ServiceView, unit: ServiceUnit | undefined, changedRoutes: [Family, Built][]): void {
+    const f = this.families;
+    const domain = snapshot.meshConfig.clusterDomain;
+    const ports = new Map<number, PortUnit>();
+    const origin = `Service/${service.key}`;
+    const eligible = service.type !== 'ExternalName';
+    for (const view of eligible ? service.ports : []) {
+      if (view.protocol !== 'TCP') continue;
+      const old = unit?.ports.get(view.port);
+      const spKey = servicePortKey(service.key, view.port, view.protocol);
+      const attachment = snapshot.attachments.get(spKey);
+      const mirrors = attachment ? mirrorSignature(snapshot, attachment) : '';
+      const l7 = snapshot.serviceL7.has(spKey);
+      const fqdn = service.fqdn;
+      const name = clusterName(fqdn, view.port);
+      const sameName = old?.fqdn === fqdn;
+      const cluster = sameName && old?.view.isHttp2 === view.isHttp2 ? old.cluster : this.finish(CLUSTER_TYPE, name, serviceCluster(service, view, 'marked'), origin, [name], []);
+      const endpoints = sameName && old?.view === view ? old.endpoints : this.finish(ENDPOINT_TYPE, name, loadAssignment(service, view), origin, [], []);
+      const hostPort = hostPortName(fqdn, view.port);
+      const listener = sameName && old ? old.listener : this.finish(LISTENER_TYPE, hostPort, apiListener(hostPort), origin, [hostPort], []);
+      const sameRoutes = sameName && old?.attachment === attachment && old?.mirrors === mirrors && old?.clusterDomain === domain;
+      const routes = sameRoutes && old ? old.routes : this.routesOf(snapshot, service, view, attachment);
+      const routeOrigin = attachment ? (attachment.grpc[0]?.route ?? attachment.http[0]?.route ?? origin) : origin;
+      let proxylessRoute = old?.proxylessRoute;
+      if (!sameRoutes || !proxylessRoute) {
+        const issues: TranslateIssue[] = [...routes.issues];
+        const adapted = proxylessRoutes(routes.routes, (i) => issues.push(i));
+        proxylessRoute = this.finish(ROUTE_TYPE, hostPort, routeConfiguration(hostPort, adapted), routeOrigin, routeRefs(adapted), issues);
+        changedRoutes.push([f.proxylessRoutes, proxylessRoute]);
+      }
+      let proxyRoute: Built | undefined;
+      if (l7) {
+        proxyRoute = sameRoutes && old?.proxyRoute ? old.proxyRoute : this.finish(ROUTE_TYPE, hostPort, routeConfiguration(hostPort, routes.routes), routeOrigin, routeRefs(routes.routes), routes.issues);
+        if (proxyRoute !== old?.proxyRoute) changedRoutes.push([f.proxyRoutes, proxyRoute]);
+      }
+      const next: PortUnit = { view, fqdn, attachment, mirrors, clusterDomain: domain, l7, routes, cluster, endpoints, listener, proxylessRoute, ...(proxyRoute ? { proxyRoute } : {}) };
+      if (old && (old.fqdn !== fqdn || (old.proxyRoute && !proxyRoute))) this.dropPort(old, next);
+      f.clusters.set(cluster);
+      f.proxyClusters.set(cluster);
+      f.endpoints.set(endpoints);
+      f.proxylessListeners.set(listener);
+      ports.set(view.port, next);
+    }
+    for (const [port, old] of unit?.ports ?? []) if (!ports.has(port)) this.dropPort(old);
+    this.units.set(service.key, { service, ports });
+    if ([...ports.values()].some((p) => p.mirrors !== '')) this.mirroring.add(service.key);
+    else this.mirroring.delete(service.key);
+  }
+
+  /** Removes what a port unit served (all of it, or what `replacement` no longer serves). */
+  private dropPort(old: PortUnit, replacement?: PortUnit): void {
+    const f = this.families;
+    const renamed = !replacement || replacement.fqdn !== old.fqdn;
+    if (renamed) {
+      for (const family of [f.clusters, f.proxyClusters, f.endpoints]) family.delete(old.cluster.name);
+      f.proxylessListeners.delete(old.listener.name);
+      f.proxylessRoutes.delete(old.proxylessRoute.name);
+    }
+    if (old.proxyRoute && (renamed || !replacement?.proxyRoute)) f.proxyRoutes.delete(old.proxyRoute.name);
   }
 
   /** The Envoy routes of one Service port: its attached routes in precedence order, or the default route. */
   private routesOf(snapshot: MeshSnapshot, service: ServiceView, port: ServicePortView, attachment: ServicePortRoutes | undefined): { routes: Json[]; issues: TranslateIssue[] } {
     const clusterDomain = snapshot.meshConfig.clusterDomain;
-    const mirrors = attachment ? mirrorSignature(snapshot, attachment) : '';
-    return this.routeMemo.get(portKey(service, port), [attachment, service.fqdn, port.port, mirrors, clusterDomain], () => {
-      const issues: TranslateIssue[] = [];
-      const report: IssueSink = (i) => issues.push(i);
-      if (!attachment) return { routes: [defaultRoute(clusterName(service.fqdn, port.port))], issues };
-      const routes: Json[] = [];
-      for (const m of [...attachment.grpc, ...attachment.http]) {
-        const routeNamespace = m.route.split('/')[1] as string;
-        const resolveMirror = (f: HTTPRouteFilter['requestMirror']) => {
-          const ref = f?.backendRef;
-          if (!ref) return undefined;
-          const ns = ref.namespace ?? routeNamespace;
-          const target = snapshot.services.get(`${ns}/${ref.name}`);
-          const targetPort = ref.port ?? port.port;
-          if (!target || !target.ports.some((p) => p.port === targetPort)) {
-            report({ object: m.route, field: `spec.rules[${m.ruleIndex}].filters`, message: `RequestMirror backend ${ns}/${ref.name}:${targetPort} not found; mirror left out` });
-            return undefined;
-          }
-          return clusterName(serviceHost(ref.name, ns, clusterDomain), targetPort);
-        };
-        routes.push(buildRoute(m, resolveMirror, report));
-      }
-      return { routes, issues };
-    });
+    const issues: TranslateIssue[] = [];
+    const report: IssueSink = (i) => issues.push(i);
+    if (!attachment) return { routes: [defaultRoute(clusterName(service.fqdn, port.port))], issues };
+    const routes: Json[] = [];
+    for (const m of [...attachment.grpc, ...attachment.http]) {
+      const routeNamespace = m.route.split('/')[1] as string;
+      const resolveMirror = (f: HTTPRouteFilter['requestMirror']) => {
+        const ref = f?.backendRef;
+        if (!ref) return undefined;
+        const ns = ref.namespace ?? routeNamespace;
+        const target = snapshot.services.get(`${ns}/${ref.name}`);
+        const targetPort = ref.port ?? port.port;
+        if (!target || !target.ports.some((p) => p.port === targetPort)) {
+          report({ object: m.route, field: `spec.rules[${m.ruleIndex}].filters`, message: `RequestMirror backend ${ns}/${ref.name}:${targetPort} not found; mirror left out` });
+          return undefined;
+        }
+        return clusterName(serviceHost(ref.name, ns, clusterDomain), targetPort);
+      };
+      routes.push(buildRoute(m, resolveMirror, report));
+    }
+    return { routes, issues };
   }
 
   /** A route configuration whose clusters exist, or an invalid copy naming the missing ones. */
-  private crossChecked(built: Built, clusters: Family, recheck: boolean): Built {
-    if (built.invalid || (!recheck && this.checkedRoutes.has(built))) return built;
-    const missing = built.refs.filter((c) => c !== INVALID_BACKEND_CLUSTER && !clusters.has(c));
-    if (missing.length === 0) {
-      this.checkedRoutes.add(built);
-      return built;
-    }
+  private crossChecked(built: Built, clusters: Family): Built {
+    if (built.invalid) return built;
+    const missing = built.refs.filter((c) => c !== INVALID_BACKEND_CLUSTER && c !== PASSTHROUGH_CLUSTER && !clusters.has(c));
+    if (missing.length === 0) return built;
     const issue: TranslateIssue = { object: built.origin, message: `route configuration ${built.name} names clusters that are not served: ${missing.join(', ')}`, resource: { typeUrl: ROUTE_TYPE, name: built.name } };
     return { ...built, issues: [...built.issues, issue], invalid: true };
   }
 
-  private readonly checkedRoutes = new WeakSet<Built>();
-
   private translateSecrets(snapshot: MeshSnapshot): void {
     const trustDomain = snapshot.meshConfig.trustDomain;
-    for (const secret of proxySecrets(trustDomain)) {
-      const name = secret.name as string;
-      this.families.secrets.put(this.memo.get(`s|${name}`, [trustDomain], () => this.finish(SECRET_TYPE, name, secret, snapshot.meshConfig.source ?? 'MeshConfig', [], [])));
-    }
-    this.families.secrets.end();
+    if (this.previous?.meshConfig.trustDomain === trustDomain && this.families.secrets.map.size > 0) return;
+    const origin = snapshot.meshConfig.source ?? 'MeshConfig';
+    for (const secret of proxySecrets(trustDomain)) this.families.secrets.set(this.finish(SECRET_TYPE, secret.name as string, secret, origin, [], []));
+    this.families.secrets.commit();
   }
 
-  // ---- the node proxy ----
+  // ---- the node proxy's filter chains ----
 
   /** Addresses of each identity's workloads, recomputed only when identities or workloads changed. */
-  private identityAddresses(snapshot: MeshSnapshot): (id: number) => readonly string[] {
+  private identityAddresses(snapshot: MeshSnapshot): IdentityAddresses {
     const cache = this.addressCache;
     if (!cache || cache.identities !== snapshot.identities || cache.workloads !== snapshot.workloads) {
       this.addressCache = { identities: snapshot.identities, workloads: snapshot.workloads, byIdentity: new Map() };
@@ -255,83 +352,139 @@ export class Translator {
     };
   }
 
-  /** The filter chain of a Service VIP:port: its routes, guarded by the policies of all its backends. */
-  private vipChain(snapshot: MeshSnapshot, spKey: string): { chain: Json; issues: TranslateIssue[] } | undefined {
+  /** A chain reused while its inputs are the same objects, else built (the last good one kept on failure). */
+  private chain(cache: Map<string, ChainEntry>, key: string, deps: readonly unknown[], make: () => { d: DestinationChain; origin: string; issues: TranslateIssue[] }): ChainBuilt {
+    const entry = cache.get(key);
+    if (entry && sameDeps(entry.deps, deps)) return entry.built;
+    const { d, origin, issues } = make();
+    this.built++;
+    const built = servedChain(buildChain(d, origin, issues, this.checker), entry?.built, d, this.checker);
+    cache.set(key, { deps, built });
+    return built;
+  }
+
+  /** Service key → its service port keys with a VIP chain. */
+  private readonly vipByService = new Map<string, Set<string>>();
+  private vipVersion = 0;
+
+  /** The VIP chains (the same on every node), revisited for the Services and L7 marks that changed. */
+  private syncVipChains(snapshot: MeshSnapshot, prev: MeshSnapshot | undefined, changedServices: ReadonlySet<string>): void {
+    const everything = !prev || prev.identities !== snapshot.identities || prev.workloads !== snapshot.workloads || prev.workloadPolicies !== snapshot.workloadPolicies;
+    const candidates = new Set<string>();
+    if (everything) {
+      for (const key of snapshot.serviceL7.keys()) candidates.add(key);
+      for (const key of this.vipChains.keys()) candidates.add(key);
+    } else {
+      for (const key of changedKeys(prev.serviceL7, snapshot.serviceL7)) candidates.add(key);
+      for (const service of changedServices) for (const key of this.vipByService.get(service) ?? []) candidates.add(key);
+      for (const service of changedServices) {
+        for (const port of this.units.get(service)?.ports.values() ?? []) if (port.l7) candidates.add(servicePortKey(service, port.view.port, port.view.protocol));
+      }
+    }
+    let changed = false;
+    for (const spKey of candidates) {
+      const before = this.vipChains.get(spKey)?.built;
+      const after = this.vipChain(snapshot, spKey);
+      if (after === before) continue;
+      changed = true;
+      const service = serviceOfPortKey(spKey);
+      let keys = this.vipByService.get(service);
+      if (after) {
+        if (!keys) this.vipByService.set(service, (keys = new Set()));
+        keys.add(spKey);
+      } else {
+        this.vipChains.delete(spKey);
+        keys?.delete(spKey);
+        if (keys?.size === 0) this.vipByService.delete(service);
+      }
+    }
+    if (changed) {
+      this.vipList = [...this.vipChains.values()].map((e) => e.built);
+      this.vipVersion++;
+    }
+  }
+
+  /** The chain of one Service VIP:port that needs L7, or undefined when it has none (or no served routes). */
+  private vipChain(snapshot: MeshSnapshot, spKey: string): ChainBuilt | undefined {
     const l7 = snapshot.serviceL7.get(spKey);
     const service = l7 ? snapshot.services.get(l7.service) : undefined;
     const port = service?.ports.find((p) => p.port === l7?.port && p.protocol === l7?.protocol);
     if (!l7 || !service || !port || l7.vips.length === 0) return undefined;
     const routeName = hostPortName(service.fqdn, port.port);
+    // The chain names its route configuration; it depends on it being served, not on its content.
     if (!this.families.proxyRoutes.has(routeName)) return undefined;
     const policies = service.workloads.map((w) => snapshot.workloadPolicies.get(w));
-    return this.chainMemo.get(`vip|${spKey}`, [l7, service, port, snapshot.identities, snapshot.workloads, ...policies], () => {
+    const backends = service.workloads.map((w) => `${w}:${port.endpoints.find((e) => e.pod === w)?.port ?? ''}`).join(',');
+    const deps = [l7, service.fqdn, port.port, snapshot.identities, snapshot.workloads, backends, ...policies];
+    return this.chain(this.vipChains, spKey, deps, () => {
       const issues: TranslateIssue[] = [];
-      const filters = serviceRbacFilters(service, port, policies, this.identityAddresses(snapshot), (x) => issues.push(x));
-      const chain = destinationFilterChain({
-        name: `vip|${l7.vips.join(',')}:${port.port}`,
-        addresses: l7.vips,
-        port: port.port,
-        routeName,
-        httpFilters: filters,
-      });
-      return { chain, issues };
+      const httpFilters = serviceRbacFilters(service, port, policies, this.identityAddresses(snapshot), (x) => issues.push(x));
+      return { d: { name: `vip|${l7.vips.join(',')}:${port.port}`, addresses: l7.vips, port: port.port, routeName, httpFilters }, origin: `Service/${service.key}`, issues };
     });
   }
 
-  /** The filter chain of a workload port on this node: its own policies, then passthrough. */
-  private workloadChain(snapshot: MeshSnapshot, key: string): { chain: Json; issues: TranslateIssue[] } | undefined {
-    const l7 = snapshot.l7.get(key);
-    const workload = l7 ? snapshot.workloads.get(l7.workload) : undefined;
-    if (!l7 || !workload || !this.families.proxyRoutes.has(INBOUND_ROUTE)) return undefined;
-    const policy = snapshot.workloadPolicies.get(workload.key);
-    return this.chainMemo.get(`pod|${key}`, [l7, workload, policy, snapshot.identities, snapshot.workloads], () => {
-      const issues: TranslateIssue[] = [];
-      const filters = policy ? rbacFilters(policy, l7.port, this.identityAddresses(snapshot), (x) => issues.push(x)) : [];
-      const chain = destinationFilterChain({
-        name: `pod|${workload.ips.join(',')}:${l7.port}`,
-        addresses: workload.ips,
-        port: l7.port,
-        routeName: INBOUND_ROUTE,
-        httpFilters: filters,
+  /** The workload chains, per node; true when some node's list changed. */
+  private syncPodChains(snapshot: MeshSnapshot, prev: MeshSnapshot | undefined): boolean {
+    if (
+      prev &&
+      prev.l7 === snapshot.l7 &&
+      prev.identities === snapshot.identities &&
+      prev.workloads === snapshot.workloads &&
+      prev.workloadPolicies === snapshot.workloadPolicies &&
+      this.podLists.size > 0
+    ) {
+      return false;
+    }
+    const lists = new Map<string, ChainBuilt[]>();
+    const seen = new Set<string>();
+    for (const [key, l7] of snapshot.l7) {
+      const workload = snapshot.workloads.get(l7.workload);
+      if (!workload?.nodeName) continue;
+      const policy = snapshot.workloadPolicies.get(workload.key);
+      seen.add(key);
+      const built = this.chain(this.podChains, key, [l7, workload, policy, snapshot.identities, snapshot.workloads], () => {
+        const issues: TranslateIssue[] = [];
+        const httpFilters = policy ? rbacFilters(policy, l7.port, this.identityAddresses(snapshot), (x) => issues.push(x)) : [];
+        return { d: { name: `pod|${workload.ips.join(',')}:${l7.port}`, addresses: workload.ips, port: l7.port, routeName: INBOUND_ROUTE, httpFilters }, origin: `Pod/${workload.key}`, issues };
       });
-      return { chain, issues };
-    });
+      let list = lists.get(workload.nodeName);
+      if (!list) lists.set(workload.nodeName, (list = []));
+      list.push(built);
+    }
+    for (const key of this.podChains.keys()) if (!seen.has(key)) this.podChains.delete(key);
+    let changed = lists.size !== this.podLists.size;
+    for (const [node, list] of lists) if (!sameList(this.podLists.get(node), list)) changed = true;
+    this.podLists = lists;
+    if (changed) this.podVersion++;
+    return changed;
   }
 
   private nodeResources(snapshot: MeshSnapshot, node: string): ReadonlyMap<string, ReadonlyMap<string, Built>> {
-    let family = this.nodeListeners.get(node);
-    if (!family) this.nodeListeners.set(node, (family = new Family(LISTENER_TYPE)));
-    family.begin();
-    const chains: { chain: Json; issues: TranslateIssue[] }[] = [];
-    for (const key of snapshot.serviceL7.keys()) {
-      const c = this.vipChain(snapshot, key);
-      if (c) chains.push(c);
-    }
-    for (const [key, l7] of snapshot.l7) {
-      if (snapshot.workloads.get(l7.workload)?.nodeName !== node) continue;
-      const c = this.workloadChain(snapshot, key);
-      if (c) chains.push(c);
-    }
     const proxyPort = snapshot.meshConfig.proxyPort;
-    family.put(this.memo.get(`listener|${node}`, [proxyPort, ...chains], () => {
-      const listener = transparentListener(proxyPort, chains.map((c) => c.chain));
-      const refs = chains.map((c) => routeNameOfChain(c.chain));
-      return this.finish(LISTENER_TYPE, listener.name as string, listener, `Node/${node}`, refs, chains.flatMap((c) => c.issues));
-    }));
-    family.end();
+    const versions = `${this.vipVersion}/${this.podVersion}/${proxyPort}`;
+    let state = this.nodes.get(node);
+    if (!state || state.versions !== versions) {
+      const chains = [...this.vipList, ...(this.podLists.get(node) ?? [])];
+      const family = state?.family ?? new Family(LISTENER_TYPE);
+      if (!state || state.proxyPort !== proxyPort || !sameList(state.chains, chains)) {
+        const skeleton = this.memo.get(`skeleton|${proxyPort}`, [], () => {
+          const listener = transparentListener(proxyPort, []);
+          return this.finish(LISTENER_TYPE, listener.name as string, listener, 'MeshConfig', [], []);
+        });
+        family.set(assembleListener(skeleton, chains));
+        family.commit();
+      }
+      state = { chains, family, proxyPort, versions };
+      this.nodes.set(node, state);
+    }
     return new Map([
-      [CLUSTER_TYPE, this.families.markedClusters.map],
+      [CLUSTER_TYPE, this.families.proxyClusters.map],
       [ENDPOINT_TYPE, this.families.endpoints.map],
-      [LISTENER_TYPE, family.map],
+      [LISTENER_TYPE, state.family.map],
       [ROUTE_TYPE, this.families.proxyRoutes.map],
       [SECRET_TYPE, this.families.secrets.map],
     ]);
   }
-}
-
-function routeNameOfChain(chain: Json): string {
-  const hcm = ((chain.filters as Json[])[0] as Json).typed_config as Json;
-  return (hcm.rds as Json).route_config_name as string;
 }
 
 /** The clusters a list of routes names (forwarding and mirrors). */

@@ -4,7 +4,6 @@
 // listener of that destination running the same routes and RBAC as the node proxy; upstream, the
 // service clusters reach their endpoints through the internal listener `connect_originate`, which
 // opens an HBONE tunnel to the endpoint's HBONE port.
-import type { Gateway } from '../../config/resources.js';
 import type { MeshSnapshot, ServicePortView, ServiceView } from '../../config/snapshot/types.js';
 import { MARKED_UPSTREAM, serviceCluster, servicePorts } from './clusters.js';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE, SECRET_TYPE } from './constants.js';
@@ -99,25 +98,25 @@ export class WaypointTranslator {
     private readonly finish: Finish,
   ) {}
 
-  /** The Gateways of class skiff-waypoint, by `namespace/name`. */
-  private gateways(snapshot: MeshSnapshot): Map<string, Gateway> {
-    const found = new Map<string, Gateway>();
-    for (const object of snapshot.objects.values()) {
-      if (object.kind === 'Gateway' && object.spec.gatewayClassName === WAYPOINT_CLASS) {
-        found.set(`${object.metadata.namespace ?? 'default'}/${object.metadata.name}`, object);
-      }
+  /** The waypoints in use: Gateways of class skiff-waypoint that some Service uses, by `namespace/name`. */
+  private keys = new Set<string>();
+
+  /** Whether there are waypoints to translate (or to remove); recomputed when the services changed. */
+  active(snapshot: MeshSnapshot, previous: MeshSnapshot | undefined): boolean {
+    if (!previous || previous.services !== snapshot.services) {
+      this.keys = new Set();
+      for (const service of snapshot.services.values()) if (service.waypoint?.found) this.keys.add(service.waypoint.gateway);
     }
-    return found;
+    return this.keys.size > 0 || this.perWaypoint.size > 0;
   }
 
   translate(inputs: WaypointInputs): ClassResources[] {
     const { snapshot } = inputs;
-    const gateways = this.gateways(snapshot);
-    for (const key of this.perWaypoint.keys()) if (!gateways.has(key)) this.perWaypoint.delete(key);
-    if (gateways.size === 0) return [];
+    for (const key of this.perWaypoint.keys()) if (!this.keys.has(key)) this.perWaypoint.delete(key);
+    if (this.keys.size === 0) return [];
     this.translateTunnelledServices(snapshot);
     const out: ClassResources[] = [];
-    for (const key of gateways.keys()) out.push(this.translateWaypoint(key, inputs));
+    for (const key of this.keys) out.push(this.translateWaypoint(key, inputs));
     return out;
   }
 
