@@ -133,6 +133,7 @@ export const demoCommand: Command = {
     try {
       if (!envoyPath) progress.note('no envoy on PATH: flows that need L7 will be dropped by the kernel (fail closed)');
       await demo.start();
+      const startup = [...progress.times];
       const steps = await demo.traffic();
       const report = await progress.step('reading the flow logs and proxy-status', async () => {
         await new Promise((r) => setTimeout(r, 200));
@@ -145,7 +146,7 @@ export const demoCommand: Command = {
           controlPlane: demo.controlPlaneAdmin,
           envoyPath,
           proxyPort: demo.proxyPort,
-          startup: progress.times,
+          startup,
         });
       });
       process.stdout.write(options.output === 'json' ? `${JSON.stringify(report, null, 2)}\n` : `\n${renderReport(report)}`);
