@@ -21,7 +21,12 @@ export interface ClientInfo {
   /** node.metadata as plain JSON */
   metadata: Record<string, unknown>;
   userAgent: string;
+  /** The bootstrap token from the stream's call metadata (CREDENTIAL_HEADER); never shown in debug views. */
+  credential?: string;
 }
+
+/** Call metadata header carrying a client's bootstrap token (node attestation, xds/ca/attest.ts). */
+export const CREDENTIAL_HEADER = 'x-skiff-token';
 
 function valueToJson(value: Value__Output): unknown {
   switch (value.kind) {
@@ -50,7 +55,7 @@ function text(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
-export function clientInfoFromNode(node: Node__Output | null | undefined, fallbackId: string): ClientInfo {
+export function clientInfoFromNode(node: Node__Output | null | undefined, fallbackId: string, credential?: string): ClientInfo {
   const metadata = node?.metadata ? structToJson(node.metadata) : {};
   const role = ROLES.find((r) => r === metadata.role) ?? 'proxyless';
   const info: ClientInfo = {
@@ -66,6 +71,7 @@ export function clientInfoFromNode(node: Node__Output | null | undefined, fallba
   if (nodeName) info.nodeName = nodeName;
   if (namespace) info.namespace = namespace;
   if (name) info.name = name;
+  if (credential) info.credential = credential;
   return info;
 }
 

@@ -1,6 +1,8 @@
 // Renders what one client was sent as Envoy's admin ConfigDump JSON (envoy.admin.v3.ConfigDump):
 // clusters, endpoints, listeners, routes and secrets in their *ConfigDump shapes; other type URLs
 // (skiff's own) as { '@type': 'type.googleapis.com/skiff.admin.ResourcesDump', type_url, ... }.
+// Private keys are redacted, as in Envoy's own config dump.
+import { redactResource } from './ca/describe.js';
 import type { SentResources } from './connection.js';
 import { TypeUrl } from './protos.js';
 
@@ -9,7 +11,7 @@ const ADMIN = 'type.googleapis.com/envoy.admin.v3.';
 function section(sent: SentResources): Record<string, unknown> {
   const version_info = sent.version;
   const last_updated = new Date(sent.sentAt).toISOString();
-  const resources = sent.entries.map((e) => ({ name: e.name, version: e.version, json: e.toJson() }));
+  const resources = sent.entries.map((e) => ({ name: e.name, version: e.version, json: redactResource(e.typeUrl, e.toJson()) }));
   switch (sent.typeUrl) {
     case TypeUrl.cluster:
       return { '@type': `${ADMIN}ClustersConfigDump`, version_info, dynamic_active_clusters: resources.map((r) => ({ version_info: r.version, cluster: r.json, last_updated })) };

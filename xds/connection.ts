@@ -7,7 +7,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { Logger } from '../config/log.js';
 import type { SnapshotCache } from './cache.js';
-import { type ClientInfo, clientInfoFromNode } from './client-info.js';
+import { CREDENTIAL_HEADER, type ClientInfo, clientInfoFromNode } from './client-info.js';
 import type { Node__Output } from './generated/envoy/config/core/v3/Node.js';
 import type { XdsMetrics } from './metrics.js';
 import { PUSH_ORDER, TypeUrl } from './protos.js';
@@ -110,7 +110,8 @@ export abstract class Connection implements Pushable {
   /** Reads the node from the first request only; later requests' node fields are ignored. */
   protected identify(node: Node__Output | null): void {
     if (this.info) return;
-    this.info = clientInfoFromNode(node, `stream-${this.streamId}`);
+    const credential = this.call.metadata.get(CREDENTIAL_HEADER)[0];
+    this.info = clientInfoFromNode(node, `stream-${this.streamId}`, typeof credential === 'string' ? credential : undefined);
     this.classKey = this.host.cache.classOf(this.info);
     this.host.attach(this);
     this.host.cache.requestClass(this.classKey, this.info);
