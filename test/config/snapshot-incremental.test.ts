@@ -4,19 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { objectKey, type AuthorizationPolicy, type CiliumNetworkPolicy, type MeshObject, type NetworkPolicy } from '../../config/resources.js';
 import { buildSnapshot, snapshotToData, type MeshSnapshot } from '../../config/snapshot/index.js';
-import { httpRoute, pod, service, slice } from './snapshot-objects.js';
-
-/** A small deterministic PRNG (mulberry32) so a failure can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { httpRoute, pod, rng, service, slice } from './snapshot-objects.js';
 
 const NAMESPACES = ['a', 'b'];
 const APPS = ['web', 'api', 'db', 'cache'];

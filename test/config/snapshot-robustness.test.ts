@@ -7,19 +7,9 @@ import { fileURLToPath } from 'node:url';
 import type { MeshObject } from '../../config/resources.js';
 import { DirectorySource } from '../../config/sources/directory.js';
 import { buildSnapshot } from '../../config/snapshot/index.js';
+import { rng } from './snapshot-objects.js';
 
 const examples = fileURLToPath(new URL('../../../examples/mesh', import.meta.url));
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ODD_VALUES: unknown[] = [undefined, null, 0, -1, 70000, '', 'x', [], {}, [null], { a: 1 }, true];
 
