@@ -9,7 +9,8 @@ import { EXIT_OK, EXIT_PROBLEM, EXIT_UNAVAILABLE, UsageError } from '../command.
 import { findEnvoy } from '../../envoy/run.js';
 import { parseCommandArgs, stringFlag } from '../output/args.js';
 import { listNetns } from '../demo/ip.js';
-import { Progress } from '../demo/progress.js';
+import type { DemoPlan } from '../demo/plan.js';
+import { Progress, type StepTime } from '../demo/progress.js';
 import { buildReport, type DemoReport } from '../demo/report.js';
 import { renderReport } from '../demo/report-text.js';
 import { Demo, DEFAULT_CONFIG } from '../demo/run.js';
@@ -98,6 +99,62 @@ async function down(): Promise<number> {
   return problems.length === 0 ? EXIT_OK : EXIT_PROBLEM;
 }
 
+/** The report, from the traffic's results, both flow logs and the control plane's sync state. */
+async function report(demo: Demo, progress: Progress, startup: StepTime[], envoyPath: string | undefined): Promise<DemoReport> {
+  const steps = await demo.traffic();
+  return progress.step('reading the flow logs and proxy-status', async () => {
+    await new Promise((r) => setTimeout(r, 200)); // the last flow events reach the agents' logs
+    const [logs, sync] = await Promise.all([demo.flows(), demo.settledSync()]);
+    const plan = demo.plan as DemoPlan;
+    return buildReport({ plan, steps, logs, sync, controlPlane: demo.controlPlaneAdmin, envoyPath, proxyPort: demo.proxyPort, startup });
+  });
+}
+
+/** Brings the demo up, reports, and tears it down unless kept; Ctrl-C (or SIGTERM) tears down at once. */
+async function up(options: Options): Promise<number> {
+  const progress = new Progress();
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (!controller.signal.aborted) process.stderr.write(`\nskiff demo: ${signal}: tearing everything down\n`);
+    controller.abort(new Error(`interrupted by ${signal}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const envoyPath = findEnvoy();
+  let demo: Demo | undefined;
+  let kept = false;
+  let code: number = EXIT_UNAVAILABLE;
+  try {
+    const previous = readRecord();
+    if (previous || listNetns().some((n) => n.startsWith(NETNS_PREFIX)) || demoProcesses().length > 0) {
+      await progress.step("removing a previous demo's leftovers", () => teardown(previous));
+    }
+    if (!envoyPath) progress.note('no envoy on PATH: flows that need L7 will be dropped by the kernel (fail closed)');
+    demo = new Demo({ configDir: options.configDir, progress, signal: controller.signal, envoyPath });
+    await demo.start();
+    const result = await report(demo, progress, [...progress.times], envoyPath);
+    process.stdout.write(options.output === 'json' ? `${JSON.stringify(result, null, 2)}\n` : `\n${renderReport(result)}`);
+    if (options.keep) {
+      demo.record.kept = true;
+      writeRecord(demo.record);
+      kept = true;
+      (options.output === 'json' ? process.stderr : process.stdout).write(keptHelp(demo.record, result));
+    }
+    code = result.ok ? EXIT_OK : EXIT_PROBLEM;
+  } catch (err) {
+    if (controller.signal.aborted) code = 130;
+    else process.stderr.write(`skiff demo: ${(err as Error).message}\n`);
+  } finally {
+    if (!kept) {
+      const problems = await progress.step('tearing everything down', () => teardown(demo?.record));
+      for (const p of problems) process.stderr.write(`skiff demo: ${p}\n`);
+    }
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  return code;
+}
+
 export const demoCommand: Command = {
   name: 'demo',
   summary: 'Run the example mesh for real (namespaces, eBPF, control plane), send traffic, report',
@@ -109,68 +166,10 @@ export const demoCommand: Command = {
       return EXIT_PROBLEM;
     }
     if (options.down) return down();
-    const previous = readRecord();
-    if (previous?.kept && demoProcesses().length > 0) {
+    if (readRecord()?.kept && demoProcesses().length > 0) {
       process.stderr.write('skiff demo: a demo started with --keep is running; remove it first with skiff demo --down\n');
       return EXIT_PROBLEM;
     }
-    const progress = new Progress();
-    if (previous || listNetns().some((n) => n.startsWith(NETNS_PREFIX)) || demoProcesses().length > 0) {
-      await progress.step("removing a previous demo's leftovers", () => teardown(previous));
-    }
-
-    const controller = new AbortController();
-    const onSignal = (signal: NodeJS.Signals): void => {
-      if (!controller.signal.aborted) process.stderr.write(`\nskiff demo: ${signal}: tearing everything down\n`);
-      controller.abort(new Error(`interrupted by ${signal}`));
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    const envoyPath = findEnvoy();
-    const demo = new Demo({ configDir: options.configDir, progress, signal: controller.signal, envoyPath });
-    let kept = false;
-    let code: number = EXIT_UNAVAILABLE;
-    try {
-      if (!envoyPath) progress.note('no envoy on PATH: flows that need L7 will be dropped by the kernel (fail closed)');
-      await demo.start();
-      const startup = [...progress.times];
-      const steps = await demo.traffic();
-      const report = await progress.step('reading the flow logs and proxy-status', async () => {
-        await new Promise((r) => setTimeout(r, 200));
-        const [logs, sync] = await Promise.all([demo.flows(), demo.settledSync()]);
-        return buildReport({
-          plan: demo.plan as NonNullable<typeof demo.plan>,
-          steps,
-          logs,
-          sync,
-          controlPlane: demo.controlPlaneAdmin,
-          envoyPath,
-          proxyPort: demo.proxyPort,
-          startup,
-        });
-      });
-      process.stdout.write(options.output === 'json' ? `${JSON.stringify(report, null, 2)}\n` : `\n${renderReport(report)}`);
-      if (options.keep) {
-        demo.record.kept = true;
-        writeRecord(demo.record);
-        kept = true;
-        (options.output === 'json' ? process.stderr : process.stdout).write(keptHelp(demo.record, report));
-      }
-      code = report.ok ? EXIT_OK : EXIT_PROBLEM;
-    } catch (err) {
-      if (controller.signal.aborted) {
-        code = 130;
-      } else {
-        process.stderr.write(`skiff demo: ${(err as Error).message}\n`);
-      }
-    } finally {
-      if (!kept) {
-        const problems = await progress.step('tearing everything down', () => teardown(demo.record));
-        for (const p of problems) process.stderr.write(`skiff demo: ${p}\n`);
-      }
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    }
-    return code;
+    return up(options);
   },
 };

@@ -97,8 +97,12 @@ function asExpected(s: StepResult, datapath: readonly DatapathCount[], envoy: bo
       return s.result.answered === s.result.sent && datapath.some((d) => FAST.has(d.verdict)) && !drops && !has('REDIRECTED');
     case 'denied':
       return s.result.answered === 0 && has('DROPPED', 'POLICY_DENIED');
-    case 'l7':
-      return envoy ? s.result.answered > 0 && has('REDIRECTED') : s.result.answered === 0 && has('DROPPED', 'PROXY_UNAVAILABLE') && !has('FORWARDED') && !has('TRANSLATED');
+    case 'l7': {
+      // never around the proxy; with Envoy it answers (the server's reply, or its L7 policy's denial)
+      const bypassed = datapath.some((d) => FAST.has(d.verdict));
+      if (!envoy) return !bypassed && s.result.answered === 0 && has('DROPPED', 'PROXY_UNAVAILABLE');
+      return !bypassed && has('REDIRECTED') && (s.result.answered > 0 || Object.keys(s.result.failures).some((f) => f.startsWith('HTTP ') || f.startsWith('gRPC PERMISSION')));
+    }
   }
 }
 
