@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(clang llvm libbpf-dev libelf-dev zlib1g-dev pkg-config bpftool iproute2 iptables
-  sockperf iperf3 wireguard-tools wireguard-go tcpdump python3)
+  sockperf iperf3 wireguard-tools wireguard-go tcpdump python3 zsh)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
