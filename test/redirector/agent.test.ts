@@ -13,6 +13,8 @@ import { TransparentProxy } from '../helpers/tproxy.js';
 import { AgentProcess, ControlPlane, eventually, mainJs, meshObjects } from './harness.js';
 
 const VIP = '10.96.0.10';
+/** A service whose target port (9090) needs L7. */
+const API_VIP = '10.96.0.11';
 const PROXY_PORT = 15001;
 const pods = {
   client: { ip: '10.10.0.2', labels: 'app: client' },
@@ -51,6 +53,14 @@ spec:
   clusterIPs: [${VIP}]
   selector: {app: web}
   ports: [{name: tcp-web, port: 80, targetPort: 8080}]`,
+    `apiVersion: v1
+kind: Service
+metadata: {name: web-api, namespace: shop}
+spec:
+  clusterIP: ${API_VIP}
+  clusterIPs: [${API_VIP}]
+  selector: {app: web}
+  ports: [{name: http-api, port: 90, targetPort: 9090}]`,
     // L3/L4 NetworkPolicy: db accepts only the client, only on 5432 (default deny once selected)
     `apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
@@ -117,6 +127,13 @@ test('the redirector programs the datapath from the control plane, end to end', 
     cp.publish(objects);
     let agent = await AgentProcess.start(fx, node.netns, 'n1', cp, pinRoot);
     const clientNs = netns.client as string;
+    /** How many backends the kernel has for the web service's VIP. */
+    const webSlots = async (): Promise<number> => {
+      const services = await agent.json<{ addr: string; port: number; revNatId: number; count: number }[]>('/debug/maps/services');
+      const web = services.find((s) => s.addr === VIP && s.port === 80);
+      const slots = await agent.json<{ revNatId: number }[]>('/debug/maps/slots');
+      return slots.filter((slot) => slot.revNatId === web?.revNatId).length;
+    };
 
     await t.test('service VIP load balancing across backends, consistent per connection', async () => {
       const seen = new Set<string>();
@@ -152,7 +169,7 @@ test('the redirector programs the datapath from the control plane, end to end', 
     await t.test('a flow to an L7-policed port lands on the transparent proxy; other ports go straight', async () => {
       // the proxy connects upstream from the node's address (identity HOST, allowed as Cilium's
       // allow-localhost does); the mark's 16 identity bits cannot carry the mesh's identities
-      const proxy = await TransparentProxy.start(fx, node.netns, PROXY_PORT);
+      const proxy = await TransparentProxy.start(fx, node.netns, PROXY_PORT, { [`${API_VIP}:90`]: `${pods['web-1'].ip}:9090` });
       try {
         const c = await TcpClient.open(fx, clientNs, pods['web-1'].ip, 9090);
         const reply = await c.send('via-proxy');
@@ -165,6 +182,10 @@ test('the redirector programs the datapath from the control plane, end to end', 
         const direct = await request(fx, clientNs, pods['web-1'].ip, 8080, 'direct');
         assert.equal(direct, 'web-1 10.10.0.2 direct', 'the non-policed port is reached directly, from the client address');
         assert.equal(proxy.accepted().length, 1, 'the proxy saw nothing of it');
+        const viaVip = await TcpClient.open(fx, clientNs, API_VIP, 90);
+        await viaVip.close();
+        assert.equal(proxy.accepted()[1]?.local, `${API_VIP}:90`, 'a flow to an L7 service reaches the proxy untranslated: it sees the VIP');
+        assert.equal(proxy.accepted()[1]?.peer, viaVip.local);
       } finally {
         await proxy.stop();
       }
@@ -199,16 +220,13 @@ test('the redirector programs the datapath from the control plane, end to end', 
       assert.ok(onWeb2, 'a connection to web-2');
       objects = meshObjects(meshYaml(['web-2']));
       cp.publish(objects);
-      await eventually('web-2 out of the service', async () => {
-        const slots = await agent.json<{ backendId: number }[]>('/debug/maps/slots');
-        return slots.length === 1 ? true : undefined;
-      });
+      await eventually('web-2 out of the service', async () => ((await webSlots()) === 1 ? true : undefined));
       for (let i = 0; i < 6; i++) assert.equal(server(await request(fx, clientNs, VIP, 80, 'new')), 'web-1');
       assert.equal(server(await onWeb2.send('still')), 'web-2', 'the established connection keeps web-2');
       await onWeb2.close();
       objects = meshObjects(meshYaml());
       cp.publish(objects);
-      await eventually('web-2 back', async () => ((await agent.json<unknown[]>('/debug/maps/slots')).length === 2 ? true : undefined));
+      await eventually('web-2 back', async () => ((await webSlots()) === 2 ? true : undefined));
     });
 
     await t.test('a bad resource is NACKed and the last good state stays', async () => {
@@ -239,9 +257,9 @@ test('the redirector programs the datapath from the control plane, end to end', 
         return s.xds.connected && s.xds.connects > before.xds.connects ? true : undefined;
       }, 10_000);
       cp.publish(meshObjects(meshYaml(['web-1'])));
-      await eventually('the change after the restart arrives', async () => ((await agent.json<unknown[]>('/debug/maps/slots')).length === 1 ? true : undefined));
+      await eventually('the change after the restart arrives', async () => ((await webSlots()) === 1 ? true : undefined));
       cp.publish(objects);
-      await eventually('and the next one', async () => ((await agent.json<unknown[]>('/debug/maps/slots')).length === 2 ? true : undefined));
+      await eventually('and the next one', async () => ((await webSlots()) === 2 ? true : undefined));
     });
 
     await t.test('an agent restart mid-transfer drops no byte and re-adopts the state without writes', async () => {
