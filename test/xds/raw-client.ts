@@ -119,10 +119,11 @@ export class RawXdsClient {
   /** The status the stream ended with, once it ended. */
   status: grpc.StatusObject | undefined;
 
-  constructor(port: number, kind: StreamKind) {
+  /** `metadata`: call metadata of the stream (e.g. a bootstrap token). */
+  constructor(port: number, kind: StreamKind, metadata?: grpc.Metadata) {
     this.client = new AdsClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-    const open = (this.client as unknown as Record<StreamKind, () => grpc.ClientDuplexStream<object, RawResponse>>)[kind];
-    this.call = open.call(this.client);
+    const open = (this.client as unknown as Record<StreamKind, (m?: grpc.Metadata) => grpc.ClientDuplexStream<object, RawResponse>>)[kind];
+    this.call = open.call(this.client, metadata);
     this.call.on('data', (response: RawResponse) => {
       const waiter = this.waiters.shift();
       if (waiter) waiter(response);
