@@ -12,7 +12,7 @@ import { envoyBootstrap } from '../../envoy/bootstrap.js';
 import { ControlPlaneClient, type SyncClient } from '../clients/control-plane.js';
 import { getJson, getText } from '../clients/http.js';
 import { RedirectorClient } from '../clients/redirector.js';
-import { until } from './wait.js';
+import { GiveUp, until } from './wait.js';
 import { launch, logTail, type Launched } from './launch.js';
 import { loadPlan, type DemoPlan, type PodPlan } from './plan.js';
 import type { Progress } from './progress.js';
@@ -30,6 +30,8 @@ const MAX_ENTRIES = 'skf_services=1024,skf_lb_slots=4096,skf_backends=1024,skf_i
 const ENVOY_ADMIN_PORT = 15000;
 /** How long a client waits for an answer: the flows the kernel drops never get one. */
 const PROBE_TIMEOUT_MS = 800;
+/** How long a connected redirector may go without its NodeConfig before the demo gives up. */
+const UNSERVED_MS = 5000;
 
 /** The part of a redirector's /debug/state the demo waits on. */
 interface RedirectorState {
@@ -173,11 +175,16 @@ export class Demo {
         '--admin', admin, '--max-entries', MAX_ENTRIES,
       ]);
       const local = plan.pods.filter((pod) => pod.node === node.name).length;
+      let unservedSince: number | undefined;
       const ready = this.#until(`the redirector of ${node.name}`, p, async () => {
         const state = await getJson<RedirectorState>(admin, '/debug/state');
         if (state.ready && state.interfaces.length >= local) return true;
         const nodeConfig = Object.entries(state.xds.types).find(([type]) => type.endsWith('.NodeConfig'))?.[1];
-        if (state.xds.connected && !nodeConfig?.resources) throw new Error(`connected, but the control plane has sent no NodeConfig for ${node.name}: does skiff control-plane serve the redirector resources?`);
+        if (!state.xds.connected || nodeConfig?.resources) return undefined;
+        unservedSince ??= Date.now();
+        if (Date.now() - unservedSince > UNSERVED_MS) {
+          throw new GiveUp(`connected for ${UNSERVED_MS / 1000} s, but the control plane sends no NodeConfig for ${node.name}: does skiff control-plane serve the redirector resources?`);
+        }
         return undefined;
       });
       ready.catch(() => undefined);

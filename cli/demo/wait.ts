@@ -1,8 +1,12 @@
 // Waiting until something the demo started answers, failing early when it cannot any more.
 
+/** Thrown by a check that knows waiting longer cannot help. */
+export class GiveUp extends Error {}
+
 /**
  * Polls until check() returns a value (not undefined); throws after timeoutMs with the last error,
- * or as soon as failed() names a reason (e.g. the process exited) or the signal aborts.
+ * or as soon as failed() names a reason (e.g. the process exited), check throws GiveUp, or the
+ * signal aborts.
  */
 export async function until<T>(
   what: string,
@@ -19,6 +23,7 @@ export async function until<T>(
       const value = await check();
       if (value !== undefined) return value;
     } catch (err) {
+      if (err instanceof GiveUp) throw new Error(`${what}: ${err.message}`);
       last = (err as Error).message;
     }
     if (Date.now() > deadline) throw new Error(`${what}: not within ${options.timeoutMs} ms${last ? ` (${last})` : ''}`);
