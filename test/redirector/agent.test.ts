@@ -16,21 +16,23 @@ const VIP = '10.96.0.10';
 /** A service whose target port (9090) needs L7. */
 const API_VIP = '10.96.0.11';
 const PROXY_PORT = 15001;
-const pods = {
-  client: { ip: '10.10.0.2', labels: 'app: client' },
-  'web-1': { ip: '10.10.0.11', labels: 'app: web' },
-  'web-2': { ip: '10.10.0.12', labels: 'app: web' },
+const VIP6 = 'fd00:96::10';
+const pods: Record<string, { ip: string; ip6?: string; labels: string }> = {
+  client: { ip: '10.10.0.2', ip6: 'fd00:10::2', labels: 'app: client' },
+  'web-1': { ip: '10.10.0.11', ip6: 'fd00:10::11', labels: 'app: web' },
+  'web-2': { ip: '10.10.0.12', ip6: 'fd00:10::12', labels: 'app: web' },
   db: { ip: '10.10.0.20', labels: 'app: db' },
 };
 
-function podYaml(name: string, ip: string, labels: string, ready = true): string {
+function podYaml(name: string, ip: string, ip6: string | undefined, labels: string, ready = true): string {
+  const ips = ip6 ? `[{ip: ${ip}}, {ip: "${ip6}"}]` : `[{ip: ${ip}}]`;
   return `apiVersion: v1
 kind: Pod
 metadata: {name: ${name}, namespace: shop, labels: {${labels}}}
 spec:
   nodeName: n1
   containers: [{name: app, ports: [{name: http, containerPort: 8080}, {containerPort: 9090}, {containerPort: 5432}]}]
-status: {phase: Running, podIP: ${ip}, podIPs: [{ip: ${ip}}], conditions: [{type: Ready, status: "${ready ? 'True' : 'False'}"}]}
+status: {phase: Running, podIP: ${ip}, podIPs: ${ips}, conditions: [{type: Ready, status: "${ready ? 'True' : 'False'}"}]}
 `;
 }
 
@@ -44,13 +46,14 @@ kind: Node
 metadata: {name: n1}
 spec: {podCIDR: 10.10.0.0/24}
 status: {addresses: [{type: InternalIP, address: 172.30.9.1}]}`,
-    ...Object.entries(pods).map(([name, p]) => podYaml(name, p.ip, p.labels, !notReady.includes(name))),
+    ...Object.entries(pods).map(([name, p]) => podYaml(name, p.ip, p.ip6, p.labels, !notReady.includes(name))),
     `apiVersion: v1
 kind: Service
 metadata: {name: web, namespace: shop}
 spec:
   clusterIP: ${VIP}
-  clusterIPs: [${VIP}]
+  clusterIPs: [${VIP}, "${VIP6}"]
+  ipFamilyPolicy: PreferDualStack
   selector: {app: web}
   ports: [{name: tcp-web, port: 80, targetPort: 8080}]`,
     `apiVersion: v1
@@ -112,7 +115,7 @@ test('the redirector programs the datapath from the control plane, end to end', 
   try {
     const node: NetnsNode = fx.createNode('n1');
     const netns: Record<string, string> = {};
-    for (const [name, p] of Object.entries(pods)) netns[name] = fx.addPod(node, { name, ip: p.ip }).netns;
+    for (const [name, p] of Object.entries(pods)) netns[name] = fx.addPod(node, { name, ip: p.ip, ip6: p.ip6 }).netns;
     await Promise.all([
       startServer(fx, netns['web-1'] as string, 8080, 'web-1'),
       startServer(fx, netns['web-1'] as string, 9090, 'web-1:9090'),
@@ -144,6 +147,19 @@ test('the redirector programs the datapath from the control plane, end to end', 
         assert.equal(server(await c.send('three')), first);
         assert.equal(c.remote, `${VIP}:80`, 'the client sees the VIP as its peer');
         seen.add(first);
+        await c.close();
+      }
+      assert.deepEqual([...seen].sort(), ['web-1', 'web-2']);
+    });
+
+    await t.test('IPv6: the dual-stack VIP balances over the backends\' IPv6 addresses', async () => {
+      const seen = new Set<string>();
+      for (let i = 0; i < 16 && seen.size < 2; i++) {
+        const c = await TcpClient.open(fx, clientNs, VIP6, 80);
+        const reply = await c.send('six');
+        assert.match(reply, /^web-[12] fd00:10::2 six$/);
+        assert.equal(c.remote, `${VIP6}:80`);
+        seen.add(server(reply));
         await c.close();
       }
       assert.deepEqual([...seen].sort(), ['web-1', 'web-2']);
