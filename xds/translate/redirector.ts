@@ -241,8 +241,10 @@ function l7Entries(egress: DirectionPolicy, targets: L7Target[], snapshot: MeshS
 
 function endpointPolicyResource(wp: WorkloadPolicy, snapshot: MeshSnapshot, targets: L7Target[], l7Key: string): Resource {
   const proxyPort = snapshot.meshConfig.proxyPort;
+  // exclusions (`not`) are resolved against every identity of the snapshot: not memoizable by the view
+  const memoizable = ![wp.ingress, wp.egress, wp.authorization].some((d) => d.rules.some((r) => (r.peers.not?.identities.length ?? 0) > 0));
   const cached = encoded.policies.get(wp);
-  if (cached && cached.l7Key === l7Key && cached.proxyPort === proxyPort) return cached.resource;
+  if (memoizable && cached && cached.l7Key === l7Key && cached.proxyPort === proxyPort) return cached.resource;
   const egress = directionPolicy(wp.egress, snapshot, proxyPort);
   egress.entries = [...(egress.entries ?? []), ...l7Entries(wp.egress, targets, snapshot, proxyPort)];
   const resource = {
