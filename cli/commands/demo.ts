@@ -72,16 +72,19 @@ function keptHelp(record: DemoRecord, report: DemoReport): string {
   const redirectors = Object.values(record.endpoints.redirectors).map((a) => `--redirector ${a}`).join(' ');
   const [firstNode, firstAdmin] = Object.entries(record.endpoints.redirectors)[0] ?? ['', ''];
   const frontend = report.nodes.flatMap((n) => n.pods).find((p) => p.includes('frontend'))?.split('/')[1];
-  const redirectorId = report.proxyStatus.clients.find((c) => c.role === 'redirector')?.id ?? '';
+  const client = (role: string): string | undefined => report.proxyStatus.clients.find((c) => c.role === role)?.id;
+  const envoy = client('node-proxy');
+  const orders = report.traffic.find((s) => s.name === 'checkout')?.target;
   return [
     '',
     'The demo keeps running. Try:',
     `  skiff proxy-status --admin ${admin}`,
-    `  skiff proxy-config all ${redirectorId} --admin ${admin}`,
+    `  skiff proxy-status ${client('redirector') ?? ''} --admin ${admin}`,
+    ...(envoy ? [`  skiff proxy-config all ${envoy} --admin ${admin}`] : []),
     `  skiff bpf services --node ${firstNode} --redirector ${firstAdmin}`,
     `  skiff bpf policy ${redirectors}`,
     `  skiff observe --follow ${redirectors}`,
-    ...(frontend ? [`  nsenter --net=/var/run/netns/${NETNS_PREFIX}${frontend} curl -s -X POST http://10.96.0.20:8080/orders`] : []),
+    ...(frontend && orders ? [`  nsenter --net=/var/run/netns/${NETNS_PREFIX}${frontend} curl -s --max-time 2 -X POST http://${orders}/orders`] : []),
     `Logs: /run/skiff-demo/logs/. Remove it all with: skiff demo --down`,
     '',
   ].join('\n');
