@@ -52,12 +52,13 @@ function messageType(url: RedirectorTypeUrl): protobuf.Type {
   return root.lookupType(url.slice(url.lastIndexOf('/') + 1));
 }
 
-/** Encodes a message of one of the redirector's types (unknown fields are refused). */
+/** Encodes a message of one of the redirector's types (checked by protobufjs before encoding). */
 export function encodeRedirectorResource<U extends RedirectorTypeUrl>(url: U, message: RedirectorMessages[U][0]): Uint8Array {
   const type = messageType(url);
-  const problem = type.verify(message as Record<string, unknown>);
+  const built = type.fromObject(message as Record<string, unknown>);
+  const problem = type.verify(built);
   if (problem) throw new Error(`${url}: ${problem}`);
-  return type.encode(type.fromObject(message as Record<string, unknown>)).finish();
+  return type.encode(built).finish();
 }
 
 /** Decodes bytes of one of the redirector's types into the generated output shape (defaults filled). */
