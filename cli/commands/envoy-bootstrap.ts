@@ -1,10 +1,11 @@
 // `skiff envoy-bootstrap`: prints a complete, checked Envoy bootstrap for a node proxy or a
 // waypoint (ADS to the control plane, Delta by default), or starts envoy with it (`--run`).
-import { stringify } from 'yaml';
 import type { Command } from '../command.js';
 import { EXIT_OK, EXIT_PROBLEM, EXIT_UNAVAILABLE, UsageError } from '../command.js';
 import { BootstrapError, envoyBootstrap, type BootstrapOptions, type ProxyRole } from '../../envoy/bootstrap.js';
 import { EnvoyNotFound, startEnvoy } from '../../envoy/run.js';
+import { parseCommandArgs, stringFlag, type ParsedArgs } from '../output/args.js';
+import { writeData } from '../output/write.js';
 
 const HELP = `Usage: skiff envoy-bootstrap --role node-proxy|waypoint --node-id ID --xds HOST:PORT [flags]
 
@@ -29,24 +30,17 @@ Examples:
   skiff envoy-bootstrap --role waypoint --node-id wp-1 --namespace shop --name waypoint --xds cp:15010 -o yaml
 `;
 
-const VALUE_FLAGS = new Set(['--role', '--node-id', '--xds', '--node-name', '--namespace', '--name', '--admin-port', '-o']);
-
-function parseFlags(argv: string[]): Map<string, string> {
-  const flags = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (arg === '--sotw' || arg === '--run') {
-      flags.set(arg, 'true');
-    } else if (VALUE_FLAGS.has(arg)) {
-      const value = argv[++i];
-      if (value === undefined) throw new UsageError(`${arg} needs a value`);
-      flags.set(arg, value);
-    } else {
-      throw new UsageError(`unknown flag '${arg}'`);
-    }
-  }
-  return flags;
-}
+const FLAGS = {
+  role: { type: 'string' },
+  'node-id': { type: 'string' },
+  xds: { type: 'string' },
+  'node-name': { type: 'string' },
+  namespace: { type: 'string' },
+  name: { type: 'string' },
+  'admin-port': { type: 'string' },
+  sotw: { type: 'boolean' },
+  run: { type: 'boolean' },
+} as const;
 
 function port(text: string, flag: string): number {
   const n = Number(text);
@@ -55,12 +49,12 @@ function port(text: string, flag: string): number {
 }
 
 /** The bootstrap options the flags describe. */
-export function bootstrapOptions(flags: Map<string, string>): BootstrapOptions {
-  const role = flags.get('--role');
+export function bootstrapOptions(args: ParsedArgs): BootstrapOptions {
+  const role = stringFlag(args, 'role');
   if (role !== 'node-proxy' && role !== 'waypoint') throw new UsageError('--role must be node-proxy or waypoint');
-  const nodeId = flags.get('--node-id');
+  const nodeId = stringFlag(args, 'node-id');
   if (!nodeId) throw new UsageError('--node-id is required');
-  const xds = flags.get('--xds');
+  const xds = stringFlag(args, 'xds');
   const m = xds ? /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(xds) : null;
   if (!m) throw new UsageError('--xds HOST:PORT is required');
   const options: BootstrapOptions = {
@@ -68,15 +62,15 @@ export function bootstrapOptions(flags: Map<string, string>): BootstrapOptions {
     nodeId,
     xdsHost: (m[1] as string).replace(/^\[|\]$/g, ''),
     xdsPort: port(m[2] as string, '--xds'),
-    sotw: flags.has('--sotw'),
+    sotw: args.values.sotw === true,
   };
-  const nodeName = flags.get('--node-name');
+  const nodeName = stringFlag(args, 'node-name');
   if (nodeName) options.nodeName = nodeName;
-  const adminPort = flags.get('--admin-port');
+  const adminPort = stringFlag(args, 'admin-port');
   if (adminPort) options.adminPort = port(adminPort, '--admin-port');
   if (role === 'waypoint') {
-    const namespace = flags.get('--namespace');
-    const name = flags.get('--name');
+    const namespace = stringFlag(args, 'namespace');
+    const name = stringFlag(args, 'name');
     if (!namespace || !name) throw new UsageError('a waypoint needs --namespace and --name (its Gateway)');
     options.namespace = namespace;
     options.name = name;
@@ -89,19 +83,17 @@ export const envoyBootstrapCommand: Command = {
   summary: 'Print (or run envoy with) the bootstrap of a node proxy or waypoint',
   help: HELP,
   async run(argv) {
-    const flags = parseFlags(argv);
-    const output = flags.get('-o') ?? 'json';
-    if (output !== 'json' && output !== 'yaml') throw new UsageError('-o must be json or yaml');
+    const args = parseCommandArgs(argv, FLAGS, ['json', 'yaml']);
     let bootstrap: object;
     try {
-      bootstrap = envoyBootstrap(bootstrapOptions(flags));
+      bootstrap = envoyBootstrap(bootstrapOptions(args));
     } catch (err) {
       if (!(err instanceof BootstrapError)) throw err;
       process.stderr.write(`skiff envoy-bootstrap: ${err.message}\n`);
       return EXIT_PROBLEM;
     }
-    if (!flags.has('--run')) {
-      process.stdout.write(output === 'json' ? `${JSON.stringify(bootstrap, null, 2)}\n` : stringify(bootstrap));
+    if (args.values.run !== true) {
+      writeData(args.output as 'json' | 'yaml', bootstrap);
       return EXIT_OK;
     }
     try {

@@ -2,6 +2,7 @@
 // it was made from are the same objects (the snapshot shares unchanged views between versions),
 // and a Family keeps one resource type's name → Built map, copying it only when something in it
 // changed, and serving the last good version of a resource that fails its checks.
+import { LayeredMap } from '../../config/snapshot/layered-map.js';
 import type { Built } from './encode.js';
 import type { TranslateIssue } from './types.js';
 
@@ -49,11 +50,12 @@ export class Memo<T> {
  * every resource, end: names not put are removed) or by explicit set/delete and commit.
  */
 export class Family {
-  /** The served map; a new object only when its content changed. */
-  map: ReadonlyMap<string, Built> = new Map();
-  /** True when names were added or removed since the last commit (not only values changed). */
+  /** The served map; a new object only when its content changed (structure shared with the last one). */
+  map: LayeredMap<string, Built> = LayeredMap.empty();
+  /** True when names were added or removed since the last reset (not only values changed). */
   namesChanged = false;
-  private next: Map<string, Built> | undefined;
+  /** Changes since the last commit: a Built sets a name, undefined removes it. */
+  private readonly pending = new Map<string, Built | undefined>();
   private offered: Set<string> | undefined;
   private readonly problems = new Map<string, readonly TranslateIssue[]>();
 
@@ -77,38 +79,39 @@ export class Family {
     const current = this.get(built.name);
     if (current === built) return;
     if (!current) this.namesChanged = true;
-    this.next ??= new Map(this.map);
-    this.next.set(built.name, built);
+    this.pending.set(built.name, built);
   }
 
   delete(name: string): void {
     this.problems.delete(name);
     if (!this.has(name)) return;
-    this.next ??= new Map(this.map);
-    this.next.delete(name);
+    this.pending.set(name, undefined);
     this.namesChanged = true;
   }
 
   get(name: string): Built | undefined {
-    return (this.next ?? this.map).get(name);
+    return this.pending.has(name) ? this.pending.get(name) : this.map.get(name);
   }
 
   has(name: string): boolean {
-    return (this.next ?? this.map).has(name);
+    return this.get(name) !== undefined;
   }
 
   /** Ends a round (round mode): names not put in it are removed; then commits. */
   end(): void {
     const offered = this.offered;
     this.offered = undefined;
-    if (offered) for (const name of [...(this.next ?? this.map).keys()]) if (!offered.has(name)) this.delete(name);
+    if (offered) {
+      for (const name of this.map.keys()) if (!offered.has(name)) this.delete(name);
+    }
     this.commit();
   }
 
   /** Makes the changes since the last commit the served map. */
   commit(): void {
-    if (this.next) this.map = this.next;
-    this.next = undefined;
+    if (this.pending.size === 0) return;
+    this.map = this.map.update(this.pending);
+    this.pending.clear();
   }
 
   /** Starts tracking name changes afresh. */
