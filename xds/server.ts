@@ -25,6 +25,8 @@ export interface XdsServerOptions {
   debounceMs?: number;
   /** Extra grpc-js server options. */
   grpcOptions?: grpc.ServerOptions;
+  /** Adds other gRPC services to the same server and port (e.g. skiff's CertificateService). */
+  addServices?: (server: grpc.Server) => void;
 }
 
 export class XdsServer implements ConnectionHost {
@@ -54,6 +56,7 @@ export class XdsServer implements ConnectionHost {
       }
       this.server.addService(definition, implementation);
     }
+    options.addServices?.(this.server);
     this.unsubscribe = this.cache.onChange((classKey) => {
       this.metrics.rejectedSnapshots.set(this.cache.rejected);
       for (const connection of this.byClass.get(classKey) ?? []) this.schedule(connection);

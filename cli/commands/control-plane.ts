@@ -12,10 +12,12 @@ import type { ConfigSource } from '../../config/source.js';
 import { MeshStore } from '../../config/store.js';
 import { snapshotToData, type MeshSnapshot } from '../../config/snapshot/index.js';
 import { AdminServer, type ClientInfo, PUSH_ORDER, SnapshotCache, type SnapshotInput, XdsServer } from '../../xds/index.js';
+import { IdentityRuntime, type IdentityOptions } from '../../xds/ca/runtime.js';
 
 const log = logger('control-plane');
 
 const HELP = `Usage: skiff control-plane [--config DIR] [--xds HOST:PORT] [--admin HOST:PORT] [--kubeconfig PATH]
+                           [--ca-dir DIR] [--ca-cert FILE --ca-key FILE | --ca-secret NAMESPACE/NAME]
 
 Runs the control plane: loads the mesh from a config directory (multi-document Kubernetes YAML,
 watched for changes) and/or a Kubernetes API server, and serves it over xDS (ADS, SotW and Delta)
@@ -28,6 +30,17 @@ Flags:
   --xds HOST:PORT     xDS gRPC listen address (default 127.0.0.1:15010)
   --admin HOST:PORT   admin HTTP listen address (default 127.0.0.1:15014)
   --kubeconfig PATH   watch the Kubernetes API server of this kubeconfig
+  --ca-dir DIR        CA state: a root generated on first start (root-cert.pem, root-key.pem 0600),
+                      the bootstrap token key, and bootstrap-tokens/node.<node>.token per node
+                      (default .skiff/ca)
+  --ca-cert FILE      sign with this CA certificate chain (PEM: signing certificate first, root
+  --ca-key FILE       last) and key instead of a generated root
+  --ca-secret NS/NAME keep the root in this kubernetes.io/tls Secret (e.g. skiff-system/skiff-ca),
+                      created when absent
+
+Workload certificates (SPIFFE SVIDs) go over SDS and to redirectors only to clients whose stream
+carries their node's bootstrap token in call metadata x-skiff-token; CertificateService (CSR
+issuance) is served on the xDS port.
 
 Examples:
   skiff control-plane --config examples/mesh
@@ -36,6 +49,7 @@ Examples:
 
 interface Options {
   dir?: string;
+  ca: IdentityOptions;
   kubeconfig?: string;
   xds: { host: string; port: number };
   admin: { host: string; port: number };
@@ -49,7 +63,7 @@ export function parseHostPort(flag: string, value: string): { host: string; port
 }
 
 function parseOptions(argv: string[]): Options {
-  const options: Options = { xds: { host: '127.0.0.1', port: 15010 }, admin: { host: '127.0.0.1', port: 15014 } };
+  const options: Options = { xds: { host: '127.0.0.1', port: 15010 }, admin: { host: '127.0.0.1', port: 15014 }, ca: { caDir: '.skiff/ca' } };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i] as string;
     const value = argv[++i];
@@ -58,9 +72,16 @@ function parseOptions(argv: string[]): Options {
     else if (flag === '--kubeconfig') options.kubeconfig = value;
     else if (flag === '--xds') options.xds = parseHostPort(flag, value);
     else if (flag === '--admin') options.admin = parseHostPort(flag, value);
+    else if (flag === '--ca-dir') options.ca.caDir = value;
+    else if (flag === '--ca-cert') options.ca.caCert = value;
+    else if (flag === '--ca-key') options.ca.caKey = value;
+    else if (flag === '--ca-secret') options.ca.caSecret = value;
     else throw new UsageError(`unknown flag '${flag}'`);
   }
   if (!options.dir && !options.kubeconfig) throw new UsageError('give --config DIR and/or --kubeconfig PATH');
+  if (!options.ca.caCert !== !options.ca.caKey) throw new UsageError('give both --ca-cert and --ca-key');
+  if (options.ca.caCert && options.ca.caSecret) throw new UsageError('give --ca-cert/--ca-key or --ca-secret, not both');
+  if (options.kubeconfig) options.ca.kubeconfig = options.kubeconfig;
   if (options.dir) {
     if (!existsSync(options.dir) || !statSync(options.dir).isDirectory()) throw new UsageError(`--config ${options.dir}: not a directory`);
     options.dir = resolve(options.dir);
@@ -87,17 +108,27 @@ export const controlPlaneCommand: Command = {
     if (options.dir) sources.push(new DirectorySource(options.dir));
     if (options.kubeconfig) sources.push(new KubernetesSource({ kubeconfigPath: options.kubeconfig }));
     const store = new MeshStore(sources);
+    await store.start();
+    const identity = await IdentityRuntime.start(options.ca, store.current());
+    // A class's resources: the translated ones of its base class, with the CA's secrets.
+    const served = (mesh: MeshSnapshot, classKey: string, client?: ClientInfo) =>
+      identity.resources(mesh, classKey, (base) => classResources(mesh, base, client));
     const cache = new SnapshotCache({
-      onMissingClass: (classKey, client) => cache.update(classKey, classResources(store.current(), classKey, client)),
+      classOf: (client) => identity.classOf(client),
+      onMissingClass: (classKey, client) => cache.update(classKey, served(store.current(), classKey, client)),
     });
+    const serveAll = (mesh: MeshSnapshot) => {
+      for (const classKey of cache.classes()) cache.update(classKey, served(mesh, classKey));
+      identity.afterRound(mesh);
+    };
     store.onSnapshot((mesh) => {
-      for (const classKey of cache.classes()) cache.update(classKey, classResources(mesh, classKey));
+      serveAll(mesh);
       log.info({ version: mesh.version, classes: cache.classes().length }, 'mesh snapshot served');
     });
-    await store.start();
+    identity.startRotation(() => serveAll(store.current()));
     log.warn('the translator is not wired in yet: every client class is served an empty, consistent resource set');
 
-    const xds = new XdsServer({ cache });
+    const xds = new XdsServer({ cache, addServices: (server) => identity.addServices(server, () => store.current()) });
     const admin = new AdminServer({ xds, pages: { '/debug/mesh': () => snapshotToData(store.current()) } });
     await xds.listen(`${options.xds.host.includes(':') ? `[${options.xds.host}]` : options.xds.host}:${options.xds.port}`);
     await admin.listen(options.admin.host, options.admin.port);
@@ -107,6 +138,7 @@ export const controlPlaneCommand: Command = {
       process.once('SIGTERM', () => done('SIGTERM'));
     });
     log.info({ signal }, 'shutting down');
+    identity.stop();
     await xds.close();
     await admin.close();
     await store.stop();

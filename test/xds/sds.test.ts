@@ -44,39 +44,9 @@ import { SECRET_ROOT_CA } from '../../xds/translate/constants.js';
 import { validateResource } from '../../xds/validate/index.js';
 import type { MeshSnapshot } from '../../config/snapshot/types.js';
 import { objectsFromYaml, snapshotOf } from './translate-fixtures.js';
+import { MESH, TD } from './ca-fixtures.js';
 import { RawXdsClient, names } from './raw-client.js';
 import { nodeProxy } from './fixtures.js';
-
-const TD = 'example.org';
-
-function pod(name: string, node: string, sa: string, ip: string): string {
-  return `apiVersion: v1
-kind: Pod
-metadata: { name: ${name}, namespace: shop, labels: { app: ${name} } }
-spec: { nodeName: ${node}, serviceAccountName: ${sa}, containers: [{ name: c, image: x }] }
-status: { phase: Running, podIP: ${ip}, podIPs: [{ ip: ${ip} }] }
-`;
-}
-
-const MESH = [
-  `apiVersion: skiff.io/v1alpha1
-kind: MeshConfig
-metadata: { name: mesh, namespace: default }
-spec: { trustDomain: ${TD}, certificateTTL: 1h }
-`,
-  `apiVersion: v1
-kind: Node
-metadata: { name: node-a }
-`,
-  `apiVersion: v1
-kind: Node
-metadata: { name: node-b }
-`,
-  pod('cart-1', 'node-a', 'cart', '10.244.1.10'),
-  pod('web-1', 'node-a', 'web', '10.244.1.11'),
-  pod('cart-2', 'node-b', 'cart', '10.244.2.10'),
-  pod('pay-1', 'node-b', 'pay', '10.244.2.11'),
-].join('---\n');
 
 const mesh: MeshSnapshot = snapshotOf(objectsFromYaml(MESH));
 const cartId = `spiffe://${TD}/ns/shop/sa/cart`;

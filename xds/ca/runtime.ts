@@ -1,0 +1,121 @@
+// The control plane's identity runtime: the CA from where the flags say (a directory, user files,
+// or a Kubernetes Secret), bootstrap tokens (key in the CA directory, one token file per node of
+// the mesh), the SVID cache on a rotation timer, the SDS/redirector overlay on each class's
+// resources, and CertificateService on the xDS server's port.
+import type * as grpc from '@grpc/grpc-js';
+import { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from '../../config/log.js';
+import { logger } from '../../config/log.js';
+import type { MeshSnapshot } from '../../config/snapshot/types.js';
+import type { ClientInfo } from '../client-info.js';
+import type { SnapshotInput } from '../snapshot.js';
+import type { CertificateAuthority } from './authority.js';
+import { BootstrapTokens, nodeSubject } from './attest.js';
+import { certificateTtlMs, WorkloadIdentities } from './identities.js';
+import { loadOrCreateCaSecret } from './kube.js';
+import { IdentitySecrets, baseClassKey } from './sds.js';
+import { addCertificateService } from './service.js';
+import { loadCaFiles, loadOrCreateCaDirectory } from './store.js';
+import { SvidCache } from './svids.js';
+
+export interface IdentityOptions {
+  /** Where a generated root and the bootstrap token key are kept (tokens are written under it). */
+  caDir: string;
+  /** A root (or intermediate chain) and key the user provides, instead of a generated root. */
+  caCert?: string;
+  caKey?: string;
+  /** `namespace/name` of a kubernetes.io/tls Secret holding the root (created when absent). */
+  caSecret?: string;
+  /** The kubeconfig for caSecret (default: the default kubeconfig). */
+  kubeconfig?: string;
+  log?: Logger;
+}
+
+/** The CA the options name. */
+export async function loadAuthority(options: IdentityOptions, trustDomain: string): Promise<CertificateAuthority> {
+  if (options.caCert || options.caKey) {
+    if (!options.caCert || !options.caKey) throw new Error('give both --ca-cert and --ca-key');
+    return loadCaFiles(options.caCert, options.caKey);
+  }
+  if (options.caSecret) {
+    const [namespace, name] = options.caSecret.split('/');
+    if (!namespace || !name) throw new Error(`--ca-secret must be NAMESPACE/NAME, not '${options.caSecret}'`);
+    const kubeConfig = new KubeConfig();
+    if (options.kubeconfig) kubeConfig.loadFromFile(options.kubeconfig);
+    else kubeConfig.loadFromDefault();
+    return loadOrCreateCaSecret({ kubeConfig, trustDomain, namespace, name, ...(options.log ? { log: options.log } : {}) });
+  }
+  return loadOrCreateCaDirectory(options.caDir, { trustDomain, ...(options.log ? { log: options.log } : {}) });
+}
+
+export class IdentityRuntime {
+  readonly secrets: IdentitySecrets;
+  private readonly log: Logger;
+  private readonly written = new Set<string>();
+  private stopRotation: () => void = () => undefined;
+
+  private constructor(
+    readonly identities: WorkloadIdentities,
+    private readonly caDir: string,
+    log: Logger,
+  ) {
+    this.log = log;
+    this.secrets = new IdentitySecrets(identities, { log });
+  }
+
+  /** Loads or creates the CA and the token key for the mesh in force. */
+  static async start(options: IdentityOptions, mesh: MeshSnapshot): Promise<IdentityRuntime> {
+    const log = options.log ?? logger('ca');
+    const ca = await loadAuthority(options, mesh.meshConfig.trustDomain);
+    const tokens = BootstrapTokens.loadOrCreate(options.caDir);
+    const svids = new SvidCache(ca, { ttlMs: certificateTtlMs(mesh) });
+    const runtime = new IdentityRuntime(new WorkloadIdentities(ca, tokens, svids), options.caDir, log);
+    runtime.writeNodeTokens(mesh);
+    return runtime;
+  }
+
+  /** The class of a client (attested or `unattested|…`), for SnapshotCacheOptions.classOf. */
+  classOf(client: ClientInfo): string {
+    return this.secrets.classOf(client);
+  }
+
+  /** The resources of a class: `translated(baseClass)` with the CA's secrets and identity resources. */
+  resources(mesh: MeshSnapshot, classKey: string, translated: (baseClass: string) => SnapshotInput): SnapshotInput {
+    return this.secrets.resources(mesh, classKey, translated(baseClassKey(classKey)));
+  }
+
+  /** After every class was recomputed for a mesh: token files for new nodes, unused SVIDs dropped. */
+  afterRound(mesh: MeshSnapshot): void {
+    this.writeNodeTokens(mesh);
+    this.secrets.endRound();
+  }
+
+  /** Rotates SVIDs on a timer; `republish` recomputes every class (the rotated certificates are new resources). */
+  startRotation(republish: () => void): void {
+    this.stopRotation = this.identities.svids.startRotation((rotated) => {
+      this.log.info({ identities: rotated.length }, 'certificates rotated');
+      republish();
+    });
+  }
+
+  /** Adds CertificateService to the xDS server (XdsServerOptions.addServices). */
+  addServices(server: grpc.Server, mesh: () => MeshSnapshot): void {
+    addCertificateService(server, this.identities, mesh, this.log);
+  }
+
+  stop(): void {
+    this.stopRotation();
+  }
+
+  /** Writes `<caDir>/bootstrap-tokens/node.<name>.token` for each node of the mesh (Nodes and Pods' nodeName) not written yet. */
+  private writeNodeTokens(mesh: MeshSnapshot): void {
+    const nodes = new Set(mesh.nodes.keys());
+    for (const workload of mesh.workloads.values()) if (workload.nodeName) nodes.add(workload.nodeName);
+    for (const node of nodes) {
+      if (this.written.has(node)) continue;
+      const path = this.identities.tokens.writeToken(this.caDir, nodeSubject(node));
+      this.written.add(node);
+      this.log.info({ node, path }, 'node bootstrap token written');
+    }
+  }
+}
