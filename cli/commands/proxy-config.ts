@@ -69,7 +69,7 @@ function clusterRows(section: Json): string[][] {
 
 function chainMatch(match: Json): string {
   const parts: string[] = [];
-  const ranges = arr(match.prefix_ranges).map((r) => `${str(r.address_prefix)}/${str(r.prefix_len, '32')}`);
+  const ranges = arr(match.prefix_ranges).map((r) => `${str(r.address_prefix)}/${str(obj(r.prefix_len).value ?? r.prefix_len, '0')}`);
   if (ranges.length > 0) parts.push(`dst ${ranges.join(',')}`);
   if (match.transport_protocol) parts.push(`transport ${str(match.transport_protocol)}`);
   const alpn = arr(match.application_protocols);
@@ -89,6 +89,8 @@ function destination(filters: Json[]): string {
     const rds = obj(typed.rds);
     if (rds.route_config_name) return `Route: ${str(rds.route_config_name)}`;
     if (typed.route_config) return `Inline Route: ${str(obj(typed.route_config).name, '')}`;
+    // an Any the control plane could not expand (its proto is not loaded there): name its type
+    if (typed.type_url) return `${str(typed.type_url).split('.').pop() ?? ''} (not decoded)`;
   }
   return '-';
 }

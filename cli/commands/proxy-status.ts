@@ -69,7 +69,7 @@ function typeRows(c: SyncClient): string[][] {
       t.versionSent || '-',
       t.versionAcked || '-',
       t.nonce || '-',
-      t.wildcard ? `* (${t.names.length} named)` : String(t.names.length),
+      t.wildcard ? (t.names.length > 0 ? `* + ${t.names.length} named` : '*') : String(t.names.length),
       s.state === 'NACKED' ? s.detail : '',
     ];
   });

@@ -14,6 +14,21 @@ import { REDIRECTOR_TYPE_URLS } from '../../proto/skiff/v1alpha1/wire.js';
 import { RawXdsClient, type RawResponse } from '../xds/raw-client.js';
 import { skiff, type SkiffResult } from './run-skiff.js';
 
+/** A self-signed certificate (serial 63AC5C01…, valid 2026-11-21T06:41:35Z to 2126-10-28T06:41:35Z). */
+const CERT_PEM = `-----BEGIN CERTIFICATE-----
+MIIBtjCCAVygAwIBAgIUY6xcAUWue1KIqLl0OQ5G3mrKHXIwCgYIKoZIzj0EAwIw
+FTETMBEGA1UECgwKc2tpZmYtdGVzdDAgFw0yNjExMjEwNjQxMzVaGA8yMTI2MTAy
+ODA2NDEzNVowFTETMBEGA1UECgwKc2tpZmYtdGVzdDBZMBMGByqGSM49AgEGCCqG
+SM49AwEHA0IABNOt2+pWkfhLRbBO+xTqu2bcy4TyetpKgJEjGD4Orv6X99eeghnd
+cW1Q2v9xZPsNr3JJJiGUTqdqWi+mLQxhk+2jgYcwgYQwHQYDVR0OBBYEFHeF9IXO
+6IJmY5YqceZ1wUzSTCZ5MB8GA1UdIwQYMBaAFHeF9IXO6IJmY5YqceZ1wUzSTCZ5
+MA8GA1UdEwEB/wQFMAMBAf8wMQYDVR0RBCowKIYmc3BpZmZlOi8vY2x1c3Rlci5s
+b2NhbC9ucy9zaG9wL3NhL3Rlc3QwCgYIKoZIzj0EAwIDSAAwRQIhAK8Vq77xRIVE
+kMxFzZpJxY0d/QYYbI/0X5WvAnoUWl2dAiBKSkjf9A5dM+fXzulLt1IlIgEK6RXE
+aaIYIdUPX9RMHA==
+-----END CERTIFICATE-----
+`;
+
 const ENVOY_TYPES = [TypeUrl.cluster, TypeUrl.endpoint, TypeUrl.listener, TypeUrl.route, TypeUrl.secret];
 const cache = new SnapshotCache();
 const xds = new XdsServer({ cache });
@@ -71,6 +86,13 @@ before(async () => {
   const cds = await bad.next();
   bad.send({ type_url: TypeUrl.cluster, version_info: '', response_nonce: cds.nonce, resource_names: [], error_detail: { code: 3, message: 'cluster outbound|80||web: refused by the test' } });
 
+  // a node proxy whose class serves an inline certificate
+  cache.update('node-proxy/node-c', { [TypeUrl.secret]: [{ message: { name: 'default', tls_certificate: { certificate_chain: { inline_string: CERT_PEM } } } }] });
+  const withCert = open('sotw');
+  withCert.send({ node: { id: 'node-c~proxy', metadata: { role: 'node-proxy', node_name: 'node-c' } }, type_url: TypeUrl.secret, resource_names: ['default'] });
+  const sds = await withCert.next();
+  withCert.send({ type_url: TypeUrl.secret, version_info: sds.version, response_nonce: sds.nonce, resource_names: ['default'] });
+
   // a node proxy that never answers its listeners
   const silent = open('delta');
   silent.send({ node: { id: 'node-b~silent', metadata: { role: 'node-proxy', node_name: 'node-b' } }, type_url: TypeUrl.listener });
@@ -125,7 +147,7 @@ test('proxy-status -o wide / --types: one row per client and type, versions and 
   for (const r of [wide, types]) {
     const lines = r.stdout.trimEnd().split('\n');
     assert.match(lines[0] ?? '', /^NAME\s+ROLE\s+TYPE\s+STATUS\s+SENT\s+ACKED\s+NONCE\s+RESOURCES\s+ERROR$/, r.stderr);
-    assert.equal(lines.length, 1 + 5 + 1 + 1 + 5, 'node-a: 5 types, node-b: CDS, silent: LDS, redirector: 5 types');
+    assert.equal(lines.length, 1 + 5 + 1 + 1 + 1 + 5, 'node-a: 5 types, node-b: CDS, node-c: SDS, silent: LDS, redirector: 5 types');
     assert.ok(lines.some((l) => /^node-b~proxy\s+node-proxy\s+CDS\s+NACKED\s+\S+\s+-\s+.*refused by the test$/.test(l)), r.stdout);
     assert.ok(lines.some((l) => /^node-a~proxy\s+node-proxy\s+EDS\s+SYNCED\s+(\S+)\s+\1\s/.test(l)), 'sent = ACKed when SYNCED');
   }
@@ -157,12 +179,15 @@ test('proxy-config clusters/listeners/routes/endpoints/secrets: istioctl-style t
   assert.match(clusters.stdout, /^SERVICE FQDN\s+PORT\s+SUBSET\s+DIRECTION\s+TYPE\s+LB POLICY$/m);
   assert.match(clusters.stdout, /^\S+\.svc\.cluster\.local\s+\d+\s+-\s+outbound\s+EDS\s+\S+$/m);
   assert.match(listeners.stdout, /^NAME\s+ADDRESSES\s+PORT\s+MATCH\s+DESTINATION$/m);
-  assert.match(listeners.stdout, /(Cluster|Route): \S+/);
+  assert.match(listeners.stdout, /^skiff-transparent\s+0\.0\.0\.0\s+\d+\s+dst [\d.]+\/32\s+Route: \S+$/m, 'a filter chain per destination, to its route configuration');
   assert.match(routes.stdout, /^NAME\s+VHOST NAME\s+DOMAINS\s+MATCH\s+ROUTE$/m);
   assert.match(routes.stdout, /HTTPRoute\/\S+/, 'a route names the HTTPRoute rule it comes from');
   assert.match(endpoints.stdout, /^\d+\.\d+\.\d+\.\d+:\d+\s+HEALTHY\s+\S+\s+outbound\|\d+\|\|\S+$/m);
   assert.match(secrets.stdout, /^default\s+Cert Chain\s+(file \S+|inline)/m);
   assert.match(secrets.stdout, /^ROOTCA\s+CA\s+/m);
+  const inline = await skiff('proxy-config', 'secrets', 'node-c~proxy', '--admin', adminAddress);
+  const valid = Date.now() >= Date.parse('2026-11-21T06:41:35Z');
+  assert.match(inline.stdout, new RegExp(`^default\\s+Cert Chain\\s+inline\\s+${valid}\\s+63:?AC:?5C:?01:?45:?AE:?7B:?52:?88:?A8:?B9:?74:?39:?0E:?46:?DE:?6A:?CA:?1D:?72\\s+2126-10-28T06:41:35\\.000Z\\s+2026-11-21T06:41:35\\.000Z$`, 'm'));
 });
 
 test('proxy-config -o json is Envoy ConfigDump; all -o yaml holds every section, skiff types included', async () => {
