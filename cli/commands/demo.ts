@@ -35,7 +35,7 @@ Flags:
   --keep          leave the demo running and print how to try the other commands against it
   --down          tear down a demo left running by --keep (or the leftovers of a crashed one)
   --config DIR    the mesh to run (default: the example mesh; the traffic is the shop's)
-  -o FORMAT       table (default) or json
+  -o, --output F  table (default) or json
 
 Exit codes: 0 everything went as the mesh says, 1 something did not (or not root, or a demo is
 already running), 3 the demo could not be brought up, 130 interrupted.
@@ -123,6 +123,8 @@ async function up(options: Options): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // a reader that goes away (skiff demo | head) must not end the process before the teardown
+  process.stdout.on('error', () => undefined);
   const envoyPath = findEnvoy();
   let demo: Demo | undefined;
   let kept = false;

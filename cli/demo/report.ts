@@ -86,7 +86,8 @@ function datapathOf(step: StepResult, plan: DemoPlan, logs: readonly NodeFlows[]
       counts.set(key, c);
     }
   }
-  return [...counts.values()];
+  const order = ['TRANSLATED', 'FORWARDED', 'REDIRECTED', 'DROPPED'];
+  return [...counts.values()].sort((a, b) => a.node.localeCompare(b.node) || order.indexOf(a.verdict) - order.indexOf(b.verdict) || a.reason.localeCompare(b.reason));
 }
 
 function asExpected(s: StepResult, datapath: readonly DatapathCount[], envoy: boolean): boolean {
