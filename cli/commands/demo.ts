@@ -14,6 +14,7 @@ import { Progress, type StepTime } from '../demo/progress.js';
 import { buildReport, type DemoReport } from '../demo/report.js';
 import { renderReport } from '../demo/report-text.js';
 import { Demo, DEFAULT_CONFIG } from '../demo/run.js';
+import { podNetns } from '../demo/topology.js';
 import { demoProcesses, NETNS_PREFIX, readRecord, teardown, writeRecord, type DemoRecord } from '../demo/state.js';
 
 const HELP = `Usage: skiff demo [--keep] [--config DIR] [-o table|json]
@@ -71,7 +72,7 @@ function keptHelp(record: DemoRecord, report: DemoReport): string {
   const admin = record.endpoints.controlPlaneAdmin ?? '';
   const redirectors = Object.values(record.endpoints.redirectors).map((a) => `--redirector ${a}`).join(' ');
   const [firstNode, firstAdmin] = Object.entries(record.endpoints.redirectors)[0] ?? ['', ''];
-  const frontend = report.nodes.flatMap((n) => n.pods).find((p) => p.includes('frontend'))?.split('/')[1];
+  const frontend = report.nodes.flatMap((n) => n.pods).find((p) => p.includes('/frontend'));
   const client = (role: string): string | undefined => report.proxyStatus.clients.find((c) => c.role === role)?.id;
   const envoy = client('node-proxy');
   const orders = report.traffic.find((s) => s.name === 'checkout')?.target;
@@ -84,7 +85,7 @@ function keptHelp(record: DemoRecord, report: DemoReport): string {
     `  skiff bpf services --node ${firstNode} --redirector ${firstAdmin}`,
     `  skiff bpf policy ${redirectors}`,
     `  skiff observe --follow ${redirectors}`,
-    ...(frontend && orders ? [`  nsenter --net=/var/run/netns/${NETNS_PREFIX}${frontend} curl -s --max-time 2 -X POST http://${orders}/orders`] : []),
+    ...(frontend && orders ? [`  nsenter --net=/var/run/netns/${podNetns(frontend)} curl -s --max-time 2 -X POST http://${orders}/orders`] : []),
     `Logs: /run/skiff-demo/logs/. Remove it all with: skiff demo --down`,
     '',
   ].join('\n');

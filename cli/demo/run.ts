@@ -111,7 +111,7 @@ export class Demo {
   }
 
   static podControl(pod: PodPlan): string {
-    return `unix:${join(DEMO_DIR, 'pods', `${pod.name}.sock`)}`;
+    return `unix:${join(DEMO_DIR, 'pods', `${pod.key.replace('/', '_')}.sock`)}`;
   }
 
   async start(): Promise<void> {
@@ -143,7 +143,7 @@ export class Demo {
     return plan.pods.map((pod) => {
       const control = Demo.podControl(pod);
       const spec = { pod: pod.name, app: pod.app, version: pod.version, servers: pod.servers, control: control.slice('unix:'.length) };
-      const p = this.#launch(`pod-${pod.name}`, podNetns(pod), [process.execPath, WORKLOAD_JS, JSON.stringify(spec)]);
+      const p = this.#launch(`pod-${pod.key.replace('/', '_')}`, podNetns(pod.key), [process.execPath, WORKLOAD_JS, JSON.stringify(spec)]);
       return this.#until(`pod ${pod.key}`, p, () => answers(control, '/healthz'));
     });
   }

@@ -40,12 +40,14 @@ export interface Created {
   rootLink(name: string): void;
 }
 
+// '_' is in no Kubernetes name, so node, pod and wire namespaces never collide
 export function nodeNetns(node: string): string {
-  return `${NETNS_PREFIX}${node}`;
+  return `${NETNS_PREFIX}node_${node}`;
 }
 
-export function podNetns(pod: PodSpec): string {
-  return `${NETNS_PREFIX}${pod.name}`;
+/** The namespace of the pod `namespace/name`. */
+export function podNetns(key: string): string {
+  return `${NETNS_PREFIX}pod_${key.replace('/', '_')}`;
 }
 
 function addNetns(name: string, created: Created): void {
@@ -65,13 +67,13 @@ export function createNodes(nodes: readonly NodeSpec[], created: Created): void 
     sysctl(netns, 'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0');
     ip(netns, 'addr', 'add', `${NODE_GATEWAY}/32`, 'dev', 'lo');
 
-    const port = `p-${node.name}`.slice(0, 15);
+    const port = `p${i}-${node.name}`.slice(0, 15);
     ip(netns, 'link', 'add', 'wire', 'type', 'veth', 'peer', 'name', port, 'netns', WIRE_NETNS);
     ip(WIRE_NETNS, 'link', 'set', port, 'master', 'br0', 'up');
     ip(netns, 'addr', 'add', `${node.address}/32`, 'dev', 'wire');
     ip(netns, 'link', 'set', 'wire', 'up');
 
-    const rootLink = `skd-${node.name}`.slice(0, 15);
+    const rootLink = `skd${i}-${node.name}`.slice(0, 15);
     const uplinkAddress = `169.254.123.${10 + i}`;
     ip(undefined, 'link', 'add', rootLink, 'type', 'veth', 'peer', 'name', 'uplink', 'netns', netns);
     created.rootLink(rootLink);
@@ -93,7 +95,7 @@ export function createNodes(nodes: readonly NodeSpec[], created: Created): void 
 
 /** A pod's namespace on its node: eth0 with its IP, the host-side veth with the route to it. */
 export function createPod(pod: PodSpec, index: number, created: Created): void {
-  const netns = podNetns(pod);
+  const netns = podNetns(pod.key);
   const node = nodeNetns(pod.node);
   addNetns(netns, created);
   const hostIf = `lxc${index}-${pod.name}`.slice(0, 15);

@@ -32,7 +32,7 @@ function requireRoot(): void {
 /** What a demo could leave behind; every list must be empty after it. */
 function leftovers(): Record<string, string[]> {
   const netns = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.startsWith('skiff-demo-'));
-  const links = spawnSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => /: skd-/.test(l));
+  const links = spawnSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => /: skd\d/.test(l));
   const addresses = spawnSync('ip', ['-o', 'addr', 'show'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.includes('169.254.123.'));
   const processes: string[] = [];
   for (const entry of readdirSync('/proc')) {
