@@ -291,3 +291,26 @@ test('CertificateService issues for a CSR of a workload on the caller node, and 
 function buildCsrPem(key: Parameters<typeof buildCsr>[0]): string {
   return toPem('CERTIFICATE REQUEST', buildCsr(key));
 }
+
+test('rotation on the timer pushes new certificates to a connected proxy before the old ones expire', async (t) => {
+  const client = new RawXdsClient(port, 'sotw', tokenMetadata(w.identities.tokens.tokenFor(nodeSubject('node-a'))));
+  const stop = w.svids.startRotation(() => {
+    for (const classKey of cache.classes()) cache.update(classKey, identitySecrets.resources(mesh, classKey, {}));
+  }, 50);
+  t.after(() => {
+    stop();
+    client.close();
+  });
+  client.send({ node: nodeProxy('rotating', 'node-a'), type_url: TypeUrl.secret, resource_names: ['default', SECRET_ROOT_CA] });
+  const first = await client.next();
+  client.send({ type_url: TypeUrl.secret, version_info: first.version, response_nonce: first.nonce, resource_names: ['default', SECRET_ROOT_CA] });
+  const before = describeSecret(first.resources.find((r) => r.name === 'default')?.message, w.clock());
+  assert.equal(before.valid, true);
+  w.advance(31 * 60_000); // MeshConfig certificateTTL is 1h: refresh comes at 27-30 minutes
+  const second = await client.next(3000);
+  const after = describeSecret(second.resources.find((r) => r.name === 'default')?.message, w.clock());
+  assert.notEqual(after.serial, before.serial, 'a new certificate was pushed');
+  assert.equal(after.valid, true);
+  assert.ok(Date.parse(before.notAfter as string) > w.clock(), 'the old certificate had not expired yet');
+  assert.ok(Date.parse(after.notAfter as string) > Date.parse(before.notAfter as string));
+});
