@@ -13,7 +13,7 @@ import type { MeshObject } from '../../config/resources.js';
 import { buildSnapshot } from '../../config/snapshot/index.js';
 import { decodeRedirectorResource, RedirectorType, type EndpointPolicy__Output } from '../../proto/skiff/v1alpha1/wire.js';
 import { SnapshotCache } from '../../xds/index.js';
-import { RedirectorPublisher, redirectorClassKey, translateRedirectors } from '../../xds/translate/redirector.js';
+import { RedirectorPublisher, redirectorClassKey, redirectorClassResources, translateRedirectors } from '../../xds/translate/redirector.js';
 import { meshObjects } from './harness.js';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
@@ -90,4 +90,24 @@ test('the committed generated types match redirector.proto', () => {
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
+});
+
+test('a small mesh change re-encodes only what it touched', () => {
+  const objects = exampleMesh();
+  const first = buildSnapshot(objects);
+  const before = redirectorClassResources(first, 'node-a');
+  const changed = new Map(objects);
+  const key = [...objects.keys()].find((k) => k.startsWith('Pod/shop/payments')) as string;
+  const pod = objects.get(key) as MeshObject & { metadata: { labels?: Record<string, string> } };
+  changed.set(key, { ...pod, metadata: { ...pod.metadata, labels: { ...pod.metadata.labels, tier: 'gold' } } } as MeshObject);
+  const second = buildSnapshot(changed, first);
+  const after = redirectorClassResources(second, 'node-a');
+  const same = (typeUrl: string) => {
+    const old = new Map((before[typeUrl] ?? []).map((r) => [r.name, r.value]));
+    return (after[typeUrl] ?? []).filter((r) => old.get(r.name) === r.value).length;
+  };
+  const workloads = after[RedirectorType.workload] ?? [];
+  assert.equal(same(RedirectorType.workload), workloads.length - 1, 'only the relabelled workload is re-encoded');
+  assert.equal(same(RedirectorType.service), (after[RedirectorType.service] ?? []).length, 'no service changed');
+  assert.deepEqual(translateRedirectors(second).get('node-a'), after);
 });

@@ -283,34 +283,60 @@ export function redirectorNodes(snapshot: MeshSnapshot): string[] {
   return [...names].sort();
 }
 
+/** What every node's class shares, computed once per snapshot. */
+interface Shared {
+  workloads: Resource[];
+  services: Resource[];
+  identities: Resource[];
+  targets: L7Target[];
+  l7Key: string;
+}
+
+const sharedBySnapshot = new WeakMap<MeshSnapshot, Shared>();
+
+function shared(snapshot: MeshSnapshot): Shared {
+  let s = sharedBySnapshot.get(snapshot);
+  if (!s) {
+    const targets = l7Targets(snapshot);
+    s = {
+      workloads: [...snapshot.workloads.values()].map(workloadResource),
+      services: [...snapshot.services.values()].filter((v) => v.vips.length > 0).map((v) => serviceResource(v, snapshot)),
+      identities: [...snapshot.identities.values()].map(identityResource),
+      targets,
+      l7Key: JSON.stringify(targets),
+    };
+    sharedBySnapshot.set(snapshot, s);
+  }
+  return s;
+}
+
+/** The SnapshotInput of one node's redirector class (the shared resources are computed once per snapshot). */
+export function redirectorClassResources(snapshot: MeshSnapshot, node: string): SnapshotInput {
+  const { workloads, services, identities, targets, l7Key } = shared(snapshot);
+  const policies: Resource[] = [];
+  for (const w of snapshot.workloads.values()) {
+    const wp = snapshot.workloadPolicies.get(w.key);
+    if (w.nodeName === node && wp) policies.push(endpointPolicyResource(wp, snapshot, targets, l7Key));
+  }
+  return {
+    [RedirectorType.nodeConfig]: [nodeConfigResource(node, snapshot)],
+    [RedirectorType.identity]: identities,
+    [RedirectorType.workload]: workloads,
+    [RedirectorType.service]: services,
+    [RedirectorType.endpointPolicy]: policies,
+  };
+}
+
 /** Per node name, the SnapshotInput of its redirector class. */
 export function translateRedirectors(snapshot: MeshSnapshot): Map<string, SnapshotInput> {
-  const workloads = [...snapshot.workloads.values()].map(workloadResource);
-  const services = [...snapshot.services.values()].filter((s) => s.vips.length > 0).map((s) => serviceResource(s, snapshot));
-  const identities = [...snapshot.identities.values()].map(identityResource);
-  const targets = l7Targets(snapshot);
-  const l7Key = JSON.stringify(targets);
-  const out = new Map<string, SnapshotInput>();
-  for (const node of redirectorNodes(snapshot)) {
-    const policies: Resource[] = [];
-    for (const w of snapshot.workloads.values()) {
-      const wp = snapshot.workloadPolicies.get(w.key);
-      if (w.nodeName === node && wp) policies.push(endpointPolicyResource(wp, snapshot, targets, l7Key));
-    }
-    out.set(node, {
-      [RedirectorType.nodeConfig]: [nodeConfigResource(node, snapshot)],
-      [RedirectorType.identity]: identities,
-      [RedirectorType.workload]: workloads,
-      [RedirectorType.service]: services,
-      [RedirectorType.endpointPolicy]: policies,
-    });
-  }
-  return out;
+  return new Map(redirectorNodes(snapshot).map((node) => [node, redirectorClassResources(snapshot, node)]));
 }
 
 /**
  * Publishes the redirector classes of a snapshot to the cache (beside the Envoy translator's
- * publish); classes of nodes that left the mesh are removed. Returns the classes updated.
+ * publish); classes of nodes that left the mesh are removed. Returns the classes updated. (A
+ * control plane that fills classes on demand calls redirectorClassResources for `redirector/<node>`
+ * classes instead.)
  */
 export class RedirectorPublisher {
   private readonly published = new Set<string>();
