@@ -1,11 +1,14 @@
 // `skiff demo` as a user runs it: a real child process, as root, bringing up the example mesh
 // (namespaces, eBPF, control plane, redirectors), sending traffic and reporting; then nothing of it
-// may be left: no namespaces, root links, pins, state directory or processes. Also Ctrl-C during
-// start-up, and --keep (the other commands work against it) followed by --down.
+// may be left: no namespaces, root links, pins, state directory or processes. Also Ctrl-C and an
+// error during start-up, and --keep (the other commands work against it) followed by --down.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { findEnvoy } from '../../envoy/run.js';
 import { skiff, skiffBin, type SkiffResult } from './run-skiff.js';
 
@@ -128,18 +131,43 @@ test('Ctrl-C during start-up tears everything down', { timeout: 120_000 }, async
   assertNothingLeft();
 });
 
+test('an error half-way through start-up tears everything down', { timeout: 60_000 }, async () => {
+  requireRoot();
+  // two pods with one address: the second pod's route cannot be made, after the nodes exist and
+  // the control plane has been started
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-demo-test-'));
+  try {
+    cpSync(fileURLToPath(new URL('../../../examples/mesh/00-cluster.yaml', import.meta.url)), join(dir, '00-cluster.yaml'));
+    const pod = (name: string): string => `apiVersion: v1
+kind: Pod
+metadata: {name: ${name}, namespace: shop, labels: {app: ${name}}}
+spec: {nodeName: node-a, containers: [{name: c, ports: [{containerPort: 8080}]}]}
+status: {phase: Running, podIP: 10.244.1.10, podIPs: [{ip: 10.244.1.10}], conditions: [{type: Ready, status: "True"}]}
+`;
+    writeFileSync(join(dir, '10-pods.yaml'), `${pod('one')}---\n${pod('two')}`);
+    const r = await demoRun('--config', dir);
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /✗ creating 2 pods[\s\S]*File exists[\s\S]*✓ tearing everything down/);
+    assertNothingLeft();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('--keep leaves the demo running for the other commands; --down removes it', { timeout: 120_000 }, async () => {
   requireRoot();
   try {
     const report = parseReport(await demoRun('--keep', '-o', 'json'));
     assert.ok(leftovers().processes.length > 0, 'the demo keeps running');
-    const status = await skiff('proxy-status', '--admin', report.proxyStatus.controlPlane, '-o', 'json');
+    const [status, services, again] = await Promise.all([
+      skiff('proxy-status', '--admin', report.proxyStatus.controlPlane, '-o', 'json'),
+      skiff('bpf', 'services', '--node', 'node-b', '--redirector', 'unix:/run/skiff-demo/node-b-redirector.sock', '-o', 'json'),
+      demoRun(),
+    ]);
     assert.equal(status.code, 0, status.stderr);
     assert.match(status.stdout, /redirector~node-a/);
-    const services = await skiff('bpf', 'services', '--node', 'node-b', '--redirector', 'unix:/run/skiff-demo/node-b-redirector.sock', '-o', 'json');
     assert.equal(services.code, 0, services.stderr);
-    assert.match(services.stdout, /10\.96\.0\.50/, 'the postgres VIP in node-b\'s service map');
-    const again = await demoRun();
+    assert.match(services.stdout, /10\.96\.0\.50/, "the postgres VIP in node-b's service map");
     assert.equal(again.code, 1, 'a second demo refuses to replace a kept one');
     assert.match(again.stderr, /skiff demo --down/);
   } finally {
