@@ -1,11 +1,13 @@
 // A real control plane in the test process (XdsServer + SnapshotCache fed by the redirector
 // translator from a mesh built from YAML), and the redirector agent as a real child process
 // (`nsenter --net=<node netns> node dist/cli/main.js redirector ...`) with its admin API on a unix
-// socket (the test runs in the root netns, the agent in the node's).
+// socket. The test runs in the root netns and the agent in the node's, so the agent reaches the
+// control plane's TCP port through a unix socket that this process forwards to it.
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { request as httpRequest } from 'node:http';
 import { rmSync } from 'node:fs';
+import { connect, createServer, type Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { objectKey, type MeshObject } from '../../config/resources.js';
@@ -30,19 +32,35 @@ export class ControlPlane {
   readonly cache = new SnapshotCache();
   server = new XdsServer({ cache: this.cache });
   readonly publisher = new RedirectorPublisher(this.cache);
+  /** What the agent dials: the unix socket forwarded to the xDS port. */
   readonly address: string;
+  readonly #bridge: Server;
+  #port = 0;
   snapshot: MeshSnapshot | undefined;
 
-  private constructor(address: string) {
-    this.address = address;
+  private constructor(path: string) {
+    this.address = `unix:${path}`;
+    this.#bridge = createServer((socket) => {
+      const upstream = connect(this.#port, '127.0.0.1');
+      socket.pipe(upstream).pipe(socket);
+      const close = () => {
+        socket.destroy();
+        upstream.destroy();
+      };
+      socket.on('error', close).on('close', close);
+      upstream.on('error', close).on('close', close);
+    });
   }
 
   static async start(fx: NetnsFixture): Promise<ControlPlane> {
     const path = `/tmp/${fx.id}-xds.sock`;
-    const cp = new ControlPlane(`unix:${path}`);
-    await cp.server.listen(cp.address);
+    rmSync(path, { force: true });
+    const cp = new ControlPlane(path);
+    cp.#port = await cp.server.listen('127.0.0.1:0');
+    await new Promise<void>((resolve) => cp.#bridge.listen(path, resolve));
     fx.onCleanup(async () => {
       await cp.server.close(0);
+      await new Promise((resolve) => cp.#bridge.close(resolve));
       rmSync(path, { force: true });
     });
     return cp;
@@ -51,13 +69,12 @@ export class ControlPlane {
   /** Stops serving (clients lose their streams); the cache and its snapshots stay. */
   async stop(): Promise<void> {
     await this.server.close(0);
-    rmSync(this.address.slice('unix:'.length), { force: true });
   }
 
-  /** Serves again on the same address, from the same cache (a restarted control plane). */
+  /** Serves again from the same cache (a restarted control plane). */
   async restart(): Promise<void> {
     this.server = new XdsServer({ cache: this.cache });
-    await this.server.listen(this.address);
+    this.#port = await this.server.listen('127.0.0.1:0');
   }
 
   /** Builds the snapshot of objects (incrementally from the last one) and publishes it. */
