@@ -36,3 +36,35 @@ export class ControlPlaneClient {
     return getJson<ConfigDump>(this.address, `/debug/config_dump?proxy=${encodeURIComponent(proxy)}`);
   }
 }
+
+type Json = Record<string, unknown>;
+const list = (v: unknown): Json[] => (Array.isArray(v) ? (v as Json[]) : []);
+const field = (v: unknown, key: string): unknown => (v !== null && typeof v === 'object' ? (v as Json)[key] : undefined);
+
+/** Per ConfigDump section: its type URL, and each entry's name and version. */
+const SECTIONS: Record<string, { typeUrl: string; entries: string; name: (e: Json) => unknown; version: (e: Json) => unknown }> = {
+  ClustersConfigDump: { typeUrl: 'type.googleapis.com/envoy.config.cluster.v3.Cluster', entries: 'dynamic_active_clusters', name: (e) => field(e.cluster, 'name'), version: (e) => e.version_info },
+  EndpointsConfigDump: {
+    typeUrl: 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment',
+    entries: 'dynamic_endpoint_configs',
+    name: (e) => field(e.endpoint_config, 'cluster_name'),
+    version: (e) => e.version_info,
+  },
+  ListenersConfigDump: { typeUrl: 'type.googleapis.com/envoy.config.listener.v3.Listener', entries: 'dynamic_listeners', name: (e) => e.name, version: (e) => field(e.active_state, 'version_info') },
+  RoutesConfigDump: { typeUrl: 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration', entries: 'dynamic_route_configs', name: (e) => field(e.route_config, 'name'), version: (e) => e.version_info },
+  SecretsConfigDump: { typeUrl: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret', entries: 'dynamic_active_secrets', name: (e) => e.name, version: (e) => e.version_info },
+};
+
+/** From a ConfigDump: per type URL, the resources the client was sent (name → version). */
+export function sentVersions(dump: ConfigDump): Map<string, Record<string, string>> {
+  const out = new Map<string, Record<string, string>>();
+  for (const section of dump.configs) {
+    const kind = SECTIONS[String(section['@type']).split('.').pop() ?? ''];
+    const typeUrl = kind?.typeUrl ?? String(section.type_url);
+    const entries = list(section[kind?.entries ?? 'resources']);
+    const versions: Record<string, string> = {};
+    for (const e of entries) versions[String(kind ? kind.name(e) : e.name)] = String(kind ? kind.version(e) : e.version_info);
+    out.set(typeUrl, versions);
+  }
+  return out;
+}

@@ -3,8 +3,8 @@
 // detail and the difference between what the control plane serves now and what the client ACKed.
 import type { Command } from '../command.js';
 import { EXIT_OK, EXIT_PROBLEM, UsageError } from '../command.js';
-import { ControlPlaneClient, DEFAULT_CONTROL_PLANE_ADMIN, type SyncClient, type Syncz, type TypeStateDetail } from '../clients/control-plane.js';
-import { exitIfUnreachable } from '../clients/http.js';
+import { ControlPlaneClient, DEFAULT_CONTROL_PLANE_ADMIN, sentVersions, type SyncClient, type Syncz, type TypeStateDetail } from '../clients/control-plane.js';
+import { exitIfUnreachable, NotServed } from '../clients/http.js';
 import { parseCommandArgs, stringFlag, type OutputFormat } from '../output/args.js';
 import { ENVOY_COLUMNS, isEnvoyType, isProblem, shortType, syncCell, typeSync, worstSync, type TypeSync } from '../output/sync-state.js';
 import { renderTable, writeData, writeTable } from '../output/write.js';
@@ -89,6 +89,8 @@ interface TypeDiff {
   /** What the control plane serves now vs what the client ACKed, per resource (when the admin exposes both). */
   diff: { added: string[]; changed: string[]; removed: string[] } | null;
   current?: { version: string; resources: Record<string, string> };
+  /** The resources the client's copy was last sent (from the config dump): name → version. */
+  sent: Record<string, string>;
   note: string;
 }
 
@@ -103,9 +105,9 @@ function resourceDiff(acked: Record<string, string>, current: Record<string, str
   return { added: added.sort(), changed: changed.sort(), removed: removed.sort() };
 }
 
-function typeDiff(t: TypeStateDetail): TypeDiff {
+function typeDiff(t: TypeStateDetail, sent: Record<string, string>): TypeDiff {
   const status = typeSync(t);
-  const base = { type: shortType(t.typeUrl), typeUrl: t.typeUrl, status, versionSent: t.versionSent, versionAcked: t.versionAcked };
+  const base = { type: shortType(t.typeUrl), typeUrl: t.typeUrl, status, versionSent: t.versionSent, versionAcked: t.versionAcked, sent };
   if (t.current && t.ackedResources) {
     const diff = resourceDiff(t.ackedResources, t.current.resources);
     const same = diff.added.length + diff.changed.length + diff.removed.length === 0;
@@ -131,6 +133,21 @@ function renderDiff(diffs: TypeDiff[]): string {
   return `${lines.join('\n')}\n`;
 }
 
+const MAX_LISTED = 20;
+
+/** Per type not SYNCED: the resources of the version the client has not accepted, with their versions. */
+function renderUnacked(diffs: TypeDiff[]): string {
+  const lines: string[] = [];
+  for (const d of diffs) {
+    if (d.status.state !== 'NACKED' && d.status.state !== 'STALE') continue;
+    const names = Object.keys(d.sent).sort();
+    lines.push(`${d.type} version ${d.versionSent}, not ACKed, holds ${names.length} resource(s):`);
+    for (const name of names.slice(0, MAX_LISTED)) lines.push(`  ${name}  ${d.sent[name]}`);
+    if (names.length > MAX_LISTED) lines.push(`  … ${names.length - MAX_LISTED} more (-o yaml lists them all)`);
+  }
+  return lines.length > 0 ? `\n${lines.join('\n')}\n` : '';
+}
+
 /** The streams of one node id, newest first; their types merged (the newest stream's state of a type wins). */
 function mergeStreams(clients: SyncClient[]): SyncClient {
   const sorted = [...clients].sort((a, b) => b.streamId - a.streamId);
@@ -140,19 +157,23 @@ function mergeStreams(clients: SyncClient[]): SyncClient {
 }
 
 async function showOne(cp: ControlPlaneClient, id: string, output: OutputFormat): Promise<number> {
-  const syncz = await cp.syncz(id);
+  const [syncz, dump] = await Promise.all([cp.syncz(id), cp.configDump(id).catch((err: unknown) => {
+    if (err instanceof NotServed) return { configs: [] };
+    throw err;
+  })]);
+  const sent = sentVersions(dump);
   const streams = syncz.clients.filter((c) => c.id === id);
   if (streams.length === 0) {
     process.stderr.write(`skiff proxy-status: no client with node id '${id}' is connected to ${cp.address}\n`);
     return EXIT_PROBLEM;
   }
   const client = mergeStreams(streams);
-  const diffs = client.types.map(typeDiff);
+  const diffs = client.types.map((t) => typeDiff(t, sent.get(t.typeUrl) ?? {}));
   if (output === 'json' || output === 'yaml') {
     writeData(output, { client: clientData(client), diff: diffs });
   } else {
     const header = `${client.id}: role ${client.role}, node ${nodeOf(client)}, ${client.mode}, ${streams.length} stream(s), connected since ${client.connectedAt}\n\n`;
-    process.stdout.write(`${header}${renderTable(TYPES_HEADER, typeRows(client))}\n${renderDiff(diffs)}`);
+    process.stdout.write(`${header}${renderTable(TYPES_HEADER, typeRows(client))}\n${renderDiff(diffs)}${renderUnacked(diffs)}`);
   }
   return diffs.some((d) => isProblem(d.status)) ? EXIT_PROBLEM : EXIT_OK;
 }

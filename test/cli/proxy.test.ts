@@ -154,19 +154,25 @@ test('proxy-status -o wide / --types: one row per client and type, versions and 
 });
 
 test('proxy-status ID: the client in detail and, per type, what it ACKed against what was sent', async () => {
-  const [good, bad, missing] = await Promise.all([
+  const [good, bad, missing, silent] = await Promise.all([
     skiff('proxy-status', 'node-a~proxy', '--admin', adminAddress),
     skiff('proxy-status', 'node-b~proxy', '--admin', adminAddress, '-o', 'yaml'),
     skiff('proxy-status', 'no-such-proxy', '--admin', adminAddress),
+    skiff('proxy-status', 'node-b~silent', '--admin', adminAddress),
   ]);
   assert.equal(good.code, 0, good.stderr);
   assert.match(good.stdout, /^node-a~proxy: role node-proxy, node node-a, delta/);
   assert.match(good.stdout, /^CDS: the client ACKed version \S+, the last one sent$/m);
   assert.equal(bad.code, 1);
-  const doc = parse(bad.stdout) as { client: { id: string }; diff: { type: string; status: { state: string }; note: string }[] };
+  const doc = parse(bad.stdout) as { client: { id: string }; diff: { type: string; status: { state: string }; note: string; sent: Record<string, string> }[] };
+  const sentClusters = Object.keys(doc.diff[0]?.sent ?? {});
+  assert.ok(sentClusters.includes('PassthroughCluster') && sentClusters.some((n) => n.startsWith('outbound|')), `the clusters of the refused version: ${sentClusters.join(', ')}`);
   assert.equal(doc.client.id, 'node-b~proxy');
   assert.equal(doc.diff[0]?.status.state, 'NACKED');
   assert.match(doc.diff[0]?.note ?? '', /refused version \S+ and keeps nothing: cluster outbound\|80\|\|web: refused by the test/);
+  assert.equal(silent.code, 1);
+  assert.match(silent.stdout, /^LDS: version \S+ sent \S+ ago, not answered yet; the client ACKed nothing$/m);
+  assert.match(silent.stdout, /^LDS version \S+, not ACKed, holds 1 resource\(s\):\n {2}skiff-transparent {2}\S+$/m);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /no client with node id 'no-such-proxy'/);
 });
