@@ -19,6 +19,8 @@ const TYPE = {
   route: 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration',
 };
 const SHAPE = { clusters: 1000, listeners: 50, routes: 200 };
+/** Streams sharing one HTTP/2 connection (an Envoy has its own; a few per connection keeps the load client light). */
+const STREAMS_PER_CONNECTION = 10;
 
 type Message = { type: string; [key: string]: unknown };
 
@@ -105,7 +107,8 @@ async function serverRole(): Promise<void> {
 // ---------------------------------------------------------------- load client process
 
 async function clientRole(): Promise<void> {
-  const grpc = await import('@grpc/grpc-js');
+  const http2 = await import('node:http2');
+  const net = await import('node:net');
   const { default: protobuf } = await import('protobufjs');
   const { root } = await import('../xds/protos.js');
   const port = Number(process.env.BENCH_PORT);
@@ -148,26 +151,36 @@ async function clientRole(): Promise<void> {
     return { version, typeUrl, nonce };
   };
 
-  const identity = (b: Buffer) => b;
+  // Streams are raw HTTP/2 requests in gRPC framing over a few connections: the load client's own
+  // per-message cost stays far below the server's, so the figures are the server's.
   const path = `/envoy.service.discovery.v3.AggregatedDiscoveryService/${delta ? 'DeltaAggregatedResources' : 'StreamAggregatedResources'}`;
-  const Client = grpc.makeGenericClientConstructor({ ads: { path, requestStream: true, responseStream: true, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity } }, 'ads');
-  const pool = Array.from({ length: channels }, (_, c) =>
-    new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1, 'grpc.bench_channel': c, 'grpc.max_receive_message_length': -1, 'grpc-node.flow_control_window': 16 * 1024 * 1024 }),
-  );
+  const window = 64 * 1024 * 1024;
+  const sessions = Array.from({ length: channels }, () => {
+    const session = http2.connect(`http://127.0.0.1:${port}`, {
+      settings: { initialWindowSize: window },
+      createConnection: () => net.connect({ host: '127.0.0.1', port, noDelay: true }),
+    });
+    session.on('connect', () => session.setLocalWindowSize(window));
+    session.on('error', () => undefined);
+    return session;
+  });
+  const frame = (message: Buffer) => {
+    const header = Buffer.alloc(5);
+    header.writeUInt32BE(message.length, 1);
+    return Buffer.concat([header, message]);
+  };
 
   let synced = 0;
   let armed = false;
   const ackTimes: number[] = [];
-  const calls: { cancel(): void }[] = [];
   for (let i = 0; i < count; i++) {
-    const client = pool[i % channels] as InstanceType<typeof Client>;
-    const call = (client as unknown as { ads(): import('@grpc/grpc-js').ClientDuplexStream<Buffer, Buffer> }).ads();
-    calls.push(call);
+    const session = sessions[i % channels] as import('node:http2').ClientHttp2Session;
+    const stream = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers' });
     const seen = new Set<string>();
     let changed = false;
-    call.on('data', (bytes: Buffer) => {
+    const onMessage = (bytes: Buffer) => {
       const r = parse(bytes);
-      call.write(ack(r.typeUrl, r.version, r.nonce));
+      stream.write(frame(ack(r.typeUrl, r.version, r.nonce)));
       if (armed && r.typeUrl === TYPE.route && !changed) {
         changed = true;
         ackTimes.push(now());
@@ -177,10 +190,29 @@ async function clientRole(): Promise<void> {
         seen.add(r.typeUrl);
         if (seen.size === types.length && ++synced === count) process.send?.({ type: 'synced' });
       }
+    };
+    // gRPC length-prefixed messages, reassembled from DATA chunks.
+    let chunks: Buffer[] = [];
+    let buffered = 0;
+    stream.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      buffered += chunk.length;
+      while (buffered >= 5) {
+        const head = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+        const length = head.readUInt32BE(1);
+        if (buffered < 5 + length) {
+          chunks = [head];
+          break;
+        }
+        onMessage(head.subarray(5, 5 + length));
+        const rest = head.subarray(5 + length);
+        chunks = rest.length > 0 ? [rest] : [];
+        buffered = rest.length;
+      }
     });
-    call.on('error', () => undefined);
+    stream.on('error', () => undefined);
     const node = encode({ node: { id: `node-proxy-${offset + i}`, cluster: 'bench', metadata: { fields: { role: { stringValue: 'node-proxy' }, node_name: { stringValue: `node-${offset + i}` } } } } });
-    types.forEach((t, index) => call.write(index === 0 ? Buffer.concat([node, subscribe.get(t) as Buffer]) : (subscribe.get(t) as Buffer)));
+    types.forEach((t, index) => stream.write(frame(index === 0 ? Buffer.concat([node, subscribe.get(t) as Buffer]) : (subscribe.get(t) as Buffer))));
   }
   process.on('message', (msg: Message) => {
     if (msg.type === 'arm') {
@@ -188,8 +220,7 @@ async function clientRole(): Promise<void> {
       process.send?.({ type: 'armed' });
     }
     if (msg.type === 'stop') {
-      for (const call of calls) call.cancel();
-      for (const client of pool) client.close();
+      for (const session of sessions) session.destroy();
       process.exit(0);
     }
   });
@@ -207,13 +238,19 @@ function next(child: ChildProcess, type: string, timeoutMs: number): Promise<Mes
       child.off('message', onMessage);
       reject(new Error(`bench xds: no '${type}' within ${timeoutMs} ms`));
     }, timeoutMs);
+    const onExit = (code: number | null) => {
+      clearTimeout(timer);
+      reject(new Error(`bench xds: a ${type === 'ready' ? 'server' : 'load'} process exited (${code}) before '${type}'`));
+    };
     const onMessage = (msg: Message) => {
       if (msg.type !== type) return;
       clearTimeout(timer);
       child.off('message', onMessage);
+      child.off('exit', onExit);
       resolve(msg);
     };
     child.on('message', onMessage);
+    child.once('exit', onExit);
   });
 }
 
@@ -245,7 +282,7 @@ async function runOne(mode: 'sotw' | 'delta', clients: number): Promise<Row> {
     const began = Date.now();
     for (let p = 0; p < processes; p++) {
       const count = Math.floor(clients / processes) + (p < clients % processes ? 1 : 0);
-      const env = { BENCH_PORT: String(ready.port), BENCH_MODE: mode, BENCH_COUNT: String(count), BENCH_OFFSET: String(p * 100000), BENCH_CHANNELS: String(Math.max(1, Math.ceil(count / 250))) };
+      const env = { BENCH_PORT: String(ready.port), BENCH_MODE: mode, BENCH_COUNT: String(count), BENCH_OFFSET: String(p * 100000), BENCH_CHANNELS: String(Math.max(1, Math.ceil(count / STREAMS_PER_CONNECTION))) };
       loaders.push(start('client', env));
     }
     await Promise.all(loaders.map((l) => next(l, 'synced', 600000)));
@@ -270,8 +307,7 @@ async function runOne(mode: 'sotw' | 'delta', clients: number): Promise<Row> {
       heapKB: ((memory.heap as number) - base.heap) / clients / 1024,
     };
   } finally {
-    for (const l of loaders) l.send({ type: 'stop' });
-    server.send({ type: 'stop' });
+    for (const child of [...loaders, server]) if (child.connected) child.send({ type: 'stop' });
     await new Promise((r) => setTimeout(r, 500));
     for (const child of [...loaders, server]) if (child.exitCode === null) child.kill('SIGKILL');
   }

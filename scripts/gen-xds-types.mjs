@@ -2,13 +2,17 @@
 // @grpc/grpc-js-xds/deps) into xds/generated/ (not committed; run by `npm run build`). Relative
 // imports get `.js` so the output resolves as ES modules; lint and checking are off for generated code.
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const deps = 'node_modules/@grpc/grpc-js-xds/deps';
 const out = 'xds/generated';
 const protos = JSON.parse(readFileSync('xds/envoy-protos.json', 'utf8'));
 
+// Skip when the output was generated from the same list by the same generator (builds run often).
+const stamp = JSON.stringify({ protos, generator: readFileSync(new URL(import.meta.url), 'utf8') });
+const stampFile = join(out, '.stamp');
+if (existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp) process.exit(0);
 rmSync(out, { recursive: true, force: true });
 execFileSync(
   process.execPath,
@@ -33,3 +37,4 @@ function fixUp(dir) {
   }
 }
 fixUp(out);
+writeFileSync(stampFile, stamp);

@@ -1,6 +1,7 @@
 // The xDS server: ADS and the per-type services over gRPC (SotW and Delta), the connected clients
 // by class, pushes when a class's snapshot changes, /debug/syncz and config-dump views, and a
 // graceful shutdown that ends every stream with UNAVAILABLE (clients retry and re-sync).
+import { type AddressInfo, type Server as NetServer, createServer } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../config/log.js';
 import { logger } from '../config/log.js';
@@ -39,6 +40,7 @@ export class XdsServer implements ConnectionHost {
   private readonly byClass = new Map<string, Set<Connection>>();
   private readonly unsubscribe: () => void;
   private listening = false;
+  private readonly listeners: NetServer[] = [];
   /** Response bytes handed to streams and not yet written to the network, over all clients. */
   private unwritten = 0;
 
@@ -78,11 +80,25 @@ export class XdsServer implements ConnectionHost {
     call.on('close', () => this.streams.delete(connection));
   }
 
-  /** Binds and starts serving; returns the bound port (useful with port 0). */
+  /**
+   * Listens on HOST:PORT (`[v6]:port` too; port 0 picks one) and returns the bound port. The TCP
+   * listener is ours so that sockets get TCP_NODELAY: pushes and ACKs are small writes that must
+   * not wait for Nagle's algorithm.
+   */
   async listen(address: string): Promise<number> {
-    const port = await new Promise<number>((resolve, reject) => {
-      this.server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound)));
+    const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(address);
+    if (!match) throw new Error(`xDS listen address must be HOST:PORT, not '${address}'`);
+    const injector = this.server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+    const listener = createServer({ noDelay: true }, (socket) => injector.injectConnection(socket));
+    await new Promise<void>((resolve, reject) => {
+      listener.once('error', reject);
+      listener.listen(Number(match[3]), match[1] ?? match[2], () => {
+        listener.off('error', reject);
+        resolve();
+      });
     });
+    this.listeners.push(listener);
+    const port = (listener.address() as AddressInfo).port;
     this.listening = true;
     this.log.info({ address, port }, 'xDS server listening');
     return port;
@@ -145,6 +161,7 @@ export class XdsServer implements ConnectionHost {
     this.unsubscribe();
     this.queue.stop();
     this.listening = false;
+    for (const listener of this.listeners) listener.close();
     const drained = new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
     for (const connection of [...this.streams]) connection.close({ code: grpc.status.UNAVAILABLE, details: 'xDS server shutting down' });
     this.streams.clear();
