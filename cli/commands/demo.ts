@@ -91,6 +91,13 @@ function keptHelp(record: DemoRecord, report: DemoReport): string {
   ].join('\n');
 }
 
+/** Tears a demo down as a progress step; false (with the reasons on stderr) when something stayed. */
+async function removeAll(progress: Progress, what: string, record: DemoRecord | undefined): Promise<boolean> {
+  const problems = await progress.step(what, () => teardown(record));
+  for (const p of problems) process.stderr.write(`skiff demo: ${p}\n`);
+  return problems.length === 0;
+}
+
 async function down(): Promise<number> {
   const record = readRecord();
   const leftovers = listNetns().some((n) => n.startsWith(NETNS_PREFIX)) || demoProcesses().length > 0;
@@ -98,9 +105,7 @@ async function down(): Promise<number> {
     process.stderr.write('skiff demo: no demo is running\n');
     return EXIT_OK;
   }
-  const problems = await new Progress().step('tearing the demo down', () => teardown(record));
-  for (const p of problems) process.stderr.write(`skiff demo: ${p}\n`);
-  return problems.length === 0 ? EXIT_OK : EXIT_PROBLEM;
+  return (await removeAll(new Progress(), 'tearing the demo down', record)) ? EXIT_OK : EXIT_PROBLEM;
 }
 
 /** The report, from the traffic's results, both flow logs and the control plane's sync state. */
@@ -133,7 +138,7 @@ async function up(options: Options): Promise<number> {
   try {
     const previous = readRecord();
     if (previous || listNetns().some((n) => n.startsWith(NETNS_PREFIX)) || demoProcesses().length > 0) {
-      await progress.step("removing a previous demo's leftovers", () => teardown(previous));
+      await removeAll(progress, "removing a previous demo's leftovers", previous);
     }
     if (!envoyPath) progress.note('no envoy on PATH: flows that need L7 will be dropped by the kernel (fail closed)');
     demo = new Demo({ configDir: options.configDir, progress, signal: controller.signal, envoyPath });
@@ -152,8 +157,8 @@ async function up(options: Options): Promise<number> {
     else process.stderr.write(`skiff demo: ${(err as Error).message}\n`);
   } finally {
     if (!kept) {
-      const problems = await progress.step('tearing everything down', () => teardown(demo?.record));
-      for (const p of problems) process.stderr.write(`skiff demo: ${p}\n`);
+      const clean = await removeAll(progress, 'tearing everything down', demo?.record);
+      if (!clean && code === EXIT_OK) code = EXIT_PROBLEM;
     }
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
