@@ -20,6 +20,8 @@ export interface DatapathBenchOptions {
   /** connection-setup loop per measurement. */
   connectSeconds: number;
   progress?: (line: string) => void;
+  /** Prefix of the namespaces, pins and temporary files (default skfdpb). */
+  prefix?: string;
 }
 
 export interface ScenarioResult {
@@ -76,7 +78,7 @@ async function measureRounds(fx: NetnsFixture, tools: string, scenarios: Scenari
  * resolves with the medians per scenario, in scenario order. */
 export async function runDatapathBench(options: DatapathBenchOptions): Promise<ScenarioResult[]> {
   const progress = options.progress ?? ((line: string) => process.stdout.write(`  ${line}\n`));
-  const fx = new NetnsFixture('skfdpb');
+  const fx = new NetnsFixture(options.prefix ?? 'skfdpb');
   let interrupted: Promise<void> | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
     progress(`${signal}: cleaning up`);

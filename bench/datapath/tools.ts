@@ -14,7 +14,7 @@ const source = fileURLToPath(new URL('../../../bench/datapath/tools.c', import.m
 
 /** Compiles tools.c; returns the binary's path. */
 export function buildTools(fx: NetnsFixture): string {
-  const dir = mkdtempSync(join(tmpdir(), 'skiff-bench-datapath-'));
+  const dir = mkdtempSync(join(tmpdir(), `${fx.id}-tools-`));
   fx.onCleanup(() => rmSync(dir, { recursive: true, force: true }));
   const binary = join(dir, 'tools');
   const r = spawnSync('clang', ['-O2', '-Wall', '-pthread', '-o', binary, source], { encoding: 'utf8' });

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { printDatapathTables, runDatapathBench, type DatapathBenchOptions } from '../../bench/datapath.js';
 import { kubeProxyRules } from '../../bench/datapath/iptables.js';
 import { MEASURED_VIP, serviceCatalogue } from '../../bench/datapath/catalogue.js';
@@ -17,11 +18,16 @@ const tiny: DatapathBenchOptions = {
   throughputSeconds: 1,
   connectSeconds: 0.3,
   progress: () => {},
+  prefix: 'skfdpbt',
 };
 
-const benchNetns = () => spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.startsWith('skfdpb-'));
-const benchPins = () => readdirSync('/sys/fs/bpf').filter((name) => name.startsWith('skfdpb-'));
-const benchProcesses = () => spawnSync('pgrep', ['-f', 'skiff-bench-datapath-|sockperf server --tcp -i 0.0.0.0 -p 11111'], { encoding: 'utf8' }).stdout.trim();
+const benchNetns = () => spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.startsWith('skfdpbt-'));
+const benchPins = () => readdirSync('/sys/fs/bpf').filter((name) => name.startsWith('skfdpbt-'));
+const benchFiles = () => readdirSync(tmpdir()).filter((name) => name.startsWith('skfdpbt-'));
+/** Processes by command line: the relay and accept servers (tools in the run's temporary
+ * directory), and the sockperf servers (counted, as another run may have its own). */
+const benchTools = () => spawnSync('pgrep', ['-f', `${tmpdir()}/skfdpbt-`], { encoding: 'utf8' }).stdout.trim();
+const sockperfServers = () => spawnSync('pgrep', ['-c', '-f', 'sockperf server --tcp -i 0.0.0.0 -p 11111'], { encoding: 'utf8' }).stdout.trim();
 
 test('the catalogue holds the measured VIP in the middle, and kube-proxy chains pick backends 1/n, 1/(n-1), ...', () => {
   const catalogue = serviceCatalogue(10, 4, '10.9.0.20', [11111, 5201]);
@@ -36,6 +42,7 @@ test('the catalogue holds the measured VIP in the middle, and kube-proxy chains 
 });
 
 test('a tiny run measures every scenario, prints its tables and cleans up', async () => {
+  const serversBefore = sockperfServers();
   const results = await runDatapathBench(tiny);
   assert.deepEqual(results.map((r) => r.key), ['baseline', 'fast', 'fast-vip', 'loaded', 'loaded-vip', 'iptables', 'proxy']);
   for (const r of results) {
@@ -47,5 +54,7 @@ test('a tiny run measures every scenario, prints its tables and cleans up', asyn
   printDatapathTables(results, tiny);
   assert.deepEqual(benchNetns(), [], 'namespaces removed');
   assert.deepEqual(benchPins(), [], 'bpffs pins removed');
-  assert.equal(benchProcesses(), '', 'servers, relay and tools gone');
+  assert.deepEqual(benchFiles(), [], 'the compiled tools removed');
+  assert.equal(benchTools(), '', 'relay and accept servers gone');
+  assert.ok(Number(sockperfServers()) <= Number(serversBefore), 'sockperf servers gone');
 });
