@@ -12,6 +12,7 @@ import { envoyBootstrap } from '../../envoy/bootstrap.js';
 import { ControlPlaneClient, type SyncClient } from '../clients/control-plane.js';
 import { getJson, getText } from '../clients/http.js';
 import { RedirectorClient } from '../clients/redirector.js';
+import { typeSync } from '../output/sync-state.js';
 import { GiveUp, until } from './wait.js';
 import { launch, logTail, type Launched } from './launch.js';
 import { loadPlan, type DemoPlan, type PodPlan } from './plan.js';
@@ -66,7 +67,6 @@ function freePort(host: string): Promise<number> {
 
 export class Demo {
   readonly record: DemoRecord = emptyRecord();
-  readonly #launched: Launched[] = [];
   readonly #options: StartOptions;
   plan: DemoPlan | undefined;
   controlPlaneAdmin = '';
@@ -92,7 +92,6 @@ export class Demo {
 
   #launch(name: string, netns: string | undefined, argv: string[]): Launched {
     const launched = launch(name, netns, argv);
-    this.#launched.push(launched);
     this.record.processes.push({ name, pid: launched.child.pid ?? 0 });
     writeRecord(this.record);
     return launched;
@@ -192,20 +191,22 @@ export class Demo {
     });
   }
 
+  /** A node-local Envoy per node (bootstrap from envoy/bootstrap.ts); settles when each has ACKed its config. */
   async #startEnvoys(plan: DemoPlan, envoyPath: string): Promise<void> {
     const at = this.xds.lastIndexOf(':');
-    const ids = plan.nodes.map((node, i) => {
+    const synced = plan.nodes.map((node, i) => {
       const id = `node-proxy~${node.name}`;
       const bootstrap = envoyBootstrap({ role: 'node-proxy', nodeId: id, nodeName: node.name, xdsHost: this.xds.slice(0, at), xdsPort: Number(this.xds.slice(at + 1)), adminPort: ENVOY_ADMIN_PORT, sotw: false });
       const path = join(DEMO_DIR, `envoy-${node.name}.json`);
       writeFileSync(path, JSON.stringify(bootstrap));
-      this.#launch(`envoy-${node.name}`, nodeNetns(node.name), [envoyPath, '--config-path', path, '--base-id', String(100 + i), '--log-level', 'warn']);
-      return id;
+      // --base-id: each Envoy's shared memory apart (it is not per network namespace)
+      const p = this.#launch(`envoy-${node.name}`, nodeNetns(node.name), [envoyPath, '--config-path', path, '--base-id', String(100 + i), '--log-level', 'warn']);
+      return this.#until(`the Envoy of ${node.name}`, p, async () => {
+        const client = (await this.syncz()).find((c) => c.id === id);
+        return client && client.types.length > 0 && client.types.every((t) => typeSync(t).state === 'SYNCED') ? true : undefined;
+      });
     });
-    await until('the Envoys synced', async () => {
-      const clients = await this.syncz();
-      return ids.every((id) => clients.some((c) => c.id === id && c.types.length > 0 && c.types.every((t) => t.nonce !== '' && t.sentNotAckedMs === null))) ? true : undefined;
-    }, { timeoutMs: 20_000, signal: this.#options.signal });
+    await Promise.all(synced);
   }
 
   async syncz(): Promise<SyncClient[]> {
