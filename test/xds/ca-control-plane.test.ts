@@ -77,6 +77,7 @@ test('the control plane keeps its root in --ca-dir across restarts, writes node 
   await withControlPlane(config, ['--ca-dir', caDir], async (port) => {
     assert.equal(statSync(join(caDir, 'root-key.pem')).mode & 0o777, 0o600);
     assert.equal(statSync(tokenFile).mode & 0o777, 0o600);
+    assert.equal(statSync(join(caDir, 'bootstrap-tokens', 'waypoint.shop.shop-waypoint.token')).mode & 0o777, 0o600);
     const token = readFileSync(tokenFile, 'utf8').trim();
     const served = await secretsFor(port, 'node-a', token);
     assert.deepEqual(names(served).sort(), ['default', SECRET_ROOT_CA, `spiffe://${TD}/ns/shop/sa/web`].sort());

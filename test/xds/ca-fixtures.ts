@@ -1,5 +1,5 @@
 // A small mesh for the CA tests: trust domain example.org, certificates for 1h, two nodes, and
-// workloads with service accounts cart (on both nodes), web (node-a) and pay (node-b).
+// workloads with service accounts cart (on both nodes), web (node-a) and pay (node-b), and a waypoint.
 
 export const TD = 'example.org';
 
@@ -21,6 +21,11 @@ spec: { trustDomain: ${TD}, certificateTTL: 1h }
   `apiVersion: v1
 kind: Node
 metadata: { name: node-a }
+`,
+  `apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: { name: shop-waypoint, namespace: shop }
+spec: { gatewayClassName: skiff-waypoint, listeners: [{ name: mesh, port: 15008, protocol: HBONE }] }
 `,
   `apiVersion: v1
 kind: Node

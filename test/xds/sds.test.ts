@@ -111,6 +111,8 @@ test('a node gets certificates only with its own token, and only for workloads o
   assert.equal(secrets.secrets(mesh, 'node-proxy/node-a').find((s) => s.name === cartId)?.tls_certificate !== undefined, true);
   assert.equal(w.identities.isWaypoint('shop', 'wp', w.identities.tokens.tokenFor(waypointSubject('shop', 'wp'))), true);
   assert.equal(w.identities.isWaypoint('shop', 'wp', tokenA), false);
+  const waypoint = secrets.secrets(mesh, 'waypoint/shop/wp').find((x) => x.name === 'default')?.tls_certificate as { certificate_chain: { inline_string: string } };
+  assert.equal(new X509Certificate(waypoint.certificate_chain.inline_string).subjectAltName, `URI:spiffe://${TD}/ns/shop/sa/wp`);
 
   // the redirector of node-b: WorkloadCertificate for its identities and its node certificate
   const forB = secrets.resources(mesh, 'redirector/node-b', {});

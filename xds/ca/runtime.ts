@@ -1,6 +1,6 @@
 // The control plane's identity runtime: the CA from where the flags say (a directory, user files,
-// or a Kubernetes Secret), bootstrap tokens (key in the CA directory, one token file per node of
-// the mesh), the SVID cache on a rotation timer, the SDS/redirector overlay on each class's
+// or a Kubernetes Secret), bootstrap tokens (key in the CA directory, one token file per node and
+// waypoint of the mesh), the SVID cache on a rotation timer, the SDS/redirector overlay on each class's
 // resources, and CertificateService on the xDS server's port.
 import type * as grpc from '@grpc/grpc-js';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -10,7 +10,8 @@ import type { MeshSnapshot } from '../../config/snapshot/types.js';
 import type { ClientInfo } from '../client-info.js';
 import type { SnapshotInput } from '../snapshot.js';
 import type { CertificateAuthority } from './authority.js';
-import { BootstrapTokens, nodeSubject } from './attest.js';
+import { WAYPOINT_CLASS } from '../../config/snapshot/state.js';
+import { BootstrapTokens, nodeSubject, waypointSubject } from './attest.js';
 import { certificateTtlMs, WorkloadIdentities } from './identities.js';
 import { loadOrCreateCaSecret } from './kube.js';
 import { IdentitySecrets, baseClassKey } from './sds.js';
@@ -70,7 +71,7 @@ export class IdentityRuntime {
     const tokens = BootstrapTokens.loadOrCreate(options.caDir);
     const svids = new SvidCache(ca, { ttlMs: certificateTtlMs(mesh) });
     const runtime = new IdentityRuntime(new WorkloadIdentities(ca, tokens, svids), options.caDir, log);
-    runtime.writeNodeTokens(mesh);
+    runtime.writeTokens(mesh);
     return runtime;
   }
 
@@ -86,7 +87,7 @@ export class IdentityRuntime {
 
   /** After every class was recomputed for a mesh: token files for new nodes, unused SVIDs dropped. */
   afterRound(mesh: MeshSnapshot): void {
-    this.writeNodeTokens(mesh);
+    this.writeTokens(mesh);
     this.secrets.endRound();
   }
 
@@ -107,15 +108,22 @@ export class IdentityRuntime {
     this.stopRotation();
   }
 
-  /** Writes `<caDir>/bootstrap-tokens/node.<name>.token` for each node of the mesh (Nodes and Pods' nodeName) not written yet. */
-  private writeNodeTokens(mesh: MeshSnapshot): void {
-    const nodes = new Set(mesh.nodes.keys());
-    for (const workload of mesh.workloads.values()) if (workload.nodeName) nodes.add(workload.nodeName);
-    for (const node of nodes) {
-      if (this.written.has(node)) continue;
-      const path = this.identities.tokens.writeToken(this.caDir, nodeSubject(node));
-      this.written.add(node);
-      this.log.info({ node, path }, 'node bootstrap token written');
+  /**
+   * Writes the bootstrap token of each node of the mesh (Nodes and Pods' nodeName) and each
+   * waypoint (Gateway of class skiff-waypoint) not written yet: `<caDir>/bootstrap-tokens/`
+   * `node.<node>.token`, `waypoint.<namespace>.<name>.token`.
+   */
+  private writeTokens(mesh: MeshSnapshot): void {
+    const subjects = new Set([...mesh.nodes.keys()].map(nodeSubject));
+    for (const workload of mesh.workloads.values()) if (workload.nodeName) subjects.add(nodeSubject(workload.nodeName));
+    for (const object of mesh.objects.values()) {
+      if (object.kind === 'Gateway' && object.spec.gatewayClassName === WAYPOINT_CLASS) subjects.add(waypointSubject(object.metadata.namespace ?? 'default', object.metadata.name));
+    }
+    for (const subject of subjects) {
+      if (this.written.has(subject)) continue;
+      const path = this.identities.tokens.writeToken(this.caDir, subject);
+      this.written.add(subject);
+      this.log.info({ subject, path }, 'bootstrap token written');
     }
   }
 }
