@@ -93,6 +93,7 @@ spec:
 
 interface FlowEnd {
   ip: string;
+  port: number;
   pod?: string;
   service?: string;
 }
@@ -103,6 +104,9 @@ interface Flow {
   dst: FlowEnd;
   backend?: FlowEnd;
 }
+
+/** A request that must be answered (a generous timeout: node processes start slowly on a busy machine). */
+const ask = (fx: NetnsFixture, ns: string, host: string, port: number, line: string): Promise<string> => request(fx, ns, host, port, line, 5000);
 
 /** The name of the server that answered ("web-1 10.10.0.2 hi" → "web-1"). */
 const server = (reply: string): string => reply.split(' ')[0] as string;
@@ -130,6 +134,13 @@ test('the redirector programs the datapath from the control plane, end to end', 
     cp.publish(objects);
     let agent = await AgentProcess.start(fx, node.netns, 'n1', cp, pinRoot);
     const clientNs = netns.client as string;
+    /** A connection that must not be answered, and the agent's flow log saying why. */
+    const denied = async (ns: string, pod: string, ip: string, port: number, reason: string): Promise<void> => {
+      assert.equal(await request(fx, ns, ip, port, 'q', 2500), 'connect timeout', `${pod} → ${ip}:${port}`);
+      await eventually(`a ${reason} drop of ${pod} → ${ip}:${port}`, async () =>
+        (await agent.flows<Flow>()).find((f) => f.verdict === 'DROPPED' && f.reason === reason && f.src.pod === pod && f.dst.ip === ip && f.dst.port === port),
+      );
+    };
     /** How many backends the kernel has for the web service's VIP. */
     const webSlots = async (): Promise<number> => {
       const services = await agent.json<{ addr: string; port: number; revNatId: number; count: number }[]>('/debug/maps/services');
@@ -141,7 +152,7 @@ test('the redirector programs the datapath from the control plane, end to end', 
     await t.test('service VIP load balancing across backends, consistent per connection', async () => {
       const seen = new Set<string>();
       for (let i = 0; i < 16 && seen.size < 2; i++) {
-        const c = await TcpClient.open(fx, clientNs, VIP, 80);
+        const c = await TcpClient.open(fx, clientNs, VIP, 80, 5000);
         const first = server(await c.send('one'));
         assert.equal(server(await c.send('two')), first, 'a connection keeps its backend');
         assert.equal(server(await c.send('three')), first);
@@ -155,7 +166,7 @@ test('the redirector programs the datapath from the control plane, end to end', 
     await t.test('IPv6: the dual-stack VIP balances over the backends\' IPv6 addresses', async () => {
       const seen = new Set<string>();
       for (let i = 0; i < 16 && seen.size < 2; i++) {
-        const c = await TcpClient.open(fx, clientNs, VIP6, 80);
+        const c = await TcpClient.open(fx, clientNs, VIP6, 80, 5000);
         const reply = await c.send('six');
         assert.match(reply, /^web-[12] fd00:10::2 six$/);
         assert.equal(c.remote, `${VIP6}:80`);
@@ -166,10 +177,10 @@ test('the redirector programs the datapath from the control plane, end to end', 
     });
 
     await t.test('NetworkPolicy: allowed peer and port pass, everything else is denied once selected', async () => {
-      assert.match(await request(fx, clientNs, pods.db.ip, 5432, 'q'), /^db 10\.10\.0\.2 q$/);
-      assert.equal(await request(fx, clientNs, pods.db.ip, 5433, 'q', 800), 'connect timeout', 'another port of the selected pod');
-      assert.equal(await request(fx, netns['web-1'] as string, pods.db.ip, 5432, 'q', 800), 'connect timeout', 'another peer');
-      assert.match(await request(fx, netns.db as string, pods.client.ip, 7000, 'q'), /^client /, 'an unselected pod accepts anyone');
+      assert.match(await ask(fx, clientNs, pods.db.ip, 5432, 'q'), /^db 10\.10\.0\.2 q$/);
+      await denied(clientNs, 'shop/client', pods.db.ip, 5433, 'POLICY_DENIED');
+      await denied(netns['web-1'] as string, 'shop/web-1', pods.db.ip, 5432, 'POLICY_DENIED');
+      assert.match(await ask(fx, netns.db as string, pods.client.ip, 7000, 'q'), /^client /, 'an unselected pod accepts anyone');
       const entries = await agent.json<{ pod: string; direction: string; dport: number; verdict: string; peer: string }[]>('/debug/maps/policy');
       assert.ok(
         entries.some((e) => e.pod === 'shop/db' && e.direction === 'INGRESS' && e.dport === 5432 && e.verdict === 'ALLOW' && e.peer.startsWith('shop/') && e.peer.includes('app=client')),
@@ -178,8 +189,8 @@ test('the redirector programs the datapath from the control plane, end to end', 
     });
 
     await t.test('CiliumNetworkPolicy: the client may reach web, db may not', async () => {
-      assert.match(await request(fx, clientNs, pods['web-1'].ip, 8080, 'q'), /^web-1 10\.10\.0\.2 q$/);
-      assert.equal(await request(fx, netns.db as string, pods['web-1'].ip, 8080, 'q', 800), 'connect timeout');
+      assert.match(await ask(fx, clientNs, pods['web-1'].ip, 8080, 'q'), /^web-1 10\.10\.0\.2 q$/);
+      await denied(netns.db as string, 'shop/db', pods['web-1'].ip, 8080, 'POLICY_DENIED');
     });
 
     await t.test('a flow to an L7-policed port lands on the transparent proxy; other ports go straight', async () => {
@@ -187,7 +198,7 @@ test('the redirector programs the datapath from the control plane, end to end', 
       // allow-localhost does); the mark's 16 identity bits cannot carry the mesh's identities
       const proxy = await TransparentProxy.start(fx, node.netns, PROXY_PORT, { [`${API_VIP}:90`]: `${pods['web-1'].ip}:9090` });
       try {
-        const c = await TcpClient.open(fx, clientNs, pods['web-1'].ip, 9090);
+        const c = await TcpClient.open(fx, clientNs, pods['web-1'].ip, 9090, 5000);
         const reply = await c.send('via-proxy');
         await c.close();
         const accepted = proxy.accepted();
@@ -195,10 +206,10 @@ test('the redirector programs the datapath from the control plane, end to end', 
         assert.equal(accepted[0]?.peer, c.local, 'the proxy sees the client address');
         assert.equal(accepted[0]?.local, `${pods['web-1'].ip}:9090`, 'and the original destination');
         assert.match(reply, /^web-1:9090 \S+ via-proxy$/, 'the proxy relayed it to the pod');
-        const direct = await request(fx, clientNs, pods['web-1'].ip, 8080, 'direct');
+        const direct = await ask(fx, clientNs, pods['web-1'].ip, 8080, 'direct');
         assert.equal(direct, 'web-1 10.10.0.2 direct', 'the non-policed port is reached directly, from the client address');
         assert.equal(proxy.accepted().length, 1, 'the proxy saw nothing of it');
-        const viaVip = await TcpClient.open(fx, clientNs, API_VIP, 90);
+        const viaVip = await TcpClient.open(fx, clientNs, API_VIP, 90, 5000);
         await viaVip.close();
         assert.equal(proxy.accepted()[1]?.local, `${API_VIP}:90`, 'a flow to an L7 service reaches the proxy untranslated: it sees the VIP');
         assert.equal(proxy.accepted()[1]?.peer, viaVip.local);
@@ -208,10 +219,7 @@ test('the redirector programs the datapath from the control plane, end to end', 
     });
 
     await t.test('fail closed: no proxy listening drops the L7 flow with PROXY_UNAVAILABLE', async () => {
-      assert.equal(await request(fx, clientNs, pods['web-1'].ip, 9090, 'q', 800), 'connect timeout');
-      await eventually('a PROXY_UNAVAILABLE drop event', async () =>
-        (await agent.flows<Flow>()).find((f) => f.reason === 'PROXY_UNAVAILABLE' && f.src.pod === 'shop/client' && f.dst.pod === 'shop/web-1'),
-      );
+      await denied(clientNs, 'shop/client', pods['web-1'].ip, 9090, 'PROXY_UNAVAILABLE');
     });
 
     await t.test('flow events name both pods and the verdict', async () => {
@@ -229,7 +237,7 @@ test('the redirector programs the datapath from the control plane, end to end', 
     await t.test('an endpoint change reaches new connections; established ones keep their backend', async () => {
       let onWeb2: TcpClient | undefined;
       for (let i = 0; i < 20 && !onWeb2; i++) {
-        const c = await TcpClient.open(fx, clientNs, VIP, 80);
+        const c = await TcpClient.open(fx, clientNs, VIP, 80, 5000);
         if (server(await c.send('pick')) === 'web-2') onWeb2 = c;
         else await c.close();
       }
@@ -237,7 +245,7 @@ test('the redirector programs the datapath from the control plane, end to end', 
       objects = meshObjects(meshYaml(['web-2']));
       cp.publish(objects);
       await eventually('web-2 out of the service', async () => ((await webSlots()) === 1 ? true : undefined));
-      for (let i = 0; i < 6; i++) assert.equal(server(await request(fx, clientNs, VIP, 80, 'new')), 'web-1');
+      for (let i = 0; i < 6; i++) assert.equal(server(await ask(fx, clientNs, VIP, 80, 'new')), 'web-1');
       assert.equal(server(await onWeb2.send('still')), 'web-2', 'the established connection keeps web-2');
       await onWeb2.close();
       objects = meshObjects(meshYaml());
@@ -256,7 +264,7 @@ test('the redirector programs the datapath from the control plane, end to end', 
       assert.match(status.lastNackError, /shop\/bad: ips: 'not-an-ip' is not an IP/);
       const syncz = cp.server.syncz().clients.find((c) => JSON.stringify(c).includes('not-an-ip'));
       assert.ok(syncz, 'the control plane recorded the NACK');
-      assert.match(await request(fx, clientNs, VIP, 80, 'q'), /^web-[12] /, 'the datapath is unchanged');
+      assert.match(await ask(fx, clientNs, VIP, 80, 'q'), /^web-[12] /, 'the datapath is unchanged');
       cp.publish(objects);
     });
 
@@ -265,7 +273,7 @@ test('the redirector programs the datapath from the control plane, end to end', 
       const before = await agent.json<State>('/debug/state');
       await cp.stop();
       await eventually('the stream is lost', async () => ((await agent.json<State>('/debug/state')).xds.connected ? undefined : true));
-      assert.match(await request(fx, clientNs, VIP, 80, 'q'), /^web-[12] /, 'the datapath keeps working');
+      assert.match(await ask(fx, clientNs, VIP, 80, 'q'), /^web-[12] /, 'the datapath keeps working');
       assert.equal((await agent.get('/readyz')).status, 200);
       await cp.restart();
       await eventually('reconnected', async () => {
@@ -279,7 +287,7 @@ test('the redirector programs the datapath from the control plane, end to end', 
     });
 
     await t.test('an agent restart mid-transfer drops no byte and re-adopts the state without writes', async () => {
-      const c = await TcpClient.open(fx, clientNs, VIP, 80);
+      const c = await TcpClient.open(fx, clientNs, VIP, 80, 5000);
       const backend = server(await c.send('start'));
       let restarted = false;
       let sent = 0;
@@ -303,7 +311,7 @@ test('the redirector programs the datapath from the control plane, end to end', 
       await c.close();
       const initial = agent.logs.map((l) => JSON.parse(l) as { msg: string; writes?: number; deletes?: number }).find((l) => l.msg === 'initial reconcile done');
       assert.deepEqual({ writes: initial?.writes, deletes: initial?.deletes }, { writes: 0, deletes: 0 });
-      assert.match(await request(fx, clientNs, pods.db.ip, 5432, 'after'), /^db /);
+      assert.match(await ask(fx, clientNs, pods.db.ip, 5432, 'after'), /^db /);
     });
 
     await t.test('--uninstall removes links, pins and the proxy route', async () => {
