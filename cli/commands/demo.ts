@@ -112,8 +112,7 @@ async function down(): Promise<number> {
 async function report(demo: Demo, progress: Progress, startup: StepTime[], envoyPath: string | undefined): Promise<DemoReport> {
   const steps = await demo.traffic();
   return progress.step('reading the flow logs and proxy-status', async () => {
-    await new Promise((r) => setTimeout(r, 200)); // the last flow events reach the agents' logs
-    const [logs, sync] = await Promise.all([demo.flows(), demo.settledSync()]);
+    const [logs, sync] = await Promise.all([demo.settledFlows(), demo.settledSync()]);
     const plan = demo.plan as DemoPlan;
     return buildReport({ plan, steps, logs, sync, controlPlane: demo.controlPlaneAdmin, envoyPath, proxyPort: demo.proxyPort, startup });
   });

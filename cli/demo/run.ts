@@ -33,6 +33,8 @@ const ENVOY_ADMIN_PORT = 15000;
 const PROBE_TIMEOUT_MS = 800;
 /** How long a connected redirector may go without its NodeConfig before the demo gives up. */
 const UNSERVED_MS = 5000;
+/** Flow events reach the agents' logs within this (ring buffer → flow log) unless the machine is very busy. */
+const FLOWS_SETTLE_MS = 250;
 
 /** The part of a redirector's /debug/state the demo waits on. */
 interface RedirectorState {
@@ -220,10 +222,23 @@ export class Demo {
   }
 
   /** Every redirector's flow log. */
-  async flows(): Promise<NodeFlows[]> {
+  async #flows(): Promise<NodeFlows[]> {
     return Promise.all(
       [...this.redirectors].map(async ([node, admin]) => ({ node, flows: await new RedirectorClient(admin, node).flows() })),
     );
+  }
+
+  /** The flow logs once the last events have reached them: two reads FLOWS_SETTLE_MS apart agree (or after a few seconds). */
+  async settledFlows(): Promise<NodeFlows[]> {
+    const count = (logs: NodeFlows[]): number => logs.reduce((n, l) => n + l.flows.length, 0);
+    let last = await this.#flows();
+    const deadline = Date.now() + 3000;
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, FLOWS_SETTLE_MS));
+      const now = await this.#flows();
+      if (count(now) === count(last) || Date.now() > deadline) return now;
+      last = now;
+    }
   }
 
   /** proxy-status once every client has answered its last push (or after a few seconds, as it is). */
