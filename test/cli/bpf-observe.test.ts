@@ -10,6 +10,8 @@ import { NetnsFixture, requireRoot } from '../helpers/netns.js';
 import { request, startServer } from '../helpers/tcp-peer.js';
 import { AgentProcess, ControlPlane, eventually, meshObjects } from '../redirector/harness.js';
 import { skiff, skiffBin } from './run-skiff.js';
+import { UsageError, type Command } from '../../cli/command.js';
+import { commands } from '../../cli/commands/index.js';
 
 const VIP = '10.96.0.10';
 const pods = { client: '10.10.0.2', 'web-1': '10.10.0.11', db: '10.10.0.20' };
@@ -141,15 +143,16 @@ test('skiff bpf and skiff observe read a real redirector: maps with names, flows
       assert.equal(await exited, 0);
     });
 
-    await t.test('exit codes: 2 for an unknown node or verdict, 3 when no redirector answers', async () => {
-      const [node, verdict, down] = await Promise.all([
-        skiff('bpf', 'services', '--node', 'nope', '--redirector', admin),
-        skiff('observe', '--verdict', 'MAYBE', '--redirector', admin),
-        skiff('observe', '--redirector', '127.0.0.1:1'),
-      ]);
+    await t.test('exit codes: 2 for an unknown node or bad flags, 3 when no redirector answers', async () => {
+      const [node, down] = await Promise.all([skiff('bpf', 'services', '--node', 'nope', '--redirector', admin), skiff('observe', '--redirector', '127.0.0.1:1')]);
       assert.equal(node.code, 2);
       assert.match(node.stderr, /no redirector of node 'nope' among n1 \(unix:/);
-      assert.equal(verdict.code, 2);
+      const observe = commands.find((c) => c.name === 'observe') as Command;
+      const bpf = commands.find((c) => c.name === 'bpf') as Command;
+      for (const argv of [['--verdict', 'MAYBE'], ['--port', '70000'], ['--from-pod'], ['--last', '-1'], ['extra'], ['-o', 'yaml']]) {
+        await assert.rejects(async () => observe.run(argv), UsageError, `observe ${argv.join(' ')}`);
+      }
+      await assert.rejects(async () => bpf.run(['maps']), UsageError);
       assert.equal(down.code, 3);
       assert.match(down.stderr, /127\.0\.0\.1:1\/debug\/state: connect ECONNREFUSED/);
     });

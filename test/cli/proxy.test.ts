@@ -13,6 +13,8 @@ import { Translator } from '../../xds/translate/translator.js';
 import { REDIRECTOR_TYPE_URLS } from '../../proto/skiff/v1alpha1/wire.js';
 import { RawXdsClient, type RawResponse } from '../xds/raw-client.js';
 import { skiff, type SkiffResult } from './run-skiff.js';
+import { UsageError, type Command } from '../../cli/command.js';
+import { commands } from '../../cli/commands/index.js';
 
 /** A self-signed certificate (serial 63AC5C01…, valid 2026-11-21T06:41:35Z to 2126-10-28T06:41:35Z). */
 const CERT_PEM = `-----BEGIN CERTIFICATE-----
@@ -213,18 +215,20 @@ test('proxy-config -o json is Envoy ConfigDump; all -o yaml holds every section,
 });
 
 test('exit codes: 1 unknown client, 2 usage, 3 control plane unreachable', async () => {
-  const usage = [['proxy-config', 'widgets', 'x'], ['proxy-config', 'clusters'], ['proxy-status', '--bogus'], ['proxy-status', '-o', 'xml']];
-  const [unknown, down, ...usageResults] = await Promise.all([
+  const [unknown, down, usage] = await Promise.all([
     skiff('proxy-config', 'clusters', 'nobody', '--admin', adminAddress),
     skiff('proxy-status', '--admin', '127.0.0.1:1'),
-    ...usage.map((args) => skiff(...args)),
+    skiff('proxy-config', 'widgets', 'x'),
   ]);
-  assert.equal(unknown?.code, 1);
-  assert.match(unknown?.stderr ?? '', /no connected client with node id nobody/);
-  usageResults.forEach((r, i) => {
-    assert.equal(r.code, 2, `${usage[i]?.join(' ')}: ${r.stderr}`);
-    assert.match(r.stderr, /Usage: skiff proxy-/);
-  });
-  assert.equal(down?.code, 3);
-  assert.match(down?.stderr ?? '', /127\.0\.0\.1:1\/debug\/syncz: connect ECONNREFUSED/);
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stderr, /no connected client with node id nobody/);
+  assert.equal(usage.code, 2);
+  assert.match(usage.stderr, /the kind must be one of listeners, routes, clusters, endpoints, secrets, all; not 'widgets'\n\nUsage: skiff proxy-config/);
+  // the other usage errors, in process: each is a UsageError before anything is asked of the control plane
+  for (const [name, ...argv] of [['proxy-config', 'clusters'], ['proxy-config', 'all', 'a', 'b'], ['proxy-status', '--bogus'], ['proxy-status', '-o', 'xml'], ['proxy-status', 'a', 'b']] as string[][]) {
+    const command = commands.find((c) => c.name === name) as Command;
+    await assert.rejects(async () => command.run(argv), UsageError, `${name} ${argv.join(' ')}`);
+  }
+  assert.equal(down.code, 3);
+  assert.match(down.stderr, /127\.0\.0\.1:1\/debug\/syncz: connect ECONNREFUSED/);
 });
