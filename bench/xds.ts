@@ -285,7 +285,7 @@ async function runOne(mode: 'sotw' | 'delta', clients: number): Promise<Row> {
       const env = { BENCH_PORT: String(ready.port), BENCH_MODE: mode, BENCH_COUNT: String(count), BENCH_OFFSET: String(p * 100000), BENCH_CHANNELS: String(Math.max(1, Math.ceil(count / STREAMS_PER_CONNECTION))) };
       loaders.push(start('client', env));
     }
-    await Promise.all(loaders.map((l) => next(l, 'synced', 600000)));
+    await Promise.all(loaders.map((l) => next(l, 'synced', 900000)));
     const syncS = (Date.now() - began) / 1000;
     await new Promise((r) => setTimeout(r, 1000));
     const memory = await ask(server, 'measure', 'memory');
@@ -325,7 +325,14 @@ export const xdsBenchmark: Benchmark = {
     for (const mode of ['sotw', 'delta'] as const) {
       for (const clients of sizes) {
         process.stderr.write(`bench xds: ${mode} with ${clients} clients…\n`);
-        const r = await runOne(mode, clients);
+        let r: Row;
+        try {
+          r = await runOne(mode, clients);
+        } catch (error) {
+          rows.push([mode, clients, `failed: ${(error as Error).message}`]);
+          continue;
+        }
+        process.stderr.write(`bench xds: ${JSON.stringify(r)}\n`);
         const target = TARGET_MS[clients];
         rows.push([
           r.mode, r.clients, r.syncS, r.p50, r.p99, r.max,
