@@ -1,7 +1,7 @@
 // The two caches that make translation incremental: a Memo reuses a Built while the snapshot views
 // it was made from are the same objects (the snapshot shares unchanged views between versions),
-// and a Family keeps one resource type's name → Built map, copying it only when something in it
-// changed, and serving the last good version of a resource that fails its checks.
+// and a Family keeps one resource type's name → Built map as a LayeredMap (a new version shares
+// structure with the last one), serving the last good version of a resource that fails its checks.
 import { LayeredMap } from '../../config/snapshot/layered-map.js';
 import type { Built } from './encode.js';
 import type { TranslateIssue } from './types.js';
@@ -21,19 +21,15 @@ function sameDeps(a: readonly unknown[], b: readonly unknown[]): boolean {
 export class Memo<T> {
   private readonly entries = new Map<string, MemoEntry<T>>();
   private round = 0;
-  built = 0;
-  reused = 0;
 
   /** The cached value for `key` when `deps` are the same objects as last time, else a new build. */
   get(key: string, deps: readonly unknown[], build: () => T): T {
     const entry = this.entries.get(key);
     if (entry && sameDeps(entry.deps, deps)) {
       entry.round = this.round;
-      this.reused++;
       return entry.value;
     }
     const value = build();
-    this.built++;
     this.entries.set(key, { deps, value, round: this.round });
     return value;
   }

@@ -18,7 +18,6 @@ import type { ClientClass, Json, TranslateIssue } from './types.js';
 import { clientClassKey } from './types.js';
 import type { ClassResources } from './translator.js';
 
-export const WAYPOINT_CLASS = 'skiff-waypoint';
 export const HBONE_LISTENER = 'hbone';
 export const CONNECT_ORIGINATE = 'connect_originate';
 const ORIGINAL_DST_METADATA = 'envoy.filters.listener.original_dst';
