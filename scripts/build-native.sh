@@ -35,3 +35,10 @@ if [[ ! -e $addon || bpf/native/skiff_bpf.c -nt $addon || bpf/native/binding.gyp
   (cd bpf/native && node "$gyp" rebuild --nodedir=/usr --loglevel=warn)
   cp bpf/native/build/Release/skiff_bpf.node "$addon"
 fi
+
+# The node tunnel's transparent-listener helper (redirector/tunnel/native): one N-API function.
+tunnel_addon=redirector/tunnel/build/skiff_transparent.node
+if [[ ! -e $tunnel_addon || redirector/tunnel/native/transparent.c -nt $tunnel_addon ]]; then
+  mkdir -p redirector/tunnel/build
+  gcc -shared -fPIC -O2 -Wall -I /usr/include/node -o "$tunnel_addon" redirector/tunnel/native/transparent.c
+fi

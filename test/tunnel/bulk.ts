@@ -8,6 +8,7 @@
 //                         transfer over time); each compares the server's reply with its own count
 //                         and hash. Prints one JSON line {connections, ok, bytes, errors}.
 import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { createConnection, createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -42,6 +43,7 @@ async function sendOne(host: string, port: number, total: number, paceMs: number
     socket.on('end', () => resolve(reply.trim()));
     socket.on('error', reject);
   });
+  done.catch(() => undefined); // awaited below; an early reset must not be an unhandled rejection
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', resolve);
     socket.once('error', reject);
@@ -52,7 +54,8 @@ async function sendOne(host: string, port: number, total: number, paceMs: number
     if (sent === 0) chunk.write(PLAINTEXT_MARKER.repeat(8).slice(0, chunk.length));
     hash.update(chunk);
     sent += chunk.length;
-    if (!socket.write(chunk)) await new Promise((resolve) => socket.once('drain', resolve));
+    if (socket.destroyed) break;
+    if (!socket.write(chunk)) await Promise.race([once(socket, 'drain'), done.catch(() => undefined)]);
     if (paceMs) await sleep(paceMs);
   }
   socket.end();
