@@ -132,6 +132,8 @@ test('a node gets certificates only with its own token, and only for workloads o
   secrets.secrets(mesh, 'node-proxy/node-a');
   secrets.resources(mesh, 'redirector/node-b', {});
   assert.equal(w.svids.issued, before);
+  const again = secrets.secrets(mesh, 'node-proxy/node-a');
+  assert.deepEqual(again.map((x, i) => x === secrets.secrets(mesh, 'node-proxy/node-a')[i]), again.map(() => true), 'secrets are built and checked once per certificate');
   secrets.endRound();
   secrets.endRound();
   assert.equal(w.svids.size, 0, 'identities no class asked for leave the cache');

@@ -39,6 +39,9 @@ export class IdentitySecrets {
   private readonly log: Logger;
   /** SPIFFE IDs used since the last endRound (the others leave the cache). */
   private readonly used = new Set<string>();
+  /** Checked secrets per SVID (a rotated SVID is a new object: its secrets are built anew). */
+  private readonly built = new WeakMap<CachedSvid, Map<string, Json | undefined>>();
+  private root: { trustDomain: string; secret: Json | undefined } | undefined;
 
   constructor(
     readonly identities: WorkloadIdentities,
@@ -86,25 +89,46 @@ export class IdentitySecrets {
     return this.identities.svids.get(spiffeId);
   }
 
+  /** A secret that passes Envoy's rules, or undefined (logged) when it does not. */
+  private checked(secret: Json): Json | undefined {
+    const violations = validateResource(SECRET_TYPE, secret);
+    if (violations.length === 0) return secret;
+    this.log.error({ secret: secret.name, problems: formatViolations(violations) }, 'secret withheld: it breaks Envoy rules');
+    return undefined;
+  }
+
+  /** The tls_certificate secret `name` of an SVID, built and checked once per certificate. */
+  private certificateSecret(trustDomain: string, name: string, svid: CachedSvid): Json | undefined {
+    let byName = this.built.get(svid);
+    if (!byName) {
+      byName = new Map();
+      this.built.set(svid, byName);
+    }
+    const key = `${trustDomain} ${name}`;
+    if (!byName.has(key)) {
+      const [tls] = proxySecrets(trustDomain, { certChainPem: svid.certChainPem, privateKeyPem: svid.privateKeyPem, rootCaPem: this.identities.ca.rootPem });
+      byName.set(key, this.checked({ ...tls, name }));
+    }
+    return byName.get(key);
+  }
+
+  /** The ROOTCA secret of a trust domain, built and checked once. */
+  private rootSecret(trustDomain: string): Json | undefined {
+    if (this.root?.trustDomain !== trustDomain) {
+      const [, root] = proxySecrets(trustDomain, { certChainPem: '', privateKeyPem: '', rootCaPem: this.identities.ca.rootPem });
+      this.root = { trustDomain, secret: this.checked(root as Json) };
+    }
+    return this.root.secret;
+  }
+
   /** The SDS secrets of a class: ROOTCA always; `default` and per-workload certificates only for attested proxies. */
   secrets(mesh: MeshSnapshot, classKey: string): Json[] {
     const td = mesh.meshConfig.trustDomain;
-    const rootCaPem = this.identities.ca.rootPem;
     const who = this.classIdentities(mesh, classKey);
-    const out: Json[] = [];
-    const certificateSecret = (name: string, svid: CachedSvid): Json => {
-      const [tls] = proxySecrets(td, { certChainPem: svid.certChainPem, privateKeyPem: svid.privateKeyPem, rootCaPem });
-      return { ...tls, name };
-    };
-    const [, rootSecret] = proxySecrets(td, { certChainPem: '', privateKeyPem: '', rootCaPem });
-    out.push(rootSecret as Json);
-    if (who.own) out.push(certificateSecret(SECRET_DEFAULT_CERT, this.svid(who.own)));
-    if (!who.redirectorNode) for (const id of who.workloads.keys()) out.push(certificateSecret(id, this.svid(id)));
-    return out.filter((secret) => {
-      const violations = validateResource(SECRET_TYPE, secret);
-      if (violations.length) this.log.error({ class: classKey, secret: secret.name, problems: formatViolations(violations) }, 'secret withheld: it breaks Envoy rules');
-      return violations.length === 0;
-    });
+    const out = [this.rootSecret(td)];
+    if (who.own) out.push(this.certificateSecret(td, SECRET_DEFAULT_CERT, this.svid(who.own)));
+    if (!who.redirectorNode) for (const id of who.workloads.keys()) out.push(this.certificateSecret(td, id, this.svid(id)));
+    return out.filter((secret): secret is Json => secret !== undefined);
   }
 
   /** The redirector's identity resources: WorkloadCertificate per identity on its node and `node`, and the TrustBundle. */
