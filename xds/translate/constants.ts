@@ -8,9 +8,6 @@ export const CLUSTER_TYPE = 'type.googleapis.com/envoy.config.cluster.v3.Cluster
 export const ENDPOINT_TYPE = 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment';
 export const SECRET_TYPE = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret';
 
-/** The Envoy resource types the translator produces, in make-before-break push order. */
-export const ENVOY_TYPES = [CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE, SECRET_TYPE] as const;
-
 /**
  * SO_MARK set on every upstream connection the node proxy or a waypoint opens. The redirector's
  * datapath treats packets with (mark & PROXY_UPSTREAM_MARK_MASK) === PROXY_UPSTREAM_MARK as

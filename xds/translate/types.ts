@@ -5,9 +5,6 @@
 /** An Envoy message as a plain object: proto field names, enums by name, Any as `{ '@type', ... }`. */
 export type Json = { [field: string]: unknown };
 
-/** Resources of one client class: type URL → resource name → message. */
-export type ResourceSet = Map<string, Map<string, Json>>;
-
 export interface TranslateIssue {
   /** Object key of the mesh object at fault (`HTTPRoute/shop/orders-canary`), or the resource name. */
   object: string;
