@@ -154,6 +154,13 @@ test('user-provided root files, and an intermediate chain: leaves chain to the r
   assert.match(opensslVerify(dir, ca.rootPem, svid.certPem, ca.signingCertificate.toString()), /OK/);
   assert.throws(() => opensslVerify(dir, ca.rootPem, svid.certPem), 'without the intermediate the leaf does not chain');
 
+  // a root made by openssl, with RSA and Ed25519 keys: our leaves carry its subject and key identifier
+  for (const alg of [['-newkey', 'rsa:2048'], ['-newkey', 'ed25519']]) {
+    execFileSync('openssl', ['req', '-x509', ...alg, '-nodes', '-keyout', join(dir, 'o-key.pem'), '-out', join(dir, 'o-ca.pem'), '-days', '30', '-subj', '/O=corp/CN=openssl root', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], { stdio: 'ignore' });
+    const made = loadCaFiles(join(dir, 'o-ca.pem'), join(dir, 'o-key.pem'));
+    assert.match(opensslVerify(dir, made.rootPem, made.issueWithKey(ID, 600_000).certPem), /OK/, alg[1]);
+  }
+
   writeFileSync(join(dir, 'wrong-key.pem'), CertificateAuthority.generateRoot(TD).keyPem);
   assert.throws(() => loadCaFiles(join(dir, 'ca.pem'), join(dir, 'wrong-key.pem')), /does not match/);
   assert.throws(() => loadCaFiles(join(dir, 'missing.pem'), join(dir, 'ca-key.pem')), /cannot read .*missing.pem/);
@@ -183,4 +190,10 @@ test('certificate requests: the signature proves the key, requested SANs are rea
   assert.throws(() => verifyCsr(tampered), /does not verify/);
   assert.throws(() => verifyCsr(Buffer.from([0x30, 0x03, 0x02, 0x01, 0x00])), /malformed/);
   assert.throws(() => verifyCsr('junk'), /no CERTIFICATE REQUEST/);
+  const sha384 = execFileSync('openssl', ['req', '-new', '-sha384', '-key', join(dir, 'key.pem'), '-subj', '/O=x', '-outform', 'PEM'], { encoding: 'utf8' });
+  assert.throws(() => verifyCsr(sha384), /algorithm 1.2.840.10045.4.3.3/);
+  const { privateKey: ed } = generateKeyPairSync('ed25519');
+  assert.deepEqual(spkiOf(verifyCsr(buildCsr(ed)).publicKey), spkiOf(ed), 'Ed25519 requests verify too');
+  const { privateKey: rsa } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  assert.deepEqual(spkiOf(verifyCsr(buildCsr(rsa)).publicKey), spkiOf(rsa), 'RSA requests verify too');
 });

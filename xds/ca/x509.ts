@@ -199,17 +199,20 @@ function requestedUris(attributes: der.Element | undefined): string[] {
   return uris;
 }
 
+const CSR_ALGORITHMS: ReadonlySet<string> = new Set([OID.ecdsaWithSha256, OID.sha256WithRsa, OID.ed25519]);
+
 /** Parses a DER or PEM PKCS#10 request and verifies its self-signature; throws with the reason otherwise. */
 export function verifyCsr(csr: Buffer | string): CertificateRequest {
   const bytes = typeof csr === 'string' ? fromPem('CERTIFICATE REQUEST', csr)[0] : csr;
   if (!bytes) throw new Error('no CERTIFICATE REQUEST PEM block');
   let info: der.Element | undefined;
+  let algorithm: der.Element | undefined;
   let signature: der.Element | undefined;
   let publicKey: KeyObject;
   let fields: der.Element[];
   try {
-    [info, , signature] = der.children(der.readElement(bytes).content);
-    if (!info || !signature || signature.tag !== der.Tag.bitString) throw new Error('not a CertificationRequest');
+    [info, algorithm, signature] = der.children(der.readElement(bytes).content);
+    if (!info || !algorithm || !signature || signature.tag !== der.Tag.bitString) throw new Error('not a CertificationRequest');
     fields = der.children(info.content);
     const spki = fields[2];
     if (!spki) throw new Error('CertificationRequestInfo has no subjectPKInfo');
@@ -217,7 +220,9 @@ export function verifyCsr(csr: Buffer | string): CertificateRequest {
   } catch (error) {
     throw new Error(`malformed certificate request: ${(error as Error).message}`);
   }
-  const digest = publicKey.asymmetricKeyType === 'ed25519' ? null : 'sha256';
+  const algorithmId = der.readOid((der.children(algorithm.content)[0] as der.Element).content);
+  if (!CSR_ALGORITHMS.has(algorithmId)) throw new Error(`certificate request signed with algorithm ${algorithmId}: use ECDSA or RSA with SHA-256, or Ed25519`);
+  const digest = algorithmId === OID.ed25519 ? null : 'sha256';
   if (!verify(digest, info.raw, publicKey, signature.content.subarray(1))) throw new Error('certificate request signature does not verify');
   return { publicKey, uris: requestedUris(fields.find((f) => f.tag === 0xa0)) };
 }
