@@ -24,11 +24,12 @@ export function loadCaFiles(certFile: string, keyFile: string, options: Authorit
     try {
       return readFileSync(file, 'utf8');
     } catch (error) {
-      throw new Error(`CA: cannot read ${file}: ${(error as Error).message}`);
+      throw new Error(`CA: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
     }
   };
+  const material = { certChainPem: read(certFile), keyPem: read(keyFile) };
   try {
-    return new CertificateAuthority({ certChainPem: read(certFile), keyPem: read(keyFile) }, options);
+    return new CertificateAuthority(material, options);
   } catch (error) {
     throw new Error(`CA from ${certFile} and ${keyFile}: ${(error as Error).message}`);
   }
