@@ -8,17 +8,16 @@ import type { Command } from '../command.js';
 import { EXIT_OK, EXIT_PROBLEM, EXIT_UNAVAILABLE, UsageError } from '../command.js';
 import { findEnvoy } from '../../envoy/run.js';
 import { parseCommandArgs, stringFlag } from '../output/args.js';
-import { listNetns } from '../demo/ip.js';
+import { DEFAULT_NAME, Instance } from '../demo/instance.js';
 import type { DemoPlan } from '../demo/plan.js';
 import { Progress, type StepTime } from '../demo/progress.js';
 import { buildReport, type DemoReport } from '../demo/report.js';
 import { renderReport } from '../demo/report-text.js';
 import { Demo, DEFAULT_CONFIG } from '../demo/run.js';
-import { podNetns } from '../demo/topology.js';
-import { demoProcesses, NETNS_PREFIX, readRecord, teardown, writeRecord, type DemoRecord } from '../demo/state.js';
+import { demoExists, demoProcesses, readRecord, teardown, writeRecord, type DemoRecord } from '../demo/state.js';
 
-const HELP = `Usage: skiff demo [--keep] [--config DIR] [-o table|json]
-       skiff demo --down
+const HELP = `Usage: skiff demo [--keep] [--name NAME] [--config DIR] [-o table|json]
+       skiff demo --down [--name NAME]
 
 Runs the example shop mesh (examples/mesh) for real, as root: its two nodes and seven pods as
 network namespaces, small real HTTP, gRPC and TCP servers in the pods, the control plane, one
@@ -35,11 +34,13 @@ Progress goes to stderr; the report to stdout.
 Flags:
   --keep          leave the demo running and print how to try the other commands against it
   --down          tear down a demo left running by --keep (or the leftovers of a crashed one)
+  --name NAME     the demo's name (default ${DEFAULT_NAME}): its namespaces, links, pins and
+                  /run/NAME are named from it, so demos of other names run beside it
   --config DIR    the mesh to run (default: the example mesh; the traffic is the shop's)
   -o, --output F  table (default) or json
 
-Exit codes: 0 everything went as the mesh says, 1 something did not (or not root, or a demo is
-already running), 3 the demo could not be brought up, 130 interrupted.
+Exit codes: 0 everything went as the mesh says, 1 something did not (or not root, or a demo of
+that name is kept running), 3 the demo could not be brought up, 130 interrupted.
 
 Examples:
   sudo skiff demo
@@ -49,6 +50,7 @@ Examples:
 `;
 
 interface Options {
+  instance: Instance;
   keep: boolean;
   down: boolean;
   configDir: string;
@@ -56,19 +58,26 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const args = parseCommandArgs(argv, { keep: { type: 'boolean' }, down: { type: 'boolean' }, config: { type: 'string' } }, ['table', 'json']);
+  const flags = { keep: { type: 'boolean' }, down: { type: 'boolean' }, name: { type: 'string' }, config: { type: 'string' } } as const;
+  const args = parseCommandArgs(argv, flags, ['table', 'json']);
   if (args.positionals.length > 0) throw new UsageError(`unexpected argument '${args.positionals[0]}'`);
   const keep = args.values.keep === true;
   const down = args.values.down === true;
   const config = stringFlag(args, 'config');
-  if (down && (keep || config)) throw new UsageError('--down takes no other flag');
+  if (down && (keep || config)) throw new UsageError('--down takes only --name');
+  let instance: Instance;
+  try {
+    instance = new Instance(stringFlag(args, 'name') ?? DEFAULT_NAME);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
   const configDir = resolve(config ?? DEFAULT_CONFIG);
   if (!existsSync(configDir) || !statSync(configDir).isDirectory()) throw new UsageError(`--config ${configDir}: not a directory`);
-  return { keep, down, configDir, output: args.output as Options['output'] };
+  return { instance, keep, down, configDir, output: args.output as Options['output'] };
 }
 
 /** The commands to try against a kept demo. */
-function keptHelp(record: DemoRecord, report: DemoReport): string {
+function keptHelp(demo: Instance, record: DemoRecord, report: DemoReport): string {
   const admin = record.endpoints.controlPlaneAdmin ?? '';
   const redirectors = Object.values(record.endpoints.redirectors).map((a) => `--redirector ${a}`).join(' ');
   const [firstNode, firstAdmin] = Object.entries(record.endpoints.redirectors)[0] ?? ['', ''];
@@ -85,27 +94,25 @@ function keptHelp(record: DemoRecord, report: DemoReport): string {
     `  skiff bpf services --node ${firstNode} --redirector ${firstAdmin}`,
     `  skiff bpf policy ${redirectors}`,
     `  skiff observe --follow ${redirectors}`,
-    ...(frontend && orders ? [`  nsenter --net=/var/run/netns/${podNetns(frontend)} curl -s --max-time 2 -X POST http://${orders}/orders`] : []),
-    `Logs: /run/skiff-demo/logs/. Remove it all with: skiff demo --down`,
+    ...(frontend && orders ? [`  nsenter --net=/var/run/netns/${demo.podNetns(frontend)} curl -s --max-time 2 -X POST http://${orders}/orders`] : []),
+    `Logs: ${demo.dir}/logs/. Remove it all with: skiff demo --down${demo.name === DEFAULT_NAME ? '' : ` --name ${demo.name}`}`,
     '',
   ].join('\n');
 }
 
 /** Tears a demo down as a progress step; false (with the reasons on stderr) when something stayed. */
-async function removeAll(progress: Progress, what: string, record: DemoRecord | undefined): Promise<boolean> {
-  const problems = await progress.step(what, () => teardown(record));
+async function removeAll(demo: Instance, progress: Progress, what: string, record: DemoRecord | undefined): Promise<boolean> {
+  const problems = await progress.step(what, () => teardown(demo, record));
   for (const p of problems) process.stderr.write(`skiff demo: ${p}\n`);
   return problems.length === 0;
 }
 
-async function down(): Promise<number> {
-  const record = readRecord();
-  const leftovers = listNetns().some((n) => n.startsWith(NETNS_PREFIX)) || demoProcesses().length > 0;
-  if (!record && !leftovers) {
-    process.stderr.write('skiff demo: no demo is running\n');
+async function down(demo: Instance): Promise<number> {
+  if (!demoExists(demo)) {
+    process.stderr.write(`skiff demo: no demo named ${demo.name} is running\n`);
     return EXIT_OK;
   }
-  return (await removeAll(new Progress(), 'tearing the demo down', record)) ? EXIT_OK : EXIT_PROBLEM;
+  return (await removeAll(demo, new Progress(), 'tearing the demo down', readRecord(demo))) ? EXIT_OK : EXIT_PROBLEM;
 }
 
 /** The report, from the traffic's results, both flow logs and the control plane's sync state. */
@@ -135,20 +142,17 @@ async function up(options: Options): Promise<number> {
   let kept = false;
   let code: number = EXIT_UNAVAILABLE;
   try {
-    const previous = readRecord();
-    if (previous || listNetns().some((n) => n.startsWith(NETNS_PREFIX)) || demoProcesses().length > 0) {
-      await removeAll(progress, "removing a previous demo's leftovers", previous);
-    }
+    if (demoExists(options.instance)) await removeAll(options.instance, progress, "removing a previous demo's leftovers", readRecord(options.instance));
     if (!envoyPath) progress.note('no envoy on PATH: flows that need L7 will be dropped by the kernel (fail closed)');
-    demo = new Demo({ configDir: options.configDir, progress, signal: controller.signal, envoyPath });
+    demo = new Demo({ instance: options.instance, configDir: options.configDir, progress, signal: controller.signal, envoyPath });
     await demo.start();
     const result = await report(demo, progress, [...progress.times], envoyPath);
     process.stdout.write(options.output === 'json' ? `${JSON.stringify(result, null, 2)}\n` : `\n${renderReport(result)}`);
     if (options.keep) {
       demo.record.kept = true;
-      writeRecord(demo.record);
+      writeRecord(options.instance, demo.record);
       kept = true;
-      (options.output === 'json' ? process.stderr : process.stdout).write(keptHelp(demo.record, result));
+      (options.output === 'json' ? process.stderr : process.stdout).write(keptHelp(options.instance, demo.record, result));
     }
     code = result.ok ? EXIT_OK : EXIT_PROBLEM;
   } catch (err) {
@@ -156,7 +160,7 @@ async function up(options: Options): Promise<number> {
     else process.stderr.write(`skiff demo: ${(err as Error).message}\n`);
   } finally {
     if (!kept) {
-      const clean = await removeAll(progress, 'tearing everything down', demo?.record);
+      const clean = await removeAll(options.instance, progress, 'tearing everything down', demo?.record);
       if (!clean && code === EXIT_OK) code = EXIT_PROBLEM;
     }
     process.off('SIGINT', onSignal);
@@ -175,9 +179,11 @@ export const demoCommand: Command = {
       process.stderr.write('skiff demo: needs root (network namespaces, eBPF): run it as root\n');
       return EXIT_PROBLEM;
     }
-    if (options.down) return down();
-    if (readRecord()?.kept && demoProcesses().length > 0) {
-      process.stderr.write('skiff demo: a demo started with --keep is running; remove it first with skiff demo --down\n');
+    const demo = options.instance;
+    if (options.down) return down(demo);
+    if (readRecord(demo)?.kept && demoProcesses(demo).length > 0) {
+      const flag = demo.name === DEFAULT_NAME ? '' : ` --name ${demo.name}`;
+      process.stderr.write(`skiff demo: the demo ${demo.name}, started with --keep, is running; remove it first with skiff demo --down${flag}\n`);
       return EXIT_PROBLEM;
     }
     return up(options);

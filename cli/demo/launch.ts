@@ -1,15 +1,13 @@
 // Starting the demo's long-running processes: each in its own process group (so a kept demo
 // outlives `skiff demo`, and Ctrl-C in the terminal reaches only the demo, which tears them down),
 // optionally inside a network namespace (nsenter --net, which keeps the mount namespace and so the
-// bpffs pins), output to a log file under the demo directory, and SKIFF_DEMO in the environment
-// (state.ts finds and stops them by it).
+// bpffs pins), output to a log file under the demo's directory, and the demo's mark in the
+// environment (state.ts finds and stops them by it).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DEMO_ENV, type Instance } from './instance.js';
 import { netnsPath } from './ip.js';
-import { DEMO_DIR, DEMO_ENV } from './state.js';
-
-export const LOG_DIR = join(DEMO_DIR, 'logs');
 
 export interface Launched {
   name: string;
@@ -19,15 +17,16 @@ export interface Launched {
   exited(): string | undefined;
 }
 
-export function launch(name: string, netns: string | undefined, argv: readonly string[], env: Record<string, string> = {}): Launched {
-  mkdirSync(LOG_DIR, { recursive: true });
-  const log = join(LOG_DIR, `${name}.log`);
+export function launch(demo: Instance, name: string, netns: string | undefined, argv: readonly string[]): Launched {
+  const logs = join(demo.dir, 'logs');
+  mkdirSync(logs, { recursive: true });
+  const log = join(logs, `${name}.log`);
   const fd = openSync(log, 'a');
   const [cmd, ...args] = netns === undefined ? argv : ['nsenter', `--net=${netnsPath(netns)}`, ...argv];
   const child = spawn(cmd as string, args, {
     detached: true,
     stdio: ['ignore', fd, fd],
-    env: { ...process.env, ...env, [DEMO_ENV]: DEMO_DIR },
+    env: { ...process.env, [DEMO_ENV]: demo.dir },
   });
   closeSync(fd);
   child.unref();

@@ -1,7 +1,7 @@
 // Brings the demo up step by step (with progress), recording everything it makes as it goes so a
 // failure, Ctrl-C or `skiff demo --down` can remove it: the mesh's nodes and pods as namespaces,
-// the pods' servers, the control plane (root namespace: xDS on CONTROL_PLANE_ADDRESS, which every
-// node reaches over its uplink; admin on loopback), a redirector per node (in the node's
+// the pods' servers, the control plane (root namespace: xDS on the demo's control plane address,
+// which every node reaches over its uplink; admin on loopback), a redirector per node (in the node's
 // namespace, admin on a unix socket), and node-local Envoys where `envoy` is on PATH. Then sends
 // the traffic and collects the report's inputs.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -18,9 +18,10 @@ import { launch, logTail, type Launched } from './launch.js';
 import { loadPlan, type DemoPlan, type PodPlan } from './plan.js';
 import type { Progress } from './progress.js';
 import type { NodeFlows } from './report.js';
-import { DEMO_DIR, DEMO_PIN_ROOT, emptyRecord, writeRecord, type DemoRecord } from './state.js';
-import { CONTROL_PLANE_ADDRESS, createNodes, createPod, nodeNetns, podNetns, type Created } from './topology.js';
-import { sendTraffic, shopTraffic, type StepResult } from './traffic.js';
+import type { Instance } from './instance.js';
+import { emptyRecord, writeRecord, type DemoRecord } from './state.js';
+import { createNodes, createPod, type Created } from './topology.js';
+import { sendTraffic, shopTraffic, type StepResult, type TrafficStep } from './traffic.js';
 
 const MAIN_JS = fileURLToPath(new URL('../main.js', import.meta.url));
 const WORKLOAD_JS = fileURLToPath(new URL('./workload-main.js', import.meta.url));
@@ -29,8 +30,10 @@ export const DEFAULT_CONFIG = fileURLToPath(new URL('../../../examples/mesh', im
 /** Small maps: the demo has a few dozen entries, and small maps load fast. */
 const MAX_ENTRIES = 'skf_services=1024,skf_lb_slots=4096,skf_backends=1024,skf_ipcache=1024,skf_endpoints=1024,skf_policy=8192,skf_ct=16384,skf_events=262144';
 const ENVOY_ADMIN_PORT = 15000;
-/** How long a client waits for an answer: the flows the kernel drops never get one. */
-const PROBE_TIMEOUT_MS = 800;
+/** How long a client waits for an answer where the mesh says none comes (the kernel drops the flow)… */
+const DROP_WAIT_MS = 800;
+/** …and where one should come: long, so a busy machine does not pass for a drop. */
+const ANSWER_WAIT_MS = 5000;
 /** How long a connected redirector may go without its NodeConfig before the demo gives up. */
 const UNSERVED_MS = 5000;
 /** Flow events reach the agents' logs within this (ring buffer → flow log) unless the machine is very busy. */
@@ -44,6 +47,7 @@ interface RedirectorState {
 }
 
 export interface StartOptions {
+  instance: Instance;
   configDir: string;
   progress: Progress;
   signal: AbortSignal;
@@ -70,6 +74,7 @@ function freePort(host: string): Promise<number> {
 export class Demo {
   readonly record: DemoRecord = emptyRecord();
   readonly #options: StartOptions;
+  readonly instance: Instance;
   plan: DemoPlan | undefined;
   controlPlaneAdmin = '';
   xds = '';
@@ -78,24 +83,25 @@ export class Demo {
 
   constructor(options: StartOptions) {
     this.#options = options;
-    writeRecord(this.record);
+    this.instance = options.instance;
+    writeRecord(this.instance, this.record);
   }
 
   #created: Created = {
     netns: (name) => {
       this.record.netns.push(name);
-      writeRecord(this.record);
+      writeRecord(this.instance, this.record);
     },
     rootLink: (name) => {
       this.record.rootLinks.push(name);
-      writeRecord(this.record);
+      writeRecord(this.instance, this.record);
     },
   };
 
   #launch(name: string, netns: string | undefined, argv: string[]): Launched {
-    const launched = launch(name, netns, argv);
+    const launched = launch(this.instance, name, netns, argv);
     this.record.processes.push({ name, pid: launched.child.pid ?? 0 });
-    writeRecord(this.record);
+    writeRecord(this.instance, this.record);
     return launched;
   }
 
@@ -111,8 +117,9 @@ export class Demo {
     });
   }
 
-  static podControl(pod: PodPlan): string {
-    return `unix:${join(DEMO_DIR, 'pods', `${pod.key.replace('/', '_')}.sock`)}`;
+  /** The control socket of a pod's workload process. */
+  podControl(pod: PodPlan): string {
+    return `unix:${join(this.instance.dir, 'pods', `${pod.key.replace('/', '_')}.sock`)}`;
   }
 
   async start(): Promise<void> {
@@ -121,13 +128,13 @@ export class Demo {
     this.plan = plan;
     this.proxyPort = plan.snapshot.meshConfig.proxyPort;
     signal.throwIfAborted();
-    await progress.step(`creating ${plan.nodes.length} nodes (network namespaces on one wire)`, () => createNodes(plan.nodes, this.#created));
+    await progress.step(`creating ${plan.nodes.length} nodes (network namespaces on one wire)`, () => createNodes(this.instance, plan.nodes, this.#created));
     // the processes start while the pods are made: most of their start-up is loading modules
     const controlPlane = await this.#launchControlPlane(plan);
     await progress.step(`creating ${plan.pods.length} pods (namespaces with veths to their node)`, () => {
       plan.pods.forEach((pod, i) => {
         signal.throwIfAborted();
-        createPod(pod, i, this.#created);
+        createPod(this.instance, pod, i, this.#created);
       });
     });
     const pods = this.#launchPods(plan);
@@ -140,25 +147,25 @@ export class Demo {
 
   /** Starts each pod's workload process; the promises settle when their control sockets answer. */
   #launchPods(plan: DemoPlan): Promise<unknown>[] {
-    mkdirSync(join(DEMO_DIR, 'pods'), { recursive: true });
+    mkdirSync(join(this.instance.dir, 'pods'), { recursive: true });
     return plan.pods.map((pod) => {
-      const control = Demo.podControl(pod);
+      const control = this.podControl(pod);
       const spec = { pod: pod.name, app: pod.app, version: pod.version, servers: pod.servers, control: control.slice('unix:'.length) };
-      const p = this.#launch(`pod-${pod.key.replace('/', '_')}`, podNetns(pod.key), [process.execPath, WORKLOAD_JS, JSON.stringify(spec)]);
+      const p = this.#launch(`pod-${pod.key.replace('/', '_')}`, this.instance.podNetns(pod.key), [process.execPath, WORKLOAD_JS, JSON.stringify(spec)]);
       return this.#until(`pod ${pod.key}`, p, () => answers(control, '/healthz'));
     });
   }
 
   /** Starts the control plane; the promise settles when it is ready. */
   async #launchControlPlane(plan: DemoPlan): Promise<Promise<unknown>> {
-    const xdsPort = await freePort(CONTROL_PLANE_ADDRESS);
+    const xdsPort = await freePort(this.instance.controlPlaneAddress);
     const adminPort = await freePort('127.0.0.1');
-    this.xds = `${CONTROL_PLANE_ADDRESS}:${xdsPort}`;
+    this.xds = `${this.instance.controlPlaneAddress}:${xdsPort}`;
     this.controlPlaneAdmin = `127.0.0.1:${adminPort}`;
     const p = this.#launch('control-plane', undefined, [process.execPath, MAIN_JS, 'control-plane', '--config', plan.configDir, '--xds', this.xds, '--admin', this.controlPlaneAdmin]);
     this.record.endpoints.controlPlaneAdmin = this.controlPlaneAdmin;
     this.record.endpoints.xds = this.xds;
-    writeRecord(this.record);
+    writeRecord(this.instance, this.record);
     const ready = this.#until('the control plane', p, () => answers(this.controlPlaneAdmin, '/readyz'));
     ready.catch(() => undefined); // awaited later; a failure before then is not unhandled
     return ready;
@@ -167,12 +174,12 @@ export class Demo {
   /** Starts a redirector per node; the promises settle when each has attached to its pods. */
   #launchRedirectors(plan: DemoPlan): Promise<unknown>[] {
     return plan.nodes.map((node) => {
-      const admin = `unix:${join(DEMO_DIR, `${node.name}-redirector.sock`)}`;
+      const admin = `unix:${join(this.instance.dir, `${node.name}-redirector.sock`)}`;
       this.redirectors.set(node.name, admin);
       this.record.endpoints.redirectors[node.name] = admin;
-      writeRecord(this.record);
-      const p = this.#launch(`redirector-${node.name}`, nodeNetns(node.name), [
-        process.execPath, MAIN_JS, 'redirector', '--node', node.name, '--xds', this.xds, '--bpffs', join(DEMO_PIN_ROOT, node.name),
+      writeRecord(this.instance, this.record);
+      const p = this.#launch(`redirector-${node.name}`, this.instance.nodeNetns(node.name), [
+        process.execPath, MAIN_JS, 'redirector', '--node', node.name, '--xds', this.xds, '--bpffs', join(this.instance.pinRoot, node.name),
         '--admin', admin, '--max-entries', MAX_ENTRIES,
       ]);
       const local = plan.pods.filter((pod) => pod.node === node.name).length;
@@ -199,10 +206,11 @@ export class Demo {
     const synced = plan.nodes.map((node, i) => {
       const id = `node-proxy~${node.name}`;
       const bootstrap = envoyBootstrap({ role: 'node-proxy', nodeId: id, nodeName: node.name, xdsHost: this.xds.slice(0, at), xdsPort: Number(this.xds.slice(at + 1)), adminPort: ENVOY_ADMIN_PORT, sotw: false });
-      const path = join(DEMO_DIR, `envoy-${node.name}.json`);
+      const path = join(this.instance.dir, `envoy-${node.name}.json`);
       writeFileSync(path, JSON.stringify(bootstrap));
-      // --base-id: each Envoy's shared memory apart (it is not per network namespace)
-      const p = this.#launch(`envoy-${node.name}`, nodeNetns(node.name), [envoyPath, '--config-path', path, '--base-id', String(100 + i), '--log-level', 'warn']);
+      const p = this.#launch(`envoy-${node.name}`, this.instance.nodeNetns(node.name), [
+        envoyPath, '--config-path', path, '--base-id', String(this.instance.envoyBaseId(i)), '--log-level', 'warn',
+      ]);
       return this.#until(`the Envoy of ${node.name}`, p, async () => {
         const client = (await this.syncz()).find((c) => c.id === id);
         return client && client.types.length > 0 && client.types.every((t) => typeSync(t).state === 'SYNCED') ? true : undefined;
@@ -218,7 +226,9 @@ export class Demo {
   async traffic(): Promise<StepResult[]> {
     const plan = this.plan as DemoPlan;
     const steps = shopTraffic(this.#options.envoyPath ? 100 : 10);
-    return this.#options.progress.step('sending traffic (HTTP, gRPC, TCP between the pods)', () => sendTraffic(plan, steps, Demo.podControl, PROBE_TIMEOUT_MS));
+    const answered = (s: TrafficStep): boolean => s.expect === 'fast-path' || (s.expect === 'l7' && this.#options.envoyPath !== undefined);
+    const patience = (s: TrafficStep): number => (answered(s) ? ANSWER_WAIT_MS : DROP_WAIT_MS);
+    return this.#options.progress.step('sending traffic (HTTP, gRPC, TCP between the pods)', () => sendTraffic(plan, steps, (pod) => this.podControl(pod), patience));
   }
 
   /** Every redirector's flow log. */

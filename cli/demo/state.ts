@@ -1,22 +1,12 @@
 // What a running demo owns, recorded on disk as it is created (so `skiff demo --down`, or the next
 // `skiff demo`, can remove a kept or crashed demo), and the teardown that removes all of it:
-// processes (each carries SKIFF_DEMO in its environment, so they are found even without a record
-// and a reused pid is never killed), network namespaces (their veths go with them), root-namespace
-// links, the bpffs pins and the state directory itself.
+// processes (each carries the demo's mark in its environment, so they are found even without a
+// record and a reused pid is never killed), network namespaces (their veths go with them),
+// root-namespace links, the bpffs pins and the demo's directory itself.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Instance } from './instance.js';
 import { ip, listNetns } from './ip.js';
-
-/** Everything of the demo outside the kernel lives here: the record, sockets, logs. */
-export const DEMO_DIR = '/run/skiff-demo';
-/** bpffs directory under which each node's redirector pins its maps and links. */
-export const DEMO_PIN_ROOT = '/sys/fs/bpf/skiff-demo';
-/** Every demo network namespace's name starts with this. */
-export const NETNS_PREFIX = 'skiff-demo-';
-/** The environment variable every demo process carries (its value: DEMO_DIR). */
-export const DEMO_ENV = 'SKIFF_DEMO';
-
-const RECORD = join(DEMO_DIR, 'state.json');
 
 export interface DemoProcess {
   name: string;
@@ -30,6 +20,7 @@ export interface DemoRecord {
   netns: string[];
   /** Links made in the root namespace (removed with their node's namespace; listed for safety). */
   rootLinks: string[];
+  /** The processes started (for people reading the record; teardown finds them by their mark). */
   processes: DemoProcess[];
   /** Addresses for the other commands, once known. */
   endpoints: {
@@ -43,37 +34,45 @@ export function emptyRecord(): DemoRecord {
   return { startedAt: new Date().toISOString(), kept: false, netns: [], rootLinks: [], processes: [], endpoints: { redirectors: {} } };
 }
 
-export function readRecord(): DemoRecord | undefined {
+function recordPath(demo: Instance): string {
+  return join(demo.dir, 'state.json');
+}
+
+export function readRecord(demo: Instance): DemoRecord | undefined {
   try {
-    return JSON.parse(readFileSync(RECORD, 'utf8')) as DemoRecord;
+    return JSON.parse(readFileSync(recordPath(demo), 'utf8')) as DemoRecord;
   } catch {
     return undefined;
   }
 }
 
-export function writeRecord(record: DemoRecord): void {
-  mkdirSync(DEMO_DIR, { recursive: true });
-  writeFileSync(RECORD, `${JSON.stringify(record, null, 2)}\n`);
+export function writeRecord(demo: Instance, record: DemoRecord): void {
+  mkdirSync(demo.dir, { recursive: true });
+  writeFileSync(recordPath(demo), `${JSON.stringify(record, null, 2)}\n`);
 }
 
-/** Whether pid is a live process started by a demo (its environment names the demo). */
-export function isDemoProcess(pid: number): boolean {
+/** Whether pid is a live process of this demo (its environment carries the demo's mark). */
+function isDemoProcess(demo: Instance, pid: number): boolean {
   try {
-    const environ = readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0');
-    return environ.includes(`${DEMO_ENV}=${DEMO_DIR}`);
+    return readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(demo.mark);
   } catch {
     return false;
   }
 }
 
-/** Every live demo process (children included), found by its environment; never this process. */
-export function demoProcesses(): number[] {
+/** Every live process of this demo (children included), found by its mark; never this process. */
+export function demoProcesses(demo: Instance): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
     const pid = Number(entry);
-    if (Number.isInteger(pid) && pid !== process.pid && isDemoProcess(pid)) pids.push(pid);
+    if (Number.isInteger(pid) && pid !== process.pid && isDemoProcess(demo, pid)) pids.push(pid);
   }
   return pids;
+}
+
+/** Whether anything of this demo exists: its record, a namespace or a process. */
+export function demoExists(demo: Instance): boolean {
+  return readRecord(demo) !== undefined || listNetns().some((n) => demo.owns(n)) || demoProcesses(demo).length > 0;
 }
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
@@ -91,31 +90,31 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** SIGTERM to every demo process (and its group), SIGKILL to those still there after graceMs. */
-async function stopProcesses(graceMs: number): Promise<void> {
-  const alive = demoProcesses();
+async function stopProcesses(demo: Instance, graceMs: number): Promise<void> {
+  const alive = demoProcesses(demo);
   for (const pid of alive) signalGroup(pid, 'SIGTERM');
   const deadline = Date.now() + graceMs;
-  while (Date.now() < deadline && alive.some(isDemoProcess)) await sleep(25);
-  for (const pid of demoProcesses()) signalGroup(pid, 'SIGKILL');
+  while (Date.now() < deadline && alive.some((pid) => isDemoProcess(demo, pid))) await sleep(25);
+  for (const pid of demoProcesses(demo)) signalGroup(pid, 'SIGKILL');
   const killDeadline = Date.now() + 5000;
-  while (Date.now() < killDeadline && demoProcesses().length > 0) await sleep(10);
+  while (Date.now() < killDeadline && demoProcesses(demo).length > 0) await sleep(10);
 }
 
 /**
- * Removes everything a demo made: the record's processes and namespaces, plus any namespace named
- * like a demo's and the pins (so a crashed demo's leftovers go too). Returns what it could not
- * remove (empty when all is gone); never throws.
+ * Removes everything of a demo: its processes and namespaces (those in the record, and any named
+ * as the demo's, so a crashed demo's leftovers go too), root links, pins and directory. Returns
+ * what it could not remove (empty when all is gone); never throws.
  */
-export async function teardown(record: DemoRecord | undefined, graceMs = 2000): Promise<string[]> {
+export async function teardown(demo: Instance, record: DemoRecord | undefined, graceMs = 2000): Promise<string[]> {
   const problems: string[] = [];
-  await stopProcesses(graceMs);
+  await stopProcesses(demo, graceMs);
   let existing: string[] = [];
   try {
     existing = listNetns();
   } catch (err) {
     problems.push((err as Error).message);
   }
-  const netns = new Set([...(record?.netns ?? []), ...existing.filter((n) => n.startsWith(NETNS_PREFIX))]);
+  const netns = new Set([...(record?.netns ?? []), ...existing.filter((n) => demo.owns(n))]);
   for (const name of [...netns].reverse()) {
     if (!existing.includes(name)) continue;
     try {
@@ -131,13 +130,13 @@ export async function teardown(record: DemoRecord | undefined, graceMs = 2000): 
       // gone with its peer's namespace
     }
   }
-  for (const dir of [DEMO_PIN_ROOT, DEMO_DIR]) {
+  for (const dir of [demo.pinRoot, demo.dir]) {
     try {
       rmSync(dir, { recursive: true, force: true });
     } catch (err) {
       problems.push(`rm ${dir}: ${(err as Error).message}`);
     }
   }
-  if (existsSync(DEMO_PIN_ROOT)) problems.push(`${DEMO_PIN_ROOT} is still there`);
+  if (existsSync(demo.pinRoot)) problems.push(`${demo.pinRoot} is still there`);
   return problems;
 }

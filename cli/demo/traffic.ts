@@ -71,7 +71,10 @@ function merge(results: readonly ProbeResult[]): ProbeResult {
 }
 
 /** Runs every step whose app and Service the mesh has (all at once); returns their results in order. */
-export async function sendTraffic(plan: DemoPlan, steps: readonly TrafficStep[], control: ControlAddress, timeoutMs: number): Promise<StepResult[]> {
+/** How long a step's clients wait for an answer (ms). */
+export type Patience = (step: TrafficStep) => number;
+
+export async function sendTraffic(plan: DemoPlan, steps: readonly TrafficStep[], control: ControlAddress, patience: Patience): Promise<StepResult[]> {
   const runs = steps.map(async (step): Promise<StepResult | undefined> => {
     const senders = plan.pods.filter((p) => p.app === step.from);
     const vip = plan.snapshot.services.get(step.to)?.vips.find((v) => v.includes('.'));
@@ -80,7 +83,7 @@ export async function sendTraffic(plan: DemoPlan, steps: readonly TrafficStep[],
     const results = await Promise.all(
       senders.map((pod, i) => {
         const count = Math.floor(step.probe.count / senders.length) + (i < step.probe.count % senders.length ? 1 : 0);
-        return count === 0 ? undefined : probeFrom(control(pod), { ...step.probe, count, target, concurrency: 10, timeoutMs });
+        return count === 0 ? undefined : probeFrom(control(pod), { ...step.probe, count, target, concurrency: 10, timeoutMs: patience(step) });
       }).filter((r): r is Promise<ProbeResult> => r !== undefined),
     );
     return { ...step, sources: senders.map((p) => p.key), target, result: merge(results) };

@@ -9,6 +9,7 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Instance } from '../../cli/demo/instance.js';
 import { findEnvoy } from '../../envoy/run.js';
 import { skiff, skiffBin, type SkiffResult } from './run-skiff.js';
 
@@ -32,21 +33,26 @@ function requireRoot(): void {
   if (process.getuid?.() !== 0) throw new Error('the demo tests need root (network namespaces, eBPF): run the tests as root');
 }
 
-/** What a demo could leave behind; every list must be empty after it. */
+/** This file's demo: a name of its own, so a user's demo or another test run's is never touched. */
+const demo = new Instance(`skiff-demo-t${process.pid}`);
+const rootLinks = [demo.rootLink(0, 'node-a'), demo.rootLink(1, 'node-b')];
+const linkNet = demo.controlPlaneAddress.replace(/\.1$/, '.');
+
+/** What the demo could leave behind; every list must be empty after it. */
 function leftovers(): Record<string, string[]> {
-  const netns = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.startsWith('skiff-demo-'));
-  const links = spawnSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => /: skd\d/.test(l));
-  const addresses = spawnSync('ip', ['-o', 'addr', 'show'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.includes('169.254.123.'));
+  const netns = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.startsWith(`${demo.name}-`));
+  const links = spawnSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => rootLinks.some((name) => l.includes(`: ${name}@`)));
+  const addresses = spawnSync('ip', ['-o', 'addr', 'show'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.includes(` ${linkNet}`));
   const processes: string[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0').includes('SKIFF_DEMO=/run/skiff-demo')) processes.push(entry);
+      if (readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0').includes(`SKIFF_DEMO=${demo.dir}`)) processes.push(entry);
     } catch {
       // gone meanwhile
     }
   }
-  const paths = ['/sys/fs/bpf/skiff-demo', '/run/skiff-demo'].filter((p) => existsSync(p));
+  const paths = [demo.pinRoot, demo.dir].filter((p) => existsSync(p));
   return { netns, links, addresses, processes, paths };
 }
 
@@ -55,7 +61,7 @@ function assertNothingLeft(): void {
 }
 
 function demoRun(...args: string[]): Promise<SkiffResult> {
-  return skiff('demo', ...args);
+  return skiff('demo', '--name', demo.name, ...args);
 }
 
 function parseReport(r: SkiffResult): Report {
@@ -112,7 +118,7 @@ test('skiff demo -o json: fast path, policy drops, L7 fail closed or served, eve
 
 test('Ctrl-C during start-up tears everything down', { timeout: 120_000 }, async () => {
   requireRoot();
-  const child = spawn(process.execPath, [skiffBin, 'demo'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [skiffBin, 'demo', '--name', demo.name], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
@@ -161,7 +167,7 @@ test('--keep leaves the demo running for the other commands; --down removes it',
     assert.ok(leftovers().processes.length > 0, 'the demo keeps running');
     const [status, services, again] = await Promise.all([
       skiff('proxy-status', '--admin', report.proxyStatus.controlPlane, '-o', 'json'),
-      skiff('bpf', 'services', '--node', 'node-b', '--redirector', 'unix:/run/skiff-demo/node-b-redirector.sock', '-o', 'json'),
+      skiff('bpf', 'services', '--node', 'node-b', '--redirector', `unix:${demo.dir}/node-b-redirector.sock`, '-o', 'json'),
       demoRun(),
     ]);
     assert.equal(status.code, 0, status.stderr);
