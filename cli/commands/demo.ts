@@ -95,7 +95,7 @@ function keptHelp(demo: Instance, record: DemoRecord, report: DemoReport): strin
     `  skiff bpf policy ${redirectors}`,
     `  skiff observe --follow ${redirectors}`,
     ...(frontend && orders ? [`  nsenter --net=/var/run/netns/${demo.podNetns(frontend)} curl -s --max-time 2 -X POST http://${orders}/orders`] : []),
-    `Logs: ${demo.dir}/logs/. Remove it all with: skiff demo --down${demo.name === DEFAULT_NAME ? '' : ` --name ${demo.name}`}`,
+    `Logs: ${demo.dir}/logs/. Remove it all with: skiff demo --down${demo.nameFlag}`,
     '',
   ].join('\n');
 }
@@ -182,8 +182,7 @@ export const demoCommand: Command = {
     const demo = options.instance;
     if (options.down) return down(demo);
     if (readRecord(demo)?.kept && demoProcesses(demo).length > 0) {
-      const flag = demo.name === DEFAULT_NAME ? '' : ` --name ${demo.name}`;
-      process.stderr.write(`skiff demo: the demo ${demo.name}, started with --keep, is running; remove it first with skiff demo --down${flag}\n`);
+      process.stderr.write(`skiff demo: the demo ${demo.name}, started with --keep, is running; remove it first with skiff demo --down${demo.nameFlag}\n`);
       return EXIT_PROBLEM;
     }
     return up(options);

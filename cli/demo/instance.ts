@@ -38,6 +38,11 @@ export class Instance {
     this.#envoyBase = 16 * (1 + digest.readUInt16BE(3));
   }
 
+  /** The flag that names this demo on a command line ('' for the default). */
+  get nameFlag(): string {
+    return this.name === DEFAULT_NAME ? '' : ` --name ${this.name}`;
+  }
+
   /** SKIFF_DEMO=<dir>: the mark in the environment of this demo's processes. */
   get mark(): string {
     return `${DEMO_ENV}=${this.dir}`;
