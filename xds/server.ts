@@ -1,6 +1,8 @@
 // The xDS server: ADS and the per-type services over gRPC (SotW and Delta), the connected clients
 // by class, pushes when a class's snapshot changes, /debug/syncz and config-dump views, and a
 // graceful shutdown that ends every stream with UNAVAILABLE (clients retry and re-sync).
+import type { EventEmitter } from 'node:events';
+import type { Http2Session } from 'node:http2';
 import { type AddressInfo, type Server as NetServer, createServer } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../config/log.js';
@@ -18,6 +20,9 @@ import { SotwConnection } from './sotw-stream.js';
 
 /** Pushes pause while more response bytes than this wait for the network (bounds memory in a reconnect storm). */
 const SERVER_BUFFER_BUDGET = 128 * 1024 * 1024;
+/** HTTP/2 receive windows: per connection, and per stream (see widenReceiveWindows). */
+const RECEIVE_WINDOW = 64 * 1024 * 1024;
+const STREAM_RECEIVE_WINDOW = 4 * 1024 * 1024;
 
 export interface XdsServerOptions {
   cache: SnapshotCache;
@@ -41,6 +46,7 @@ export class XdsServer implements ConnectionHost {
   private readonly unsubscribe: () => void;
   private listening = false;
   private readonly listeners: NetServer[] = [];
+  private readonly widened = new WeakSet<EventEmitter>();
   /** Response bytes handed to streams and not yet written to the network, over all clients. */
   private unwritten = 0;
 
@@ -89,6 +95,7 @@ export class XdsServer implements ConnectionHost {
     const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(address);
     if (!match) throw new Error(`xDS listen address must be HOST:PORT, not '${address}'`);
     const injector = this.server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+    this.widenReceiveWindows();
     const listener = createServer({ noDelay: true }, (socket) => injector.injectConnection(socket));
     await new Promise<void>((resolve, reject) => {
       listener.once('error', reject);
@@ -102,6 +109,28 @@ export class XdsServer implements ConnectionHost {
     this.listening = true;
     this.log.info({ address, port }, 'xDS server listening');
     return port;
+  }
+
+  /**
+   * SotW requests repeat their resource names (an EDS ACK of 1,000 names is ~50 KB), so HTTP/2's
+   * default 64 KB receive windows would throttle a burst of ACKs to one window per round trip.
+   * grpc-js has no server option for this; its HTTP/2 servers are reached through its (private)
+   * server map, and when that is not there the defaults simply stay.
+   */
+  private widenReceiveWindows(): void {
+    const servers = (this.server as unknown as { http2Servers?: Map<EventEmitter, unknown> }).http2Servers;
+    for (const http2Server of servers?.keys() ?? []) {
+      if (this.widened.has(http2Server)) continue;
+      this.widened.add(http2Server);
+      http2Server.on('session', (session: Http2Session) => {
+        try {
+          session.setLocalWindowSize(RECEIVE_WINDOW);
+          session.settings({ initialWindowSize: STREAM_RECEIVE_WINDOW });
+        } catch (error) {
+          this.log.debug({ err: (error as Error).message }, 'could not widen HTTP/2 receive windows');
+        }
+      });
+    }
   }
 
   get ready(): boolean {
