@@ -266,7 +266,7 @@ export class DesiredState {
     this.#options = options;
     if (actual) this.#seed(actual);
     const configEntries: OwnerEntries = new Map();
-    put(configEntries, config.encodeKey(), config.encodeValue({ proxyAddr4: '', proxyAddr6: '', flags: 0 }));
+    put(configEntries, config.encodeKey(), config.encodeValue({ proxyAddr4: '', proxyAddr6: '', flags: 0, hbonePort: 0 }));
     this.maps.config.set('config', configEntries);
     this.#updateNodeAddresses();
   }

@@ -116,6 +116,9 @@ struct skf_config {
 	__be32 proxy_addr4;
 	__u32 flags;
 	union skf_addr proxy_addr6;
+	/* Host order. Nonzero (MeshConfig encryption: hbone): new TCP flows from a local pod to a
+	 * pod of another node are steered to the HBONE outbound listener on this port (fail closed). */
+	__u32 hbone_port;
 };
 
 /* services: (VIP, port, proto) -> service. */

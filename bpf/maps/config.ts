@@ -12,12 +12,15 @@ export interface ConfigValue {
   flags: number;
   /** IPv6 address of the proxy listener ('' = any). */
   proxyAddr6: string;
+  /** The HBONE outbound listener's port: cross-node pod flows are steered there (0 = off). */
+  hbonePort: number;
 }
 
-export const VALUE = new Struct<ConfigValue>('skf_config', 24, [
+export const VALUE = new Struct<ConfigValue>('skf_config', 28, [
   { name: 'proxyAddr4', kind: 'addr4', offset: 0 },
   { name: 'flags', kind: 'u32', offset: 4 },
   { name: 'proxyAddr6', kind: 'addr', offset: 8 },
+  { name: 'hbonePort', kind: 'u32', offset: 24 },
 ]);
 
 export const encodeKey = (): Buffer => u32.encode(0);

@@ -146,6 +146,6 @@ test('encoders and decoders round-trip, with network order where the C side uses
   assert.deepEqual(m.backends.decodeValue(m.backends.encodeValue(be)), { ...be, family: m.AF_INET });
   assert.deepEqual(m.lbSlots.decodeKey(m.lbSlots.encodeKey({ revNatId: 7, slot: 3 })), { revNatId: 7, slot: 3 });
 
-  const cfg = { proxyAddr4: '127.0.0.1', flags: 0, proxyAddr6: '::1' };
+  const cfg = { proxyAddr4: '127.0.0.1', flags: 0, proxyAddr6: '::1', hbonePort: 15009 };
   assert.deepEqual(configMap.decodeValue(configMap.encodeValue(cfg)), cfg);
 });

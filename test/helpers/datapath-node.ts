@@ -153,7 +153,7 @@ export class DatapathNode {
       fx.ip(node.netns, family, 'route', 'add', 'local', any, 'dev', 'lo', 'table', String(PROXY_ROUTE_TABLE));
     }
     dp.setIdentity(`${NODE_GATEWAY4}/32`, Identity.HOST);
-    dp.setConfig({ proxyAddr4: '', proxyAddr6: '', flags: 0 });
+    dp.setConfig({ proxyAddr4: '', proxyAddr6: '', flags: 0, hbonePort: 0 });
 
     podSpecs.forEach((spec, i) => {
       const pod = fx.addPod(node, spec);

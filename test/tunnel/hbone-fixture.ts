@@ -4,6 +4,7 @@
 import { CertificateAuthority, workloadSpiffeId } from '../../xds/ca/index.js';
 import type { EndpointPolicy__Output, NodeConfig__Output, PolicyEntry__Output, Workload__Output } from '../../proto/skiff/v1alpha1/wire.js';
 import type { TunnelCertificate } from '../../redirector/tunnel/hbone.js';
+import type { NodeResources } from './hbone-node.js';
 
 export const TRUST_DOMAIN = 'cluster.local';
 
@@ -71,4 +72,28 @@ export function denyPolicy(pod: TestPod, denied: number[]): EndpointPolicy__Outp
   };
   const open = { enforced: false, entries: [] };
   return { workload: `shop/${pod.name}`, identity: pod.identity, ingress: open, egress: open, authorization: { enforced: false, entries: [entry] } };
+}
+
+/** The pods of the HBONE tests: two clients on node a (one denied by web's policy), web on node b. */
+export const client: TestPod = { name: 'client', ip: '10.1.0.10', node: 'a', identity: 1001 };
+export const intruder: TestPod = { name: 'intruder', ip: '10.1.0.11', node: 'a', identity: 1002 };
+export const web: TestPod = { name: 'web', ip: '10.2.0.10', node: 'b', identity: 1003 };
+export const NODES = [
+  { name: 'a', ip: '172.31.1.1', cidr: '10.1.0.0/24' },
+  { name: 'b', ip: '172.31.1.2', cidr: '10.2.0.0/24' },
+];
+
+/** One node's resources: every workload, web's deny policy on node b, and the node's certificates. */
+export function nodeResources(node: string, certificates: TunnelCertificate[]): NodeResources {
+  return {
+    nodeConfig: nodeConfig(node, NODES),
+    workloads: [client, intruder, web].map(workload),
+    policies: node === 'b' ? [denyPolicy(web, [intruder.identity])] : [],
+    certificates,
+  };
+}
+
+/** The certificates the control plane issues to node a (client, intruder) and node b (web). */
+export function issueNodeCertificates(ca: CertificateAuthority): { a: TunnelCertificate[]; b: TunnelCertificate[] } {
+  return { a: [svid(ca, spiffeOf(client)), svid(ca, spiffeOf(intruder))], b: [svid(ca, spiffeOf(web))] };
 }

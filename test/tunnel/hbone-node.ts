@@ -2,6 +2,7 @@
 // listeners must live there): `node hbone-node.js` reads JSON lines on stdin — {"update": resources}
 // applies them (DirectoryResources; `waypoints` as an object) and {"status": true} asks for the
 // status — and answers each with one JSON line. HboneNode drives it from a test.
+import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
@@ -34,6 +35,13 @@ export class HboneNode {
     const reply = JSON.parse(line) as { error?: string; result?: unknown };
     if (reply.error) throw new Error(reply.error);
     return reply.result;
+  }
+
+  /** Kills the tunnel process (its listeners go with it). */
+  async stop(): Promise<void> {
+    const exited = once(this.#child, 'exit');
+    this.#child.kill('SIGKILL');
+    await exited;
   }
 
   async update(resources: NodeResources): Promise<void> {

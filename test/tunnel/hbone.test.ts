@@ -10,19 +10,12 @@ import { HBONE_OUTBOUND_PORT, type TunnelCertificate } from '../../redirector/tu
 import { NetnsFixture, requireRoot, type NetnsNode } from '../helpers/netns.js';
 import { PLAINTEXT_MARKER, bulkSend, startBulkServer } from './bulk.js';
 import { WireCapture } from './capture.js';
-import { HboneNode, type NodeResources } from './hbone-node.js';
-import { TRUST_DOMAIN, denyPolicy, nodeConfig, spiffeOf, svid, workload, type TestPod } from './hbone-fixture.js';
+import { HboneNode } from './hbone-node.js';
+import { TRUST_DOMAIN, client, intruder, issueNodeCertificates, nodeResources, spiffeOf, svid, web } from './hbone-fixture.js';
 
 const PORT = 7000;
 const CLOSED_PORT = 7001;
 const MiB = 1024 * 1024;
-const client: TestPod = { name: 'client', ip: '10.1.0.10', node: 'a', identity: 1001 };
-const intruder: TestPod = { name: 'intruder', ip: '10.1.0.11', node: 'a', identity: 1002 };
-const web: TestPod = { name: 'web', ip: '10.2.0.10', node: 'b', identity: 1003 };
-const nodes = [
-  { name: 'a', ip: '172.31.1.1', cidr: '10.1.0.0/24' },
-  { name: 'b', ip: '172.31.1.2', cidr: '10.2.0.0/24' },
-];
 
 requireRoot('the HBONE tunnel test');
 const fx = new NetnsFixture('skhb');
@@ -33,15 +26,6 @@ let tunnelA: HboneNode;
 let tunnelB: HboneNode;
 let certsA: TunnelCertificate[];
 let certsB: TunnelCertificate[];
-
-function resources(node: string, certificates: TunnelCertificate[]): NodeResources {
-  return {
-    nodeConfig: nodeConfig(node, nodes),
-    workloads: [client, intruder, web].map(workload),
-    policies: node === 'b' ? [denyPolicy(web, [intruder.identity])] : [],
-    certificates,
-  };
-}
 
 const podNetns = (name: string) => a.pods.find((p) => p.name === name)!.netns;
 
@@ -61,12 +45,11 @@ before(async () => {
   const webPod = fx.addPod(b, web);
   await startBulkServer(fx, webPod.netns, PORT);
   steerWithTproxy(a);
-  certsA = [svid(ca, spiffeOf(client)), svid(ca, spiffeOf(intruder))];
-  certsB = [svid(ca, spiffeOf(web))];
+  ({ a: certsA, b: certsB } = issueNodeCertificates(ca));
   tunnelA = HboneNode.start(fx, a.netns);
   tunnelB = HboneNode.start(fx, b.netns);
-  await tunnelA.update(resources('a', certsA));
-  await tunnelB.update(resources('b', certsB));
+  await tunnelA.update(nodeResources('a', certsA));
+  await tunnelB.update(nodeResources('b', certsB));
 });
 
 after(() => fx.cleanup());
@@ -109,8 +92,8 @@ test('an AuthorizationPolicy deny by principal gets 401 at the tunnel; a closed 
 });
 
 async function refusedWith(label: string, nodeA: TunnelCertificate[], nodeB: TunnelCertificate[]): Promise<void> {
-  await tunnelA.update(resources('a', nodeA));
-  await tunnelB.update(resources('b', nodeB));
+  await tunnelA.update(nodeResources('a', nodeA));
+  await tunnelB.update(nodeResources('b', nodeB));
   const before = (await tunnelB.status()).inbound.streams;
   const result = await bulkSend(fx, podNetns('client'), web.ip, PORT, 1024, 1);
   assert.equal(result.ok, 0, `${label}: refused`);
@@ -125,8 +108,8 @@ test('a client certificate from another CA, an expired one, and a server present
   const impostor = svid(ca, `spiffe://${TRUST_DOMAIN}/ns/shop/sa/impostor`);
   await refusedWith('wrong server SPIFFE ID', [svid(ca, spiffeOf(client))], [{ ...impostor, spiffeId: spiffeOf(web) }]);
 
-  await tunnelA.update(resources('a', certsA));
-  await tunnelB.update(resources('b', certsB));
+  await tunnelA.update(nodeResources('a', certsA));
+  await tunnelB.update(nodeResources('b', certsB));
   const ok = await bulkSend(fx, podNetns('client'), web.ip, PORT, 1024, 1);
   assert.equal(ok.ok, 1, ok.errors.join('; '));
 });
@@ -134,10 +117,9 @@ test('a client certificate from another CA, an expired one, and a server present
 test('certificate rotation on both nodes mid-transfer loses nothing; new flows use the new certificates', async () => {
   const transfer = bulkSend(fx, podNetns('client'), web.ip, PORT, 8 * MiB, 4, 4);
   await new Promise((resolve) => setTimeout(resolve, 300));
-  certsA = [svid(ca, spiffeOf(client)), svid(ca, spiffeOf(intruder))];
-  certsB = [svid(ca, spiffeOf(web))];
-  await tunnelA.update(resources('a', certsA));
-  await tunnelB.update(resources('b', certsB));
+  ({ a: certsA, b: certsB } = issueNodeCertificates(ca));
+  await tunnelA.update(nodeResources('a', certsA));
+  await tunnelB.update(nodeResources('b', certsB));
   const fresh = await bulkSend(fx, podNetns('client'), web.ip, PORT, 1 * MiB, 2);
   const result = await transfer;
   assert.deepEqual([result.ok, result.errors], [4, []]);
