@@ -50,7 +50,7 @@ function enforced(flags: unknown): string {
   return parts.join(',') || '-';
 }
 
-/** The data rows of one map kind, joined with the maps that name them (slots, backends, endpoints). */
+/** The data rows of one map kind; services joined with their backend slots and backends. */
 async function entries(r: RedirectorClient, map: MapArg): Promise<Row[]> {
   switch (map) {
     case 'services': {
@@ -63,11 +63,6 @@ async function entries(r: RedirectorClient, map: MapArg): Promise<Row[]> {
           .sort(byNumber('slot'))
           .map((slot) => ({ slot: slot.slot, ...(backendById.get(Number(slot.backendId)) ?? { id: slot.backendId }) })),
       }));
-    }
-    case 'policy': {
-      const [policy, endpoints] = await Promise.all([r.map('policy'), r.map('endpoints')]);
-      const podById = new Map(endpoints.map((e) => [Number(e.endpointId), e.pod]));
-      return policy.map((p) => ({ ...p, pod: podById.get(Number(p.endpointId)) ?? '' }));
     }
     default:
       return r.map(map);

@@ -11,6 +11,7 @@ import { request, startServer } from '../helpers/tcp-peer.js';
 import { AgentProcess, ControlPlane, eventually, meshObjects } from '../redirector/harness.js';
 import { skiff, skiffBin } from './run-skiff.js';
 import { UsageError, type Command } from '../../cli/command.js';
+import { AdminServer } from '../../xds/index.js';
 import { commands } from '../../cli/commands/index.js';
 
 const VIP = '10.96.0.10';
@@ -141,6 +142,19 @@ test('skiff bpf and skiff observe read a real redirector: maps with names, flows
         child.kill('SIGINT');
       }
       assert.equal(await exited, 0);
+    });
+
+    await t.test('without --redirector, the redirectors are found through the control plane (node metadata admin_address)', async () => {
+      const cpAdmin = new AdminServer({ xds: cp.server });
+      const address = `127.0.0.1:${await cpAdmin.listen('127.0.0.1', 0)}`;
+      try {
+        const [services, status] = await Promise.all([skiff('bpf', 'services', '--admin', address, '-o', 'json'), skiff('proxy-status', '--admin', address)]);
+        assert.equal(services.code, 0, services.stderr);
+        assert.deepEqual((JSON.parse(services.stdout) as { node: string; address: string }[]).map((n) => [n.node, n.address]), [['n1', admin]]);
+        assert.match(status.stdout, /^\S+\s+redirector\s+n1\s+.*\sSYNCED\s/m, 'and proxy-status shows the agent SYNCED');
+      } finally {
+        await cpAdmin.close();
+      }
     });
 
     await t.test('exit codes: 2 for an unknown node or bad flags, 3 when no redirector answers', async () => {
