@@ -136,6 +136,22 @@ static __noinline int parse_or_drop(struct __sk_buff *skb, struct skf_pkt *p, __
 	return -1;
 }
 
+/* The HBONE outbound port for a new TCP flow to a workload (not a reserved identity) that is not
+ * a local endpoint, when the node tunnels with HBONE; else 0. Service flows are not steered (the
+ * tunnel would see the VIP, not the backend): with socket LB they connect to the backend directly. */
+static __always_inline __u16 hbone_steer_port(const struct skf_pkt *p, __u32 dst_identity)
+{
+	struct skf_config *cfg;
+	__u32 zero = 0;
+
+	if (p->t.proto != IPPROTO_TCP_ || dst_identity <= IDENTITY_WORLD)
+		return 0;
+	cfg = bpf_map_lookup_elem(&skf_config, &zero);
+	if (!cfg || !cfg->hbone_port || ep_lookup(&p->t.daddr, p->t.family))
+		return 0;
+	return cfg->hbone_port;
+}
+
 /* The egress side of a packet (parsed into p) leaving a pod: conntrack, service LB + DNAT, egress
  * policy, proxy steering. A TC verdict, or FWD_LOCAL with p translated and dst the local endpoint
  * it goes to. Its own BPF function, as are to_endpoint and parse_or_drop: from_pod calls them one
@@ -239,8 +255,11 @@ static __noinline int from_endpoint(struct __sk_buff *skb, struct skf_pkt *p,
 	nv.src_identity = d.src_identity;
 	nv.dst_identity = d.dst_identity;
 	nv.rev_nat_id = d.rev_nat_id;
+	if (!d.proxy_port && !svc)
+		d.proxy_port = hbone_steer_port(p, d.dst_identity);
 	if (d.proxy_port) {
-		/* needs L7: the proxy gets the untranslated packet (it sees the VIP), fail closed */
+		/* needs L7 (the proxy gets the untranslated packet: it sees the VIP), or a
+		 * cross-node flow for the HBONE tunnel: fail closed */
 		d.xlated = p->t;
 		if (p->t.proto != IPPROTO_TCP_)
 			return drop(ifindex, p, &d, REASON_UNSUPPORTED_L4);
