@@ -5,5 +5,6 @@ import { mapsBenchmark } from './maps.js';
 import { meshBenchmark } from './mesh.js';
 import { xdsBenchmark } from './xds.js';
 import { translateBenchmark } from './translate.js';
+import { tunnelsBenchmark } from './tunnels.js';
 
-export const benchmarks: Benchmark[] = [meshBenchmark, datapathBenchmark, mapsBenchmark, translateBenchmark, xdsBenchmark];
+export const benchmarks: Benchmark[] = [meshBenchmark, datapathBenchmark, mapsBenchmark, translateBenchmark, xdsBenchmark, tunnelsBenchmark];

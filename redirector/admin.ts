@@ -1,7 +1,7 @@
 // The agent's admin HTTP API (default 127.0.0.1:15021): /healthz, /readyz (the first reconcile is
 // done), /metrics (Prometheus text), /debug/maps/<name> (a kernel map decoded with names),
 // /debug/flows (recent flows as NDJSON; ?follow=1 keeps streaming new ones), /debug/state (xDS
-// status per type, attached interfaces, the last reconcile).
+// status per type, attached interfaces, the last reconcile), /debug/tunnel (the node tunnels).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -15,6 +15,8 @@ export interface AdminHandlers {
   recentFlows(): Flow[];
   follow(fn: (flow: Flow) => void): () => void;
   state(): unknown;
+  /** The node tunnels' status (TunnelStatus of tunnel/tunnel-status.ts). */
+  tunnel(): Promise<unknown>;
 }
 
 function send(res: ServerResponse, status: number, type: string, body: string): void {
@@ -42,6 +44,7 @@ export class AdminServer {
     if (url.pathname === '/readyz') return h.ready() ? send(res, 200, 'text/plain', 'ready\n') : send(res, 503, 'text/plain', 'not ready\n');
     if (url.pathname === '/metrics') return send(res, 200, 'text/plain; version=0.0.4', await h.metrics());
     if (url.pathname === '/debug/state') return json(res, h.state());
+    if (url.pathname === '/debug/tunnel') return json(res, await h.tunnel());
     if (url.pathname.startsWith('/debug/maps/')) {
       const kind = VIEWABLE_MAPS[url.pathname.slice('/debug/maps/'.length)];
       if (!kind) return json(res, { error: `no such map; one of ${Object.keys(VIEWABLE_MAPS).join(', ')}` }, 404);

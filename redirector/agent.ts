@@ -23,6 +23,7 @@ import { viewMap } from './map-view.js';
 import { AgentMetrics } from './metrics.js';
 import { installProxyRoute, removeProxyRoute } from './proxy-route.js';
 import { Reconciler, type ReconcileResult } from './reconciler.js';
+import { tunnelStatus, type NodeTunnels } from './tunnel/tunnel-status.js';
 import { RedirectorXdsClient, type ResourceUpdate } from './xds-client.js';
 
 export interface AgentOptions {
@@ -77,6 +78,8 @@ export class RedirectorAgent {
   #rescan = false;
   #localKey = '';
   lastReconcile: (ReconcileResult & { initial: boolean }) | undefined;
+  /** The node tunnels this agent runs (reported on /debug/tunnel). */
+  readonly tunnels: NodeTunnels = {};
   adminPort = 0;
 
   private constructor(options: AgentOptions) {
@@ -110,6 +113,7 @@ export class RedirectorAgent {
       recentFlows: () => this.#flows.recent(),
       follow: (fn) => this.#flows.follow(fn),
       state: () => this.state(),
+      tunnel: () => tunnelStatus(this.options.node, this.#desired.resources.nodeConfig?.encryption, this.tunnels),
     });
   }
 

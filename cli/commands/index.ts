@@ -11,5 +11,6 @@ import { observeCommand } from './observe.js';
 import { completionCommand } from './completion.js';
 import { controlPlaneCommand } from './control-plane.js';
 import { demoCommand } from './demo.js';
+import { tunnelCommand } from './tunnel.js';
 
-export const commands: Command[] = [versionCommand, envoyBootstrapCommand, redirectorCommand, meshCommand, proxyStatusCommand, proxyConfigCommand, bpfCommand, observeCommand, completionCommand, controlPlaneCommand, demoCommand];
+export const commands: Command[] = [versionCommand, envoyBootstrapCommand, redirectorCommand, meshCommand, proxyStatusCommand, proxyConfigCommand, bpfCommand, observeCommand, completionCommand, controlPlaneCommand, demoCommand, tunnelCommand];

@@ -11,6 +11,7 @@ import { NetnsFixture, requireRoot, type NetnsNode } from '../helpers/netns.js';
 import { PLAINTEXT_MARKER, bulkSend, startBulkServer } from './bulk.js';
 import { WireCapture } from './capture.js';
 import { HboneNode } from './hbone-node.js';
+import { renderTunnelStatus } from '../../cli/commands/tunnel.js';
 import { TRUST_DOMAIN, client, intruder, issueNodeCertificates, nodeResources, spiffeOf, svid, web } from './hbone-fixture.js';
 
 const PORT = 7000;
@@ -128,4 +129,8 @@ test('certificate rotation on both nodes mid-transfer loses nothing; new flows u
   const sessions = statusA.sessions.filter((s) => s.source === spiffeOf(client));
   assert.deepEqual(sessions.map((s) => s.sourceSerial), [certsA[0]!.serial], 'the old session is gone once its streams ended');
   assert.deepEqual((await tunnelB.status()).certificates.map((c) => c.serial), [certsB[0]!.serial]);
+
+  const table = renderTunnelStatus({ node: 'a', encryption: 'hbone', hbone: statusA });
+  assert.match(table, new RegExp(`${spiffeOf(client)}\\s+${certsA[0]!.serial}\\s+in (59m|1h)`), 'certificate expiry');
+  assert.match(table, new RegExp(`${spiffeOf(client)}\\s+${spiffeOf(web)}\\s+172\\.31\\.1\\.2:15008\\s+\\d+\\s+in`), 'the pooled session');
 });

@@ -7,10 +7,23 @@ import { WireGuardTunnel, generateWireGuardKeyPair, type WireGuardPeer } from '.
 import { NetnsFixture, netnsPath, requireRoot, type NetnsNode } from '../helpers/netns.js';
 import { PLAINTEXT_MARKER, bulkSend, startBulkServer } from './bulk.js';
 import { WireCapture } from './capture.js';
+import { AdminServer } from '../../redirector/admin.js';
+import { tunnelStatus, type TunnelStatus } from '../../redirector/tunnel/tunnel-status.js';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 const PORT = 7000;
 const MiB = 1024 * 1024;
 const marker = Buffer.from(PLAINTEXT_MARKER);
+
+const skiff = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
+
+/** `skiff ARGS` as a child process (asynchronous: the admin API it asks runs in this process). */
+function runSkiff(...args: string[]): Promise<{ out: string; code: number }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [skiff, ...args], (err, stdout) => resolve({ out: stdout, code: err ? Number(err.code) : 0 }));
+  });
+}
 
 requireRoot('the WireGuard tunnel test');
 const fx = new NetnsFixture('skwg');
@@ -105,4 +118,29 @@ test('key rotation mid-transfer (make-before-break through both peers) loses not
   const status = await tb.status();
   assert.deepEqual(status.peers.map((p) => p.publicKey), [ta.publicKey]);
   assert.notEqual(ta.publicKey, oldKey);
+});
+
+test('skiff tunnel status shows the peers, handshakes and bytes from the redirector admin API (/debug/tunnel)', async () => {
+  const admin = new AdminServer({
+    ready: () => true,
+    metrics: () => Promise.resolve(''),
+    map: () => [],
+    recentFlows: () => [],
+    follow: () => () => undefined,
+    state: () => ({ node: 'a' }),
+    tunnel: () => tunnelStatus('a', 'wireguard', { wireguard: ta }),
+  });
+  const port = await admin.listen('127.0.0.1:0');
+  try {
+    const json = await runSkiff('tunnel', 'status', '--redirector', `127.0.0.1:${port}`, '-o', 'json');
+    const [status] = JSON.parse(json.out) as TunnelStatus[];
+    assert.equal(json.code, 0);
+    assert.equal(status?.encryption, 'wireguard');
+    assert.equal(status?.wireguard?.peers[0]?.node, 'b');
+    const table = await runSkiff('tunnel', 'status', '--redirector', `127.0.0.1:${port}`, '--node', 'a');
+    assert.match(table.out, /Node a: encryption wireguard/);
+    assert.match(table.out, new RegExp(`b\\s+${tb.publicKey.replace(/[+/]/g, '\\$&')}\\s+172\\.31\\.1\\.2:51871\\s+10\\.2\\.0\\.0/24\\s+\\S+ ago`));
+  } finally {
+    await admin.close();
+  }
 });
