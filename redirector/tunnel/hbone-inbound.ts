@@ -74,6 +74,7 @@ export class HboneInbound {
       session.on('error', () => session.destroy());
     });
     this.#server.on('stream', (stream, headers) => this.#stream(stream, headers));
+    this.#server.on('secureConnection', (socket: TLSSocket) => socket.setNoDelay(true));
     this.#server.on('tlsClientError', (err) => this.#log.info({ err: err.message }, 'HBONE TLS handshake refused'));
   }
 
@@ -134,7 +135,7 @@ export class HboneInbound {
       this.#log.info({ client, destination: `${destination.namespace}/${destination.name}`, port: target.port, reason: verdict.reason }, 'HBONE CONNECT denied');
       return reply(401, verdict.reason);
     }
-    const upstream = connect({ host: target.host, port: target.port, allowHalfOpen: true, timeout: this.#options.connectTimeoutMs ?? 1000 });
+    const upstream = connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true, timeout: this.#options.connectTimeoutMs ?? 1000 });
     const fail = (why: string) => {
       this.counters.unavailable++;
       upstream.destroy();

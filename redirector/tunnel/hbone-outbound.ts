@@ -76,6 +76,7 @@ export class HboneOutbound {
 
   async #handle(socket: Socket): Promise<void> {
     socket.on('error', () => socket.destroy());
+    socket.setNoDelay(true);
     socket.pause();
     const src = plainIp(socket.remoteAddress);
     const dst = plainIp(socket.localAddress);

@@ -86,7 +86,7 @@ export class HbonePool {
             const presented = spiffeIdOf(cert);
             return presented === target.identity ? undefined : new Error(`HBONE peer presented ${presented ?? 'no SPIFFE ID'}, expected ${target.identity}`);
           },
-        }),
+        }).setNoDelay(true),
     });
     return new Promise((resolve, reject) => {
       session.once('error', reject);
