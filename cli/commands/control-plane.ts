@@ -1,6 +1,6 @@
 // `skiff control-plane`: watches the mesh (a config directory and/or Kubernetes) through the
 // MeshStore and serves it over xDS (ADS, SotW and Delta) with the admin HTTP API beside it.
-// `classResources` is the one place where a mesh snapshot becomes a client class's resources.
+// MeshResources (xds/translate/serve.ts) turns each mesh snapshot into every client class's resources.
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from '../command.js';
@@ -11,7 +11,8 @@ import { KubernetesSource } from '../../config/sources/kubernetes.js';
 import type { ConfigSource } from '../../config/source.js';
 import { MeshStore } from '../../config/store.js';
 import { snapshotToData, type MeshSnapshot } from '../../config/snapshot/index.js';
-import { AdminServer, type ClientInfo, PUSH_ORDER, SnapshotCache, type SnapshotInput, XdsServer } from '../../xds/index.js';
+import { AdminServer, SnapshotCache, XdsServer } from '../../xds/index.js';
+import { MeshResources } from '../../xds/translate/serve.js';
 import { IdentityRuntime, type IdentityOptions } from '../../xds/ca/runtime.js';
 
 const log = logger('control-plane');
@@ -22,7 +23,8 @@ const HELP = `Usage: skiff control-plane [--config DIR] [--xds HOST:PORT] [--adm
 Runs the control plane: loads the mesh from a config directory (multi-document Kubernetes YAML,
 watched for changes) and/or a Kubernetes API server, and serves it over xDS (ADS, SotW and Delta)
 to node proxies, waypoints, proxyless gRPC clients and redirectors. The admin HTTP API serves
-/healthz, /readyz, /metrics, /debug/syncz, /debug/config_dump?proxy=ID and /debug/mesh.
+/healthz, /readyz, /metrics, /debug/syncz, /debug/config_dump?proxy=ID, /debug/mesh and /debug/translation (resources
+withheld by the translator, with the mesh object at fault).
 SIGINT or SIGTERM shuts down gracefully (streams end with UNAVAILABLE; clients retry).
 
 Flags:
@@ -89,15 +91,6 @@ function parseOptions(argv: string[]): Options {
   return options;
 }
 
-/**
- * The resources a client class is served for a mesh snapshot. Until the translator
- * (xds/translate/) is wired in here, every class gets an empty but consistent set of Envoy
- * resources, so clients connect, sync and ACK.
- */
-export function classResources(_mesh: MeshSnapshot, _classKey: string, _client?: ClientInfo): SnapshotInput {
-  return Object.fromEntries(PUSH_ORDER.map((typeUrl) => [typeUrl, []]));
-}
-
 export const controlPlaneCommand: Command = {
   name: 'control-plane',
   summary: 'Serve the mesh over xDS (ADS, SotW and Delta) with an admin HTTP API',
@@ -117,26 +110,34 @@ export const controlPlaneCommand: Command = {
       await store.stop();
       return EXIT_PROBLEM;
     }
+    const translated = new MeshResources();
     // A class's resources: the translated ones of its base class, with the CA's secrets.
-    const served = (mesh: MeshSnapshot, classKey: string, client?: ClientInfo) =>
-      identity.resources(mesh, classKey, (base) => classResources(mesh, base, client));
+    const served = (mesh: MeshSnapshot, classKey: string) => identity.resources(mesh, classKey, (base) => translated.forClass(mesh, base));
     const cache = new SnapshotCache({
       classOf: (client) => identity.classOf(client),
-      onMissingClass: (classKey, client) => cache.update(classKey, served(store.current(), classKey, client)),
+      onMissingClass: (classKey) => cache.update(classKey, served(store.current(), classKey)),
     });
+    let reportedIssues = '';
+    const reportTranslation = (mesh: MeshSnapshot) => {
+      const issues = translated.issues(mesh);
+      const text = JSON.stringify(issues);
+      if (text === reportedIssues) return;
+      reportedIssues = text;
+      for (const issue of issues) log.warn({ object: issue.object, field: issue.field, resource: issue.resource?.name }, issue.message);
+    };
     const serveAll = (mesh: MeshSnapshot) => {
       for (const classKey of cache.classes()) cache.update(classKey, served(mesh, classKey));
       identity.afterRound(mesh);
+      reportTranslation(mesh);
     };
     store.onSnapshot((mesh) => {
       serveAll(mesh);
       log.info({ version: mesh.version, classes: cache.classes().length }, 'mesh snapshot served');
     });
     identity.startRotation(() => serveAll(store.current()));
-    log.warn('the translator is not wired in yet: every client class is served an empty, consistent resource set');
 
     const xds = new XdsServer({ cache, addServices: (server) => identity.addServices(server, () => store.current()) });
-    const admin = new AdminServer({ xds, pages: { '/debug/mesh': () => snapshotToData(store.current()) } });
+    const admin = new AdminServer({ xds, pages: { '/debug/mesh': () => snapshotToData(store.current()), '/debug/translation': () => ({ issues: translated.issues(store.current()) }) } });
     await xds.listen(`${options.xds.host.includes(':') ? `[${options.xds.host}]` : options.xds.host}:${options.xds.port}`);
     await admin.listen(options.admin.host, options.admin.port);
 
