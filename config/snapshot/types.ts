@@ -224,7 +224,7 @@ export interface WorkloadView {
   readonly services: readonly string[];
 }
 
-/** Reserved identities, as Cilium numbers them. Cluster identities are in [256, 2^24). */
+/** Reserved identities, as Cilium numbers them. Cluster identities are in [256, 2^16). */
 export const RESERVED_IDENTITIES = {
   unknown: 0,
   host: 1,
@@ -238,9 +238,14 @@ export const RESERVED_IDENTITIES = {
 } as const;
 export type ReservedIdentityName = keyof typeof RESERVED_IDENTITIES;
 
-/** The smallest and one past the largest cluster identity. Ids ≥ 2^24 are left to the redirector (e.g. CIDR identities). */
+/**
+ * The smallest and one past the largest cluster identity. 16 bits, as Cilium's cluster-local
+ * identities: the node proxy carries its client's identity in the upper 16 bits of its upstream
+ * sockets' mark (bpf/maps proxyUpstreamMark), so a larger id would reach to_pod truncated. Ids ≥
+ * 2^24 are left to the redirector (CIDR identities).
+ */
 export const MIN_CLUSTER_IDENTITY = 256;
-export const MAX_CLUSTER_IDENTITY_EXCLUSIVE = 1 << 24;
+export const MAX_CLUSTER_IDENTITY_EXCLUSIVE = 1 << 16;
 
 export interface IdentityView {
   readonly id: number;
