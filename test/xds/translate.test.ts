@@ -16,6 +16,7 @@ import {
   SO_MARK,
 } from '../../xds/translate/constants.js';
 import { Translator, routeRefs, type Translation } from '../../xds/translate/translator.js';
+import { typeOf } from '../../xds/translate/encode.js';
 import { TRANSPARENT_LISTENER } from '../../xds/translate/listeners.js';
 import type { Json } from '../../xds/translate/types.js';
 import { validateResource } from '../../xds/validate/index.js';
@@ -83,15 +84,16 @@ test('cross-references hold in every class: route clusters exist, RDS names serv
   }
 });
 
-test('node proxy: one transparent listener, a chain per L7 destination (VIPs, and pods on this node), passthrough default', () => {
+test('node proxy: one transparent listener, a chain per L7 destination (VIPs, and pods on every node), passthrough default', () => {
   const t = translateExample();
   const listener = message(t, 'node-proxy/node-a', LISTENER_TYPE, TRANSPARENT_LISTENER);
   assert.deepEqual((listener.address as Obj).socket_address, { address: '0.0.0.0', port_value: 15001 });
   assert.deepEqual(listener.transparent, { value: true });
   assert.equal(((listener.listener_filters as Obj[])[0] as Obj).name, 'envoy.filters.listener.original_dst');
   const names = (n: string) => chainsOf(t, n).map((c) => c.name).sort();
-  assert.deepEqual(names('node-a'), ['pod|10.244.1.20:8080', 'pod|10.244.1.40:8080', 'vip|10.96.0.20:8080', 'vip|10.96.0.30:50051']);
-  assert.deepEqual(names('node-b'), ['pod|10.244.2.20:8080', 'pod|10.244.2.21:8080', 'pod|10.244.2.30:50051', 'vip|10.96.0.20:8080', 'vip|10.96.0.30:50051']);
+  const all = ['pod|10.244.1.20:8080', 'pod|10.244.1.40:8080', 'pod|10.244.2.20:8080', 'pod|10.244.2.21:8080', 'pod|10.244.2.30:50051', 'vip|10.96.0.20:8080', 'vip|10.96.0.30:50051'];
+  assert.deepEqual(names('node-a'), all);
+  assert.deepEqual(names('node-b'), all);
   const orders = chainsOf(t, 'node-a').find((c) => c.name === 'vip|10.96.0.20:8080') as Obj;
   assert.deepEqual(orders.filter_chain_match, { prefix_ranges: [{ address_prefix: '10.96.0.20', prefix_len: { value: 32 } }], destination_port: { value: 8080 } });
   const hcm = hcmOf(orders);
@@ -100,6 +102,43 @@ test('node proxy: one transparent listener, a chain per L7 destination (VIPs, an
   assert.equal(((hcm.http_filters as Obj[]).at(-1) as Obj).name, 'envoy.filters.http.router');
   const fallback = listener.default_filter_chain as Obj;
   assert.equal((((fallback.filters as Obj[])[0] as Obj).typed_config as Obj).cluster, 'PassthroughCluster');
+});
+
+test('every node proxy has the chain of every L7 pod on the other nodes, with its RBAC (the source node steers the flow)', () => {
+  const snapshot = snapshotOf(base);
+  const t = new Translator().translate(snapshot);
+  const listenerType = typeOf(LISTENER_TYPE);
+  const decoded = (node: string) => {
+    const bytes = t.classes.get(`node-proxy/${node}`)?.resources.get(LISTENER_TYPE)?.get(TRANSPARENT_LISTENER)?.value as Uint8Array;
+    return listenerType.toObject(listenerType.decode(bytes), { longs: Number, enums: String }).filter_chains as Obj[];
+  };
+  const matching = (chains: Obj[], ip: string, port: number) =>
+    chains.filter((c) => {
+      const match = c.filter_chain_match as Obj;
+      const ranges = match.prefix_ranges as Obj[];
+      return (match.destination_port as Obj).value === port && ranges.some((r) => r.address_prefix === ip);
+    });
+  let remote = 0;
+  for (const [node, other] of [['node-a', 'node-b'], ['node-b', 'node-a']] as const) {
+    const served = decoded(node);
+    for (const l7 of snapshot.l7.values()) {
+      const workload = snapshot.workloads.get(l7.workload);
+      if (workload?.nodeName !== other) continue;
+      for (const ip of workload.ips) {
+        const found = matching(served, ip, l7.port);
+        assert.equal(found.length, 1, `${node}: one chain for ${l7.workload} at ${ip}:${l7.port} (on ${other})`);
+        const home = matching(decoded(other), ip, l7.port);
+        assert.deepEqual(hcmOf(found[0] as Obj).http_filters, hcmOf(home[0] as Obj).http_filters, `${node}: the RBAC of ${l7.workload} as on its own node`);
+        remote++;
+      }
+    }
+  }
+  assert.equal(remote, 5, 'two L7 pods on node-a, three on node-b');
+  // Payments runs on node-a; a flow from an orders pod on node-b is judged by node-b's proxy.
+  const payments = hcmOf(chainsOf(t, 'node-b').find((c) => c.name === 'pod|10.244.1.40:8080') as Obj).http_filters as Obj[];
+  assert.ok(payments.some((f) => f.name !== 'envoy.filters.http.router'), 'an RBAC filter before the router');
+  assert.equal(rbacAllows(payments, { sourceIp: '10.244.2.20', method: 'POST', path: '/v1/charges' }), true);
+  assert.equal(rbacAllows(payments, { sourceIp: '10.244.1.10', method: 'POST', path: '/v1/charges' }), false, 'frontend may not charge');
 });
 
 test('RBAC: orders accepts only POST /orders from frontend; payments only the orders service account charge/refund calls', () => {

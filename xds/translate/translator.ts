@@ -121,7 +121,7 @@ export class Translator {
   private readonly vipChains = new Map<string, ChainEntry>();
   private vipList: ChainBuilt[] = [];
   private readonly podChains = new Map<string, ChainEntry>();
-  private podLists = new Map<string, ChainBuilt[]>();
+  private podList: ChainBuilt[] = [];
   private podVersion = 0;
   private readonly nodes = new Map<string, { chains: readonly ChainBuilt[]; family: Family; proxyPort: number; versions: string }>();
   private readonly waypoints: WaypointTranslator;
@@ -423,7 +423,12 @@ export class Translator {
     });
   }
 
-  /** The workload chains, per node; true when some node's list changed. */
+  /**
+   * The workload chains, the same on every node like the VIP chains: the datapath decides "needs
+   * L7" on the source pod's node and steers the flow to that node's proxy with the original
+   * destination, which may be a pod on any node. A node proxy lacking the chain of a remote L7 pod
+   * would pass the flow through and bypass its policy. True when the list changed.
+   */
   private syncPodChains(snapshot: MeshSnapshot, prev: MeshSnapshot | undefined): boolean {
     if (
       prev &&
@@ -431,11 +436,11 @@ export class Translator {
       prev.identities === snapshot.identities &&
       prev.workloads === snapshot.workloads &&
       prev.workloadPolicies === snapshot.workloadPolicies &&
-      this.podLists.size > 0
+      this.podChains.size > 0
     ) {
       return false;
     }
-    const lists = new Map<string, ChainBuilt[]>();
+    const list: ChainBuilt[] = [];
     const seen = new Set<string>();
     for (const [key, l7] of snapshot.l7) {
       const workload = snapshot.workloads.get(l7.workload);
@@ -447,14 +452,11 @@ export class Translator {
         const httpFilters = policy ? rbacFilters(policy, l7.port, this.identityAddresses(snapshot), (x) => issues.push(x)) : [];
         return { d: { name: `pod|${workload.ips.join(',')}:${l7.port}`, addresses: workload.ips, port: l7.port, routeName: INBOUND_ROUTE, httpFilters }, origin: `Pod/${workload.key}`, issues };
       });
-      let list = lists.get(workload.nodeName);
-      if (!list) lists.set(workload.nodeName, (list = []));
       list.push(built);
     }
     for (const key of this.podChains.keys()) if (!seen.has(key)) this.podChains.delete(key);
-    let changed = lists.size !== this.podLists.size;
-    for (const [node, list] of lists) if (!sameList(this.podLists.get(node), list)) changed = true;
-    this.podLists = lists;
+    const changed = !sameList(this.podList, list);
+    this.podList = list;
     if (changed) this.podVersion++;
     return changed;
   }
@@ -464,7 +466,7 @@ export class Translator {
     const versions = `${this.vipVersion}/${this.podVersion}/${proxyPort}`;
     let state = this.nodes.get(node);
     if (!state || state.versions !== versions) {
-      const chains = [...this.vipList, ...(this.podLists.get(node) ?? [])];
+      const chains = [...this.vipList, ...this.podList];
       const family = state?.family ?? new Family(LISTENER_TYPE);
       if (!state || state.proxyPort !== proxyPort || !sameList(state.chains, chains)) {
         const skeleton = this.memo.get(`skeleton|${proxyPort}`, [], () => {
