@@ -2,6 +2,8 @@
 // text), /debug/syncz (every client's per-type sync state), /debug/config_dump?proxy=ID (Envoy
 // ConfigDump JSON of what that client was sent), and optional extra JSON pages (e.g. /debug/mesh).
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../config/log.js';
 import { logger } from '../config/log.js';
@@ -14,7 +16,21 @@ export interface AdminOptions {
   pages?: Record<string, () => unknown>;
   /** Extra readiness condition (e.g. the first mesh snapshot is built). */
   ready?: () => boolean;
+  /** This control plane's name in syncz (default: the host name). */
+  id?: string;
+  /** The mesh snapshot version the served resources were translated from, for syncz. */
+  snapshotVersion?: () => string | undefined;
 }
+
+/** The control plane's identity in /debug/syncz. */
+export interface ControlPlaneView {
+  id: string;
+  version: string;
+  snapshotVersion?: string;
+}
+
+/** skiff's package version (package.json next to dist/). */
+const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' });
@@ -54,8 +70,13 @@ export class AdminServer {
       }
       case '/metrics':
         return sendText(res, 200, await xds.metrics.registry.metrics(), xds.metrics.registry.contentType);
-      case '/debug/syncz':
-        return sendJson(res, 200, xds.syncz());
+      case '/debug/syncz': {
+        const proxy = url.searchParams.get('proxy');
+        const { clients } = xds.syncz();
+        const snapshotVersion = this.options.snapshotVersion?.();
+        const controlPlane: ControlPlaneView = { id: this.options.id ?? hostname(), version: PACKAGE_VERSION, ...(snapshotVersion ? { snapshotVersion } : {}) };
+        return sendJson(res, 200, { controlPlane, clients: proxy ? clients.filter((c) => c.id === proxy) : clients });
+      }
       case '/debug/config_dump': {
         const proxy = url.searchParams.get('proxy');
         if (!proxy) return sendJson(res, 400, { error: 'missing ?proxy=ID' });

@@ -145,8 +145,7 @@ export abstract class Connection implements Pushable {
       this.host.metrics.nacks.inc({ type_url: state.typeUrl });
       this.host.log.warn({ client: this.info?.id, typeUrl: state.typeUrl, version: state.version, errorDetail }, 'NACK: the rejected version stays parked until the resources change');
     } else {
-      state.acked = state.version;
-      state.ackedAt = Date.now();
+      state.markAcked(Date.now());
       this.host.metrics.acks.inc({ type_url: state.typeUrl });
     }
   }
@@ -229,6 +228,7 @@ export abstract class Connection implements Pushable {
   view(): ClientView {
     const info = this.info;
     const now = Date.now();
+    const snapshot = this.classKey ? this.host.cache.get(this.classKey) : undefined;
     return {
       streamId: this.streamId,
       id: info?.id ?? '',
@@ -245,7 +245,7 @@ export abstract class Connection implements Pushable {
         metadata: info?.metadata ?? {},
       },
       connectedAt: new Date(this.connectedAt).toISOString(),
-      types: this.ordered.map((state) => state.view(now)),
+      types: this.ordered.map((state) => state.view(now, snapshot?.get(state.typeUrl))),
     };
   }
 

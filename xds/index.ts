@@ -4,7 +4,7 @@ export { type ClientInfo, type Role, ROLES, clientInfoFromNode, defaultClassKey 
 export { type ClientView, type Mode, type SentResources } from './connection.js';
 export { type TypeStateView } from './type-state.js';
 export { XdsServer, type XdsServerOptions } from './server.js';
-export { AdminServer, type AdminOptions } from './admin.js';
+export { AdminServer, type AdminOptions, type ControlPlaneView } from './admin.js';
 export { configDump } from './config-dump.js';
 export { PUSH_ORDER, TypeUrl, isFullStateType } from './protos.js';
 export {

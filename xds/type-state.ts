@@ -29,6 +29,10 @@ export class TypeState {
   sentAt = 0;
   acked = '';
   ackedAt = 0;
+  /** The TypeSnapshot (a reference to the shared one, not a copy) and subscription the client last ACKed. */
+  ackedSnapshot: TypeSnapshot | null = null;
+  ackedSub: NameSet = EMPTY_NAMES;
+  ackedWildcard = false;
   /** The nonce of the last response the client answered (ACK or NACK). */
   answeredNonce = '';
   nack: Nack | null = null;
@@ -53,12 +57,35 @@ export class TypeState {
     this.known = null;
   }
 
+  /** Records an ACK of the latest response: the client's copy is what was last sent. */
+  markAcked(at: number): void {
+    this.acked = this.version;
+    this.ackedAt = at;
+    this.ackedSnapshot = this.sent;
+    this.ackedSub = this.sentSub;
+    this.ackedWildcard = this.sentWildcard;
+  }
+
+  /** name → version of the resources of `snapshot` the subscription (names, wildcard) covers. */
+  private static versions(snapshot: TypeSnapshot | null, sub: NameSet, wildcard: boolean): Record<string, string> {
+    const out: Record<string, string> = {};
+    if (!snapshot) return out;
+    if (wildcard) for (const [name, entry] of snapshot.entries) out[name] = entry.version;
+    else
+      for (const name of sub.list) {
+        const entry = snapshot.entries.get(name);
+        if (entry) out[name] = entry.version;
+      }
+    return out;
+  }
+
   /** The key of the inputs a response depends on, for sharing response bytes between clients. */
   cacheKey(extra: string): string {
     return `${this.sent?.id ?? 0}:${this.sentSub.id}:${this.sentWildcard ? 1 : 0}:${this.sub.id}:${this.wildcard ? 1 : 0}:${extra}`;
   }
 
-  view(now: number): TypeStateView {
+  /** The syncz view; with `current` (the class's TypeSnapshot now), what would be sent now and what was ACKed. */
+  view(now: number, current?: TypeSnapshot): TypeStateView {
     return {
       typeUrl: this.typeUrl,
       wildcard: this.wildcard,
@@ -70,6 +97,8 @@ export class TypeState {
         ? { version: this.nack.version, nonce: this.nack.nonce, errorDetail: this.nack.errorDetail, at: new Date(this.nack.at).toISOString() }
         : null,
       sentNotAckedMs: this.nonce !== '' && this.nonce !== this.answeredNonce ? now - this.sentAt : null,
+      ...(current ? { current: { version: current.version, resources: TypeState.versions(current, this.sub, this.wildcard) } } : {}),
+      ackedResources: TypeState.versions(this.ackedSnapshot, this.ackedSub, this.ackedWildcard),
     };
   }
 }
@@ -86,4 +115,8 @@ export interface TypeStateView {
   lastNack: { version: string; nonce: string; errorDetail: string; at: string } | null;
   /** How long the last response has waited for its ACK/NACK (null when answered or nothing sent). */
   sentNotAckedMs: number | null;
+  /** What the control plane would send this client now (its class's snapshot, its subscription): name → version. */
+  current?: { version: string; resources: Record<string, string> };
+  /** The resources of the version the client last ACKed: name → version. */
+  ackedResources: Record<string, string>;
 }

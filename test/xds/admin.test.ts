@@ -14,7 +14,7 @@ import { RawXdsClient } from './raw-client.js';
 
 const cache = new SnapshotCache();
 const xds = new XdsServer({ cache });
-const admin = new AdminServer({ xds, pages: { '/debug/mesh': () => ({ objects: 0 }) } });
+const admin = new AdminServer({ xds, id: 'cp-test', snapshotVersion: () => 'mesh-7', pages: { '/debug/mesh': () => ({ objects: 0 }) } });
 let base = '';
 let client: RawXdsClient;
 const node = nodeProxy('admin-proxy', 'node-1');
@@ -106,6 +106,33 @@ test('/debug/config_dump?proxy=ID is an Envoy ConfigDump of what that client was
   assert.equal((await fetch(`${base}/debug/config_dump?proxy=nobody`)).status, 404);
   assert.equal((await fetch(`${base}/debug/config_dump`)).status, 400);
   assert.deepEqual(await getJson(`${base}/debug/mesh`), { objects: 0 });
+});
+
+test('/debug/syncz?proxy=ID: what the control plane serves now next to what the client ACKed, and the control plane identity', async () => {
+  type Detail = ClientView['types'][number];
+  const syncz = async (proxy: string) => getJson<{ controlPlane: { id: string; version: string; snapshotVersion?: string }; clients: ClientView[] }>(`${base}/debug/syncz?proxy=${proxy}`);
+  const cdsOf = async (): Promise<Detail> => (await syncz('admin-proxy')).clients[0]?.types.find((t) => t.typeUrl === TypeUrl.cluster) as Detail;
+  const first = await syncz('admin-proxy');
+  assert.deepEqual(first.controlPlane, { id: 'cp-test', version: '0.1.0', snapshotVersion: 'mesh-7' });
+  assert.equal(first.clients.length, 1);
+  assert.deepEqual((await syncz('nobody')).clients, []);
+  let cds = await cdsOf();
+  assert.deepEqual(Object.keys(cds.ackedResources).sort(), ['a', 'b']);
+  assert.deepEqual(cds.current?.resources, cds.ackedResources, 'in sync: the same names and versions');
+  const eds = first.clients[0]?.types.find((t) => t.typeUrl === TypeUrl.endpoint);
+  assert.deepEqual(Object.keys(eds?.current?.resources ?? {}).sort(), ['a', 'b'], 'current follows the subscription (not-yet does not exist)');
+  assert.deepEqual(eds?.ackedResources, {}, 'the NACKed version is not the ACKed copy');
+
+  assert.ok(cache.update('node-proxy/node-1', smallMesh({ clusters: { a: [1001], b: [1002], c: [1003] }, listeners: { l1: { a: 100 } } })));
+  await eventually(async () => Object.keys((await cdsOf()).current?.resources ?? {}).length === 3, 2000, 'the new snapshot in current');
+  cds = await cdsOf();
+  assert.deepEqual(Object.keys(cds.ackedResources).sort(), ['a', 'b'], 'not ACKed yet');
+  assert.notEqual(cds.current?.version, cds.versionAcked);
+  const push = await client.next();
+  client.send({ type_url: TypeUrl.cluster, version_info: push.version, response_nonce: push.nonce });
+  await eventually(async () => Object.keys((await cdsOf()).ackedResources).length === 3, 2000, 'the ACK of the new version');
+  cds = await cdsOf();
+  assert.deepEqual(cds.ackedResources, cds.current?.resources);
 });
 
 test('graceful shutdown ends streams with UNAVAILABLE and closes the admin endpoint', async () => {
