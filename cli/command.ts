@@ -17,3 +17,15 @@ export interface Command {
 }
 
 export class UsageError extends Error {}
+
+/**
+ * One line of the command registry (cli/commands/index.ts): what `skiff --help` shows, and how to
+ * load the command's module only when it runs (most commands pull in heavy modules: protos, gRPC,
+ * the Kubernetes client).
+ */
+export interface CommandEntry {
+  name: string;
+  /** The same text as the loaded command's `summary` (a test checks they agree). */
+  summary: string;
+  load(): Promise<Command>;
+}

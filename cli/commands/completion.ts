@@ -4,7 +4,7 @@
 import type { Command } from '../command.js';
 import { EXIT_OK } from '../command.js';
 import { choiceArg, parseCommandArgs } from '../output/args.js';
-import { commands } from './index.js';
+import { loadAll } from './index.js';
 
 const SHELLS = ['bash', 'zsh'] as const;
 
@@ -113,7 +113,7 @@ export const completionCommand: Command = {
   async run(argv) {
     const args = parseCommandArgs(argv, {}, ['table']);
     const shell = choiceArg(args.positionals[0], SHELLS, 'the shell');
-    const specs = commands.map(completionSpec);
+    const specs = (await loadAll()).map(completionSpec);
     process.stdout.write(shell === 'bash' ? bashScript(specs) : zshScript(specs));
     return EXIT_OK;
   },

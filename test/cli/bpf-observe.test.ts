@@ -12,7 +12,7 @@ import { AgentProcess, ControlPlane, eventually, meshObjects } from '../redirect
 import { skiff, skiffBin } from './run-skiff.js';
 import { UsageError, type Command } from '../../cli/command.js';
 import { AdminServer } from '../../xds/index.js';
-import { commands } from '../../cli/commands/index.js';
+import { commands } from '../../cli/commands/all.js';
 
 const VIP = '10.96.0.10';
 const pods = { client: '10.10.0.2', 'web-1': '10.10.0.11', db: '10.10.0.20' };

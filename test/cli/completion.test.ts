@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { commands } from '../../cli/commands/index.js';
+import { commands } from '../../cli/commands/all.js';
 import { completionSpec } from '../../cli/commands/completion.js';
 import { skiff } from './run-skiff.js';
 

@@ -14,7 +14,7 @@ import { REDIRECTOR_TYPE_URLS } from '../../proto/skiff/v1alpha1/wire.js';
 import { RawXdsClient, type RawResponse } from '../xds/raw-client.js';
 import { skiff, type SkiffResult } from './run-skiff.js';
 import { UsageError, type Command } from '../../cli/command.js';
-import { commands } from '../../cli/commands/index.js';
+import { commands } from '../../cli/commands/all.js';
 
 /** A self-signed certificate (serial 63AC5C01…, valid 2026-11-21T06:41:35Z to 2126-10-28T06:41:35Z). */
 const CERT_PEM = `-----BEGIN CERTIFICATE-----
