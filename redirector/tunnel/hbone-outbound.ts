@@ -111,6 +111,7 @@ export class HboneOutbound {
     socket.on('data', (d: Buffer) => (this.counters.bytesOut += d.length));
     stream.on('data', (d: Buffer) => (this.counters.bytesIn += d.length));
     stream.on('error', () => socket.destroy());
+    stream.on('close', () => (stream.rstCode ? socket.destroy() : undefined)); // a reset (CANCEL emits no error)
     socket.on('close', (hadError) => (hadError ? stream.close(0x8 /* CANCEL */) : undefined));
     socket.pipe(stream);
     stream.pipe(socket);

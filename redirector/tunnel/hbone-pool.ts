@@ -94,7 +94,12 @@ export class HbonePool {
         session.removeListener('error', reject);
         session.on('error', (err) => this.#log.warn({ err: err.message, peer: target.identity }, 'HBONE session error'));
         session.setLocalWindowSize(SESSION_WINDOW);
-        const ping = setInterval(() => session.ping(() => undefined), this.#keepaliveMs).unref();
+        // keepalive: a PING per period; one still unanswered a period later means the peer is gone
+        let unanswered = false;
+        const ping = setInterval(() => {
+          if (unanswered) return session.destroy(new Error(`HBONE peer ${target.identity} did not answer a PING`));
+          unanswered = session.ping((err) => (unanswered = Boolean(err)));
+        }, this.#keepaliveMs).unref();
         session.once('close', () => clearInterval(ping));
         resolve(session);
       });
