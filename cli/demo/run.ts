@@ -19,7 +19,7 @@ import { loadPlan, type DemoPlan, type PodPlan } from './plan.js';
 import type { Progress } from './progress.js';
 import type { NodeFlows } from './report.js';
 import type { Instance } from './instance.js';
-import { emptyRecord, writeRecord, type DemoRecord } from './state.js';
+import { CONTROL_PLANE_PROCESS, emptyRecord, writeRecord, type DemoRecord } from './state.js';
 import { createNodes, createPod, type Created } from './topology.js';
 import { sendTraffic, shopTraffic, type StepResult, type TrafficStep } from './traffic.js';
 
@@ -162,7 +162,10 @@ export class Demo {
     const adminPort = await freePort('127.0.0.1');
     this.xds = `${this.instance.controlPlaneAddress}:${xdsPort}`;
     this.controlPlaneAdmin = `127.0.0.1:${adminPort}`;
-    const p = this.#launch('control-plane', undefined, [process.execPath, MAIN_JS, 'control-plane', '--config', plan.configDir, '--xds', this.xds, '--admin', this.controlPlaneAdmin]);
+    const p = this.#launch(CONTROL_PLANE_PROCESS, undefined, [
+      process.execPath, MAIN_JS, 'control-plane', '--config', plan.configDir, '--xds', this.xds, '--admin', this.controlPlaneAdmin,
+      '--ca-dir', join(this.instance.dir, 'ca'), // the demo's CA goes with the demo
+    ]);
     this.record.endpoints.controlPlaneAdmin = this.controlPlaneAdmin;
     this.record.endpoints.xds = this.xds;
     writeRecord(this.instance, this.record);

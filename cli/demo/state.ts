@@ -8,6 +8,9 @@ import { join } from 'node:path';
 import type { Instance } from './instance.js';
 import { ip, listNetns } from './ip.js';
 
+/** The record's name of the control plane process (stopped last). */
+export const CONTROL_PLANE_PROCESS = 'control-plane';
+
 export interface DemoProcess {
   name: string;
   pid: number;
@@ -89,15 +92,26 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** SIGTERM to every demo process (and its group), SIGKILL to those still there after graceMs. */
-async function stopProcesses(demo: Instance, graceMs: number): Promise<void> {
-  const alive = demoProcesses(demo);
-  for (const pid of alive) signalGroup(pid, 'SIGTERM');
+/** SIGTERM to the processes (and their groups), SIGKILL to those still there after graceMs. */
+async function stop(demo: Instance, pids: readonly number[], graceMs: number): Promise<void> {
+  const alive = (): number[] => pids.filter((pid) => isDemoProcess(demo, pid));
+  for (const pid of alive()) signalGroup(pid, 'SIGTERM');
   const deadline = Date.now() + graceMs;
-  while (Date.now() < deadline && alive.some((pid) => isDemoProcess(demo, pid))) await sleep(25);
-  for (const pid of demoProcesses(demo)) signalGroup(pid, 'SIGKILL');
+  while (Date.now() < deadline && alive().length > 0) await sleep(25);
+  for (const pid of alive()) signalGroup(pid, 'SIGKILL');
   const killDeadline = Date.now() + 5000;
-  while (Date.now() < killDeadline && demoProcesses(demo).length > 0) await sleep(10);
+  while (Date.now() < killDeadline && alive().length > 0) await sleep(10);
+}
+
+/**
+ * Stops every process of the demo, the control plane last: its graceful shutdown waits for its
+ * streams, which end at once when their clients are already gone.
+ */
+async function stopProcesses(demo: Instance, record: DemoRecord | undefined, graceMs: number): Promise<void> {
+  const last = new Set(record?.processes.filter((p) => p.name === CONTROL_PLANE_PROCESS).map((p) => p.pid));
+  const all = demoProcesses(demo);
+  await stop(demo, all.filter((pid) => !last.has(pid)), graceMs);
+  await stop(demo, demoProcesses(demo), graceMs);
 }
 
 /**
@@ -107,7 +121,7 @@ async function stopProcesses(demo: Instance, graceMs: number): Promise<void> {
  */
 export async function teardown(demo: Instance, record: DemoRecord | undefined, graceMs = 2000): Promise<string[]> {
   const problems: string[] = [];
-  await stopProcesses(demo, graceMs);
+  await stopProcesses(demo, record, graceMs);
   let existing: string[] = [];
   try {
     existing = listNetns();
