@@ -214,6 +214,23 @@ test('a resource that fails its checks is withheld: the last good version stays 
   assert.deepEqual(fixed.issues, [], 'fixing the route clears the issue');
 });
 
+test('an L7 VIP whose route configuration was never served is denied, not passed through (fail closed)', () => {
+  const route = structuredClone(base.get('HTTPRoute/shop/orders-canary')) as HTTPRoute;
+  const match = route.spec.rules?.[0]?.matches?.[0];
+  assert.ok(match);
+  match.path = { type: 'RegularExpression', value: '/orders(?=/)' };
+  const t = translateExample(new Map(base).set('HTTPRoute/shop/orders-canary', route));
+  assert.equal(t.classes.get('node-proxy/node-a')?.resources.get(ROUTE_TYPE)?.has('orders.shop.svc.cluster.local:8080'), false);
+  for (const node of ['node-a', 'node-b']) {
+    const chain = chainsOf(t, node).find((c) => c.name === 'vip|10.96.0.20:8080');
+    assert.ok(chain, `${node}: the VIP keeps a chain`);
+    const filters = hcmOf(chain).http_filters as Obj[];
+    assert.equal(rbacAllows(filters, { sourceIp: '10.244.1.10', method: 'POST', path: '/orders' }), false);
+    assert.equal(rbacAllows(filters, { sourceIp: '10.244.2.20', method: 'GET', path: '/' }), false);
+  }
+  assert.ok(t.issues.some((i) => i.object === 'Service/shop/orders' && /denies every request/.test(i.message)));
+});
+
 test('incremental: an endpoint change rebuilds only its load assignment', () => {
   const translator = new Translator();
   const s1 = snapshotOf(base);

@@ -22,7 +22,8 @@ export interface ChainBuilt {
   invalid: boolean;
 }
 
-const DENY_ALL: Json = {
+/** An RBAC filter allowing nothing: a destination that needs L7 but has no good chain. */
+export const DENY_ALL_FILTER: Json = {
   name: 'skiff.rbac.deny-all',
   typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC', rules: { action: 'ALLOW', policies: {} } },
 };
@@ -56,7 +57,7 @@ export function buildChain(d: DestinationChain, origin: string, issues: readonly
 export function servedChain(next: ChainBuilt, previous: ChainBuilt | undefined, d: DestinationChain, checker: ResourceChecker): ChainBuilt {
   if (!next.invalid) return next;
   if (previous && !previous.invalid) return { ...previous, issues: next.issues, invalid: false };
-  const deny = buildChain({ ...d, httpFilters: [DENY_ALL] }, 'skiff', [], checker);
+  const deny = buildChain({ ...d, httpFilters: [DENY_ALL_FILTER] }, 'skiff', [], checker);
   return { ...deny, issues: next.issues };
 }
 

@@ -10,7 +10,7 @@ import type { HTTPRouteFilter } from '../../config/resources.js';
 import type { MeshSnapshot, ServicePortRoutes, ServicePortView, ServiceView } from '../../config/snapshot/types.js';
 import { servicePortKey } from '../../config/snapshot/types.js';
 import { validateResource } from '../validate/index.js';
-import { assembleListener, buildChain, servedChain, type ChainBuilt } from './chains.js';
+import { assembleListener, buildChain, DENY_ALL_FILTER, servedChain, type ChainBuilt } from './chains.js';
 import { passthroughCluster, serviceCluster } from './clusters.js';
 import {
   CLUSTER_TYPE,
@@ -404,22 +404,32 @@ export class Translator {
     }
   }
 
-  /** The chain of one Service VIP:port that needs L7, or undefined when it has none (or no served routes). */
+  /** The chain of one Service VIP:port that needs L7, or undefined when it needs none. */
   private vipChain(snapshot: MeshSnapshot, spKey: string): ChainBuilt | undefined {
     const l7 = snapshot.serviceL7.get(spKey);
     const service = l7 ? snapshot.services.get(l7.service) : undefined;
     const port = service?.ports.find((p) => p.port === l7?.port && p.protocol === l7?.protocol);
     if (!l7 || !service || !port || l7.vips.length === 0) return undefined;
-    const routeName = hostPortName(service.fqdn, port.port);
+    const name = `vip|${l7.vips.join(',')}:${port.port}`;
+    const origin = `Service/${service.key}`;
     // The chain names its route configuration; it depends on it being served, not on its content.
-    if (!this.families.proxyRoutes.has(routeName)) return undefined;
+    // With none served (every version failed its checks) the VIP still needs L7: its chain denies
+    // every request rather than leave the flow to the passthrough default (fail closed).
+    const routeName = hostPortName(service.fqdn, port.port);
+    if (!this.families.proxyRoutes.has(routeName)) {
+      return this.chain(this.vipChains, spKey, [l7, service.fqdn, port.port, 'deny'], () => ({
+        d: { name, addresses: l7.vips, port: port.port, routeName: INBOUND_ROUTE, httpFilters: [DENY_ALL_FILTER] },
+        origin,
+        issues: [{ object: origin, message: `route configuration ${routeName} is not served; ${name} denies every request` }],
+      }));
+    }
     const policies = service.workloads.map((w) => snapshot.workloadPolicies.get(w));
     const backends = service.workloads.map((w) => `${w}:${port.endpoints.find((e) => e.pod === w)?.port ?? ''}`).join(',');
     const deps = [l7, service.fqdn, port.port, snapshot.identities, snapshot.workloads, backends, ...policies];
     return this.chain(this.vipChains, spKey, deps, () => {
       const issues: TranslateIssue[] = [];
       const httpFilters = serviceRbacFilters(service, port, policies, this.identityAddresses(snapshot), (x) => issues.push(x));
-      return { d: { name: `vip|${l7.vips.join(',')}:${port.port}`, addresses: l7.vips, port: port.port, routeName, httpFilters }, origin: `Service/${service.key}`, issues };
+      return { d: { name, addresses: l7.vips, port: port.port, routeName, httpFilters }, origin, issues };
     });
   }
 
