@@ -40,5 +40,5 @@ fi
 tunnel_addon=redirector/tunnel/build/skiff_transparent.node
 if [[ ! -e $tunnel_addon || redirector/tunnel/native/transparent.c -nt $tunnel_addon ]]; then
   mkdir -p redirector/tunnel/build
-  gcc -shared -fPIC -O2 -Wall -I /usr/include/node -o "$tunnel_addon" redirector/tunnel/native/transparent.c
+  clang -shared -fPIC -O2 -Wall -I /usr/include/node -o "$tunnel_addon" redirector/tunnel/native/transparent.c
 fi
