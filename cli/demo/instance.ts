@@ -12,6 +12,11 @@ export const DEFAULT_NAME = 'skiff-demo';
 /** The environment variable every demo process carries (its value: the demo's directory). */
 export const DEMO_ENV = 'SKIFF_DEMO';
 
+/** A pod `namespace/name` as one file-name part, `namespace_name`. */
+export function podSlug(key: string): string {
+  return key.replace('/', '_');
+}
+
 const NAME = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
 
 export class Instance {
@@ -58,7 +63,7 @@ export class Instance {
 
   /** The namespace of the pod `namespace/name`. */
   podNetns(key: string): string {
-    return `${this.name}-pod_${key.replace('/', '_')}`;
+    return `${this.name}-pod_${podSlug(key)}`;
   }
 
   /** Whether a network namespace is one this demo makes. */

@@ -18,7 +18,7 @@ import { launch, logTail, type Launched } from './launch.js';
 import { loadPlan, type DemoPlan, type PodPlan } from './plan.js';
 import type { Progress } from './progress.js';
 import type { NodeFlows } from './report.js';
-import type { Instance } from './instance.js';
+import { podSlug, type Instance } from './instance.js';
 import { CONTROL_PLANE_PROCESS, emptyRecord, writeRecord, type DemoRecord } from './state.js';
 import { createNodes, createPod, type Created } from './topology.js';
 import { sendTraffic, shopTraffic, type StepResult, type TrafficStep } from './traffic.js';
@@ -119,7 +119,7 @@ export class Demo {
 
   /** The control socket of a pod's workload process. */
   podControl(pod: PodPlan): string {
-    return `unix:${join(this.instance.dir, 'pods', `${pod.key.replace('/', '_')}.sock`)}`;
+    return `unix:${join(this.instance.dir, 'pods', `${podSlug(pod.key)}.sock`)}`;
   }
 
   async start(): Promise<void> {
@@ -151,7 +151,7 @@ export class Demo {
     return plan.pods.map((pod) => {
       const control = this.podControl(pod);
       const spec = { pod: pod.name, app: pod.app, version: pod.version, servers: pod.servers, control: control.slice('unix:'.length) };
-      const p = this.#launch(`pod-${pod.key.replace('/', '_')}`, this.instance.podNetns(pod.key), [process.execPath, WORKLOAD_JS, JSON.stringify(spec)]);
+      const p = this.#launch(`pod-${podSlug(pod.key)}`, this.instance.podNetns(pod.key), [process.execPath, WORKLOAD_JS, JSON.stringify(spec)]);
       return this.#until(`pod ${pod.key}`, p, () => answers(control, '/healthz'));
     });
   }
