@@ -147,6 +147,7 @@ async function up(options: Options): Promise<number> {
     demo = new Demo({ instance: options.instance, configDir: options.configDir, progress, signal: controller.signal, envoyPath });
     await demo.start();
     const result = await report(demo, progress, [...progress.times], envoyPath);
+    controller.signal.throwIfAborted(); // interrupted while the traffic ran: no report
     process.stdout.write(options.output === 'json' ? `${JSON.stringify(result, null, 2)}\n` : `\n${renderReport(result)}`);
     if (options.keep) {
       demo.record.kept = true;
