@@ -5,6 +5,9 @@ import { dirname, join } from 'node:path';
 import protobuf from 'protobufjs';
 // The Envoy .proto files loaded here; scripts/gen-xds-types.mjs generates TypeScript types from the same list.
 import PROTO_FILES from './envoy-protos.json' with { type: 'json' };
+// The typed_config types the translator emits that nothing here encodes by name (TcpProxy, RBAC,
+// OriginalDst, transport sockets, upstream protocol options): loaded so config dumps decode them.
+import DUMP_PROTO_FILES from './envoy-dump-protos.json' with { type: 'json' };
 import type { DiscoveryRequest__Output } from './generated/envoy/service/discovery/v3/DiscoveryRequest.js';
 import type { DeltaDiscoveryRequest__Output } from './generated/envoy/service/discovery/v3/DeltaDiscoveryRequest.js';
 
@@ -46,7 +49,7 @@ function loadRoot(): protobuf.Root {
     }
     return target;
   };
-  root.loadSync(PROTO_FILES, { keepCase: true });
+  root.loadSync([...PROTO_FILES, ...DUMP_PROTO_FILES], { keepCase: true });
   root.resolveAll();
   return root;
 }
@@ -70,8 +73,8 @@ function requiredType(name: string): protobuf.Type {
 const discoveryRequest = requiredType('envoy.service.discovery.v3.DiscoveryRequest');
 const deltaDiscoveryRequest = requiredType('envoy.service.discovery.v3.DeltaDiscoveryRequest');
 const requestOptions: protobuf.IConversionOptions = { longs: String, enums: String, defaults: true, oneofs: true, bytes: Buffer };
-/** Options for human-facing JSON (config dumps): Any expanded with `@type`, enums as names. */
-export const jsonOptions: protobuf.IConversionOptions = { longs: String, enums: String, json: true };
+/** Options for human-facing JSON (config dumps): Any expanded with `@type`, enums as names, bytes in base64. */
+export const jsonOptions: protobuf.IConversionOptions = { longs: String, enums: String, bytes: String, json: true };
 
 export function decodeDiscoveryRequest(bytes: Uint8Array): DiscoveryRequest__Output {
   return discoveryRequest.toObject(discoveryRequest.decode(bytes), requestOptions) as DiscoveryRequest__Output;
