@@ -45,6 +45,9 @@ function assertAllServedValid(t: Translation): void {
     for (const [typeUrl, resources] of c.resources) {
       for (const [name, built] of resources) {
         assert.deepEqual(validateResource(typeUrl, built.value), [], `${key} ${typeUrl} ${name} breaks a rule`);
+        // The translator checks the encoded message; the builder's plain object must have had
+        // nothing for protobufjs's fromObject to drop (a misspelt field, an unknown enum name).
+        assert.deepEqual(validateResource(typeUrl, built.message), [], `${key} ${typeUrl} ${name}: its builder wrote something the encoder dropped`);
         assert.ok(built.value.length > 0);
       }
     }
@@ -61,6 +64,17 @@ test('example mesh: node proxies, proxyless clients; every served resource passe
   assert.ok(proxyless?.get(LISTENER_TYPE)?.has('orders.shop.svc.cluster.local:8080'));
   assert.equal(proxyless?.get(SECRET_TYPE), undefined, 'proxyless clients get no SDS secrets');
   assert.deepEqual([...(t.classes.get('node-proxy/node-a')?.resources.get(SECRET_TYPE)?.keys() ?? [])].sort(), ['ROOTCA', 'default']);
+});
+
+test('a misspelt field in a builder would fail the served-resource check, though the encoder drops it silently', () => {
+  const t = translateExample();
+  const built = t.classes.get('node-proxy/node-a')?.resources.get(CLUSTER_TYPE)?.get('outbound|8080||orders-v1.shop.svc.cluster.local');
+  assert.ok(built);
+  const misspelt = { ...built.message, conect_timeout: { seconds: 1 } };
+  const type = typeOf(CLUSTER_TYPE);
+  assert.deepEqual(type.encode(type.fromObject(misspelt)).finish(), built.value, 'fromObject drops the unknown key');
+  assert.ok(validateResource(CLUSTER_TYPE, misspelt).some((v) => v.rule === 'unknown_field' && v.path === 'conect_timeout'));
+  assert.throws(() => assertAllServedValid({ ...t, classes: new Map([['x', { key: 'x', client: { role: 'proxyless' }, resources: new Map([[CLUSTER_TYPE, new Map([[built.name, { ...built, message: misspelt }]])]]) }]]) }));
 });
 
 test('cross-references hold in every class: route clusters exist, RDS names served, every EDS cluster has endpoints', () => {

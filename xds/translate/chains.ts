@@ -33,16 +33,19 @@ export function buildChain(d: DestinationChain, origin: string, issues: readonly
   const chain = destinationFilterChain(d);
   const all = [...issues];
   let field: Uint8Array = new Uint8Array();
+  let encoded: protobuf.Message | undefined;
   try {
     const type = typeOf(FILTER_CHAIN_TYPE);
-    const bytes = type.encode(type.fromObject(chain)).finish();
+    encoded = type.fromObject(chain);
+    const bytes = type.encode(encoded).finish();
     const id = (typeOf(LISTENER_TYPE).fields.filter_chains as protobuf.Field).id;
     field = protobuf.Writer.create().uint32((id << 3) | 2).bytes(bytes).finish();
   } catch (err) {
     all.push({ object: origin, message: `cannot encode filter chain ${d.name}: ${(err as Error).message}`, resource: { typeUrl: LISTENER_TYPE, name: d.name } });
   }
-  if (field.length > 0) {
-    for (const v of checker(FILTER_CHAIN_TYPE, chain)) {
+  if (encoded && field.length > 0) {
+    // The message the bytes came from, as in encode.ts's finish.
+    for (const v of checker(FILTER_CHAIN_TYPE, encoded)) {
       all.push({ object: origin, field: `filter_chains[${d.name}].${v.path}`, message: `${v.rule}: ${v.message}`, resource: { typeUrl: LISTENER_TYPE, name: d.name } });
     }
   }

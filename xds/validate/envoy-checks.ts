@@ -94,8 +94,16 @@ function terminalFilters(kind: 'http' | 'network', terminal: Set<string>, ownPre
 
 /** The number of an enum value, e.g. `enumValue('envoy.config.core.v3.SocketAddress.Protocol', 'UDP')`. */
 function enumValue(enumName: string, valueName: string): number {
-  return envoyRoot().lookupEnum(enumName).values[valueName];
+  const key = `${enumName}.${valueName}`;
+  let value = enumValues.get(key);
+  if (value === undefined) {
+    value = envoyRoot().lookupEnum(enumName).values[valueName] as number;
+    enumValues.set(key, value);
+  }
+  return value;
 }
+
+const enumValues = new Map<string, number>();
 /** Above this many combinations a filter chain match is compared as a whole only. */
 const MAX_COMBINATIONS = 4096;
 

@@ -95,8 +95,13 @@ export function lookupType(fullName: string): protobuf.Type {
 
 /** The message type a type URL (`type.googleapis.com/<full name>`) names, or undefined if none. */
 export function typeForUrl(typeUrl: string): protobuf.Type | undefined {
+  // Looked up once per URL: the checker asks for every Any and every resource it sees.
+  if (urlTypes.has(typeUrl)) return urlTypes.get(typeUrl);
   const name = typeUrl.slice(typeUrl.lastIndexOf('/') + 1);
-  if (name === '') return undefined;
-  const found = envoyRoot().lookup(name);
-  return found instanceof protobuf.Type ? found : undefined;
+  const found = name === '' ? undefined : envoyRoot().lookup(name);
+  const type = found instanceof protobuf.Type ? found : undefined;
+  urlTypes.set(typeUrl, type);
+  return type;
 }
+
+const urlTypes = new Map<string, protobuf.Type | undefined>();
