@@ -101,11 +101,12 @@ async function refusedWith(label: string, nodeA: TunnelCertificate[], nodeB: Tun
   assert.equal((await tunnelB.status()).inbound.streams, before, `${label}: no stream reached the pod`);
 }
 
-test('a client certificate from another CA, an expired one, and a server presenting another SPIFFE ID are refused', async () => {
+test('a client certificate from another CA, an expired client or server certificate, and a server presenting another SPIFFE ID are refused', async () => {
   const otherCa = new CertificateAuthority(CertificateAuthority.generateRoot(TRUST_DOMAIN));
   await refusedWith('other CA', [svid(otherCa, spiffeOf(client))], certsB);
   const pastCa = new CertificateAuthority(root, { clock: () => Date.now() - 2 * 3600_000 });
   await refusedWith('expired client certificate', [svid(pastCa, spiffeOf(client), 3600_000)], certsB);
+  await refusedWith('expired server certificate', [svid(ca, spiffeOf(client))], [svid(pastCa, spiffeOf(web), 3600_000)]);
   const impostor = svid(ca, `spiffe://${TRUST_DOMAIN}/ns/shop/sa/impostor`);
   await refusedWith('wrong server SPIFFE ID', [svid(ca, spiffeOf(client))], [{ ...impostor, spiffeId: spiffeOf(web) }]);
 
