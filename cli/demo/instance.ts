@@ -37,7 +37,8 @@ export class Instance {
     this.dir = join('/run', name);
     this.pinRoot = join('/sys/fs/bpf', name);
     const digest = createHash('sha256').update(name).digest();
-    this.#net = `169.254.${100 + ((digest[0] as number) % 100)}`;
+    const octet = 100 + ((digest[0] as number) % 100);
+    this.#net = `169.254.${octet === 169 ? 168 : octet}`; // clear of cloud metadata's 169.254.169.254
     this.#tag = digest.subarray(1, 3).toString('hex');
     this.controlPlaneAddress = `${this.#net}.1`;
     this.#envoyBase = 16 * (1 + digest.readUInt16BE(3));
