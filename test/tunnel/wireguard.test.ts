@@ -10,6 +10,7 @@ import { WireCapture } from './capture.js';
 import { AdminServer } from '../../redirector/admin.js';
 import { tunnelStatus, type TunnelStatus } from '../../redirector/tunnel/tunnel-status.js';
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const PORT = 7000;
@@ -77,6 +78,7 @@ test('pods across nodes over WireGuard: 64 concurrent connections and a 32 MiB t
   assert.ok(!pcap.includes(marker), 'no plaintext marker on the wire');
 
   const status = await ta.status();
+  assert.equal(status.implementation, existsSync('/sys/module/wireguard') ? 'kernel' : 'wireguard-go', 'kernel WireGuard where the module is loaded, else wireguard-go');
   const peer = status.peers.find((p) => p.publicKey === tb.publicKey);
   assert.ok(peer, 'node b is a peer of node a');
   assert.equal(peer.node, 'b');
