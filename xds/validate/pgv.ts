@@ -46,100 +46,138 @@ function uniqueKey(item: unknown): string {
   return item instanceof Uint8Array ? Buffer.from(item).toString('hex') : String(item);
 }
 
+/**
+ * One walk over a message. The path to the value being checked is kept as a stack of segments (a
+ * field name, a repeated index, a map key already in brackets) and joined only when a rule breaks:
+ * most values break none, and building a path string for each one was most of the walk's garbage.
+ */
 class Walk {
   readonly violations: Violation[] = [];
+  private readonly segments: (string | number)[] = [];
+
+  /** The current path, e.g. `virtual_hosts[1].domains`. */
+  private path(): string {
+    let path = '';
+    for (const segment of this.segments) {
+      if (typeof segment === 'number') path += `[${segment}]`;
+      else if (segment.startsWith('[')) path += segment;
+      else path = joinPath(path, segment);
+    }
+    return path;
+  }
 
   report(path: string, rule: string, message: string): void {
     this.violations.push({ path, rule, message });
   }
 
-  private failures(path: string, failures: Failure[]): void {
-    for (const failure of failures) this.report(path, failure.rule, failure.message);
+  private here(rule: string, message: string): void {
+    this.report(this.path(), rule, message);
   }
 
-  message(type: protobuf.Type, message: Fields, path: string): void {
+  private failures(failures: Failure[]): void {
+    for (const failure of failures) this.here(failure.rule, failure.message);
+  }
+
+  /** Walks a top-level message (or an Any's contents) at the current path. */
+  message(type: protobuf.Type, message: Fields): void {
     const plan = planOf(type);
     if (plan.disabled) return;
+    const segments = this.segments;
     for (const oneof of plan.requiredOneofs) {
       if (!oneof.oneof.some((name) => isSet(message, name))) {
-        this.report(joinPath(path, oneof.name), 'oneof.required', `one of ${oneof.oneof.join(', ')} must be set`);
+        segments.push(oneof.name);
+        this.here('oneof.required', `one of ${oneof.oneof.join(', ')} must be set`);
+        segments.pop();
       }
     }
     for (const { field, rules } of plan.fields) {
       const set = isSet(message, field.name);
-      if (field.required && !set) this.report(joinPath(path, field.name), 'proto2.required', 'is a required field and is missing');
-      if (field.partOf && !set) continue;
+      if (!set && (field.required || field.partOf)) {
+        if (field.required) {
+          segments.push(field.name);
+          this.here('proto2.required', 'is a required field and is missing');
+          segments.pop();
+        }
+        if (field.partOf) continue;
+      }
       const value = message[field.name];
-      const fieldPath = joinPath(path, field.name);
-      if (field instanceof protobuf.MapField) this.map(field, rules, isRecord(value) ? value : {}, fieldPath);
-      else if (field.repeated) this.repeated(field, rules, Array.isArray(value) ? value : [], fieldPath);
-      else this.value(field, rules, value, fieldPath);
+      segments.push(field.name);
+      if (field instanceof protobuf.MapField) this.map(field, rules, isRecord(value) ? value : {});
+      else if (field.repeated) this.repeated(field, rules, Array.isArray(value) ? value : []);
+      else this.value(field, rules, value);
+      segments.pop();
     }
-    envoyChecks.get(plan.name)?.(message, path, (at, rule, why) => this.report(at, rule, why));
+    const check = envoyChecks.get(plan.name);
+    if (check) check(message, this.path(), (at, rule, why) => this.report(at, rule, why));
   }
 
-  private repeated(field: protobuf.FieldBase, rules: Rules | undefined, items: unknown[], path: string): void {
+  private repeated(field: protobuf.FieldBase, rules: Rules | undefined, items: unknown[]): void {
     const repeated = sub(rules, 'repeated');
     if (repeated && !(repeated.ignore_empty === true && items.length === 0)) {
       if (repeated.min_items !== undefined && items.length < Number(repeated.min_items)) {
-        this.report(path, 'repeated.min_items', `must have at least ${String(repeated.min_items)} items (got ${items.length})`);
+        this.here('repeated.min_items', `must have at least ${String(repeated.min_items)} items (got ${items.length})`);
       }
       if (repeated.max_items !== undefined && items.length > Number(repeated.max_items)) {
-        this.report(path, 'repeated.max_items', `must have at most ${String(repeated.max_items)} items (got ${items.length})`);
+        this.here('repeated.max_items', `must have at most ${String(repeated.max_items)} items (got ${items.length})`);
       }
       if (repeated.unique === true && new Set(items.map(uniqueKey)).size !== items.length) {
-        this.report(path, 'repeated.unique', 'items must be unique');
+        this.here('repeated.unique', 'items must be unique');
       }
     }
     const itemRules = sub(repeated, 'items');
-    items.forEach((item, i) => this.value(field, itemRules, item, `${path}[${i}]`));
+    for (let i = 0; i < items.length; i++) {
+      this.segments.push(i);
+      this.value(field, itemRules, items[i]);
+      this.segments.pop();
+    }
   }
 
-  private map(field: protobuf.MapField, rules: Rules | undefined, entries: Fields, path: string): void {
+  private map(field: protobuf.MapField, rules: Rules | undefined, entries: Fields): void {
     const map = sub(rules, 'map');
     const keys = Object.keys(entries);
     if (map && !(map.ignore_empty === true && keys.length === 0)) {
       if (map.min_pairs !== undefined && keys.length < Number(map.min_pairs)) {
-        this.report(path, 'map.min_pairs', `must have at least ${String(map.min_pairs)} entries (got ${keys.length})`);
+        this.here('map.min_pairs', `must have at least ${String(map.min_pairs)} entries (got ${keys.length})`);
       }
       if (map.max_pairs !== undefined && keys.length > Number(map.max_pairs)) {
-        this.report(path, 'map.max_pairs', `must have at most ${String(map.max_pairs)} entries (got ${keys.length})`);
+        this.here('map.max_pairs', `must have at most ${String(map.max_pairs)} entries (got ${keys.length})`);
       }
     }
     const keyRules = sub(map, 'keys');
     const valueRules = sub(map, 'values');
     for (const key of keys) {
-      const entryPath = `${path}[${JSON.stringify(key)}]`;
-      if (keyRules) this.scalar(field.keyType, keyRules, mapKey(field.keyType, key), entryPath);
-      if (map?.no_sparse === true && entries[key] == null) this.report(entryPath, 'map.no_sparse', 'map values must not be unset');
-      this.value(field, valueRules, entries[key], entryPath);
+      this.segments.push(`[${JSON.stringify(key)}]`);
+      if (keyRules) this.scalar(field.keyType, keyRules, mapKey(field.keyType, key));
+      if (map?.no_sparse === true && entries[key] == null) this.here('map.no_sparse', 'map values must not be unset');
+      this.value(field, valueRules, entries[key]);
+      this.segments.pop();
     }
   }
 
   /** One value of a field (the field itself, one repeated item, or one map value). */
-  private value(field: protobuf.FieldBase, rules: Rules | undefined, value: unknown, path: string): void {
+  private value(field: protobuf.FieldBase, rules: Rules | undefined, value: unknown): void {
     const resolved = field.resolvedType;
-    if (resolved instanceof protobuf.Type) this.submessage(resolved, rules, isRecord(value) ? value : undefined, path);
+    if (resolved instanceof protobuf.Type) this.submessage(resolved, rules, isRecord(value) ? value : undefined);
     else if (resolved instanceof protobuf.Enum) {
       const enumRules = sub(rules, 'enum');
-      if (enumRules) this.failures(path, checkEnum(enumRules, Number(value ?? 0), resolved));
-    } else if (rules) this.scalar(field.type, rules, value, path);
+      if (enumRules) this.failures(checkEnum(enumRules, Number(value ?? 0), resolved));
+    } else if (rules) this.scalar(field.type, rules, value);
   }
 
-  private scalar(kind: string, rules: Rules, value: unknown, path: string): void {
+  private scalar(kind: string, rules: Rules, value: unknown): void {
     const kindRules = sub(rules, kind);
     if (!kindRules) return;
-    if (kind === 'string') this.failures(path, checkString(kindRules, typeof value === 'string' ? value : ''));
-    else if (kind === 'bool') this.failures(path, checkBool(kindRules, value === true));
-    else if (kind === 'bytes') this.failures(path, checkBytes(kindRules, value instanceof Uint8Array ? value : new Uint8Array()));
-    else if (NUMBER_KINDS.has(kind)) this.failures(path, checkNumber(kind, kindRules, value ?? 0));
+    if (kind === 'string') this.failures(checkString(kindRules, typeof value === 'string' ? value : ''));
+    else if (kind === 'bool') this.failures(checkBool(kindRules, value === true));
+    else if (kind === 'bytes') this.failures(checkBytes(kindRules, value instanceof Uint8Array ? value : new Uint8Array()));
+    else if (NUMBER_KINDS.has(kind)) this.failures(checkNumber(kind, kindRules, value ?? 0));
   }
 
-  private submessage(type: protobuf.Type, rules: Rules | undefined, value: Fields | undefined, path: string): void {
+  private submessage(type: protobuf.Type, rules: Rules | undefined, value: Fields | undefined): void {
     if (value === undefined) {
       for (const kind of ['message', 'duration', 'timestamp', 'any']) {
         if (sub(rules, kind)?.required === true) {
-          this.report(path, `${kind}.required`, 'is required');
+          this.here(`${kind}.required`, 'is required');
           return;
         }
       }
@@ -148,40 +186,40 @@ class Walk {
     if (sub(rules, 'message')?.skip === true) return;
     const name = planOf(type).name;
     if (WRAPPERS.has(name)) {
-      if (rules) this.scalar(type.fields.value.type, rules, value.value, path);
+      if (rules) this.scalar(type.fields.value.type, rules, value.value);
     } else if (name === 'google.protobuf.Duration') {
-      this.failures(path, checkDuration(sub(rules, 'duration'), value));
+      this.failures(checkDuration(sub(rules, 'duration'), value));
     } else if (name === 'google.protobuf.Timestamp') {
       const timestampRules = sub(rules, 'timestamp');
-      if (timestampRules) this.failures(path, checkTimestamp(timestampRules, value));
+      if (timestampRules) this.failures(checkTimestamp(timestampRules, value));
     } else if (name === 'google.protobuf.Any') {
-      this.any(sub(rules, 'any'), value, path);
+      this.any(sub(rules, 'any'), value);
     } else {
-      this.message(type, value, path);
+      this.message(type, value);
     }
   }
 
-  private any(rules: Rules | undefined, value: Fields, path: string): void {
+  private any(rules: Rules | undefined, value: Fields): void {
     const typeUrl = typeof value.type_url === 'string' ? value.type_url : '';
     const allowed = list(rules?.in).map(String);
     if (allowed.length > 0 && !allowed.includes(typeUrl)) {
-      this.report(path, 'any.in', `type ${typeUrl || '(none)'} must be one of ${allowed.join(', ')}`);
+      this.here('any.in', `type ${typeUrl || '(none)'} must be one of ${allowed.join(', ')}`);
     }
-    if (list(rules?.not_in).map(String).includes(typeUrl)) this.report(path, 'any.not_in', `type ${typeUrl} is not allowed here`);
+    if (list(rules?.not_in).map(String).includes(typeUrl)) this.here('any.not_in', `type ${typeUrl} is not allowed here`);
     const type = typeForUrl(typeUrl);
     if (!type) {
       const why = typeUrl ? `unknown type ${typeUrl}: Envoy rejects a type it does not know` : 'type_url is empty';
-      this.report(path, 'any.type_url', why);
+      this.here('any.type_url', why);
       return;
     }
     let inner: Fields;
     try {
       inner = decode(type, value.value instanceof Uint8Array ? value.value : new Uint8Array());
     } catch (err) {
-      this.report(path, 'any.decode', `value does not decode as ${typeUrl}: ${(err as Error).message}`);
+      this.here('any.decode', `value does not decode as ${typeUrl}: ${(err as Error).message}`);
       return;
     }
-    this.message(type, inner, path);
+    this.message(type, inner);
   }
 }
 
@@ -224,7 +262,7 @@ export function validateMessage(type: string | protobuf.Type, message: object | 
   const walk = new Walk();
   const decoded = toMessage(messageType, message, walk);
   try {
-    if (decoded) walk.message(messageType, decoded, '');
+    if (decoded) walk.message(messageType, decoded);
   } catch (err) {
     // A fault of the checker must not pass the resource, nor take down the caller.
     walk.report('', 'validator.error', `the checker failed: ${(err as Error).stack ?? String(err)}`);
