@@ -1,17 +1,23 @@
 // The agent's admin HTTP API (default 127.0.0.1:15021): /healthz, /readyz (the first reconcile is
-// done), /metrics (Prometheus text), /debug/maps/<name> (a kernel map decoded with names),
+// done), /metrics (Prometheus text), /debug/maps/<name> (a kernel map decoded with names;
+// /debug/maps/ct?limit=N the conntrack table, at most N entries, default 1000),
 // /debug/flows (recent flows as NDJSON; ?follow=1 keeps streaming new ones), /debug/state (xDS
 // status per type, attached interfaces, the last reconcile), /debug/tunnel (the node tunnels).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Flow } from './flows.js';
-import { VIEWABLE_MAPS } from './map-view.js';
+import { type ConntrackView, VIEWABLE_MAPS } from './map-view.js';
+
+/** Conntrack entries /debug/maps/ct returns without ?limit=. */
+export const DEFAULT_CT_LIMIT = 1000;
 
 export interface AdminHandlers {
   ready(): boolean;
   metrics(): Promise<string>;
   map(kind: (typeof VIEWABLE_MAPS)[string]): Record<string, unknown>[];
+  /** The conntrack table, at most `limit` entries decoded (viewConntrack); /debug/maps/ct is 404 without it. */
+  conntrack?(limit: number): ConntrackView;
   recentFlows(): Flow[];
   follow(fn: (flow: Flow) => void): () => void;
   state(): unknown;
@@ -45,6 +51,15 @@ export class AdminServer {
     if (url.pathname === '/metrics') return send(res, 200, 'text/plain; version=0.0.4', await h.metrics());
     if (url.pathname === '/debug/state') return json(res, h.state());
     if (url.pathname === '/debug/tunnel') return json(res, await h.tunnel());
+    if (url.pathname === '/debug/maps/ct' && h.conntrack) {
+      const limit = Number(url.searchParams.get('limit') ?? DEFAULT_CT_LIMIT);
+      if (!Number.isInteger(limit) || limit < 0) return json(res, { error: '?limit= takes a whole number' }, 400);
+      const view = h.conntrack(limit);
+      // The body stays a JSON array of entries like every map; the totals travel in headers.
+      res.setHeader('x-skiff-total-entries', String(view.total));
+      res.setHeader('x-skiff-truncated', view.truncated ? `true: ${view.entries.length} of ${view.total} entries shown; raise ?limit=` : 'false');
+      return json(res, view.entries);
+    }
     if (url.pathname.startsWith('/debug/maps/')) {
       const kind = VIEWABLE_MAPS[url.pathname.slice('/debug/maps/'.length)];
       if (!kind) return json(res, { error: `no such map; one of ${Object.keys(VIEWABLE_MAPS).join(', ')}` }, 404);

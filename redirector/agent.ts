@@ -19,7 +19,7 @@ import { Attacher } from './attach.js';
 import { DesiredState, MAP_KINDS, MAP_NAMES, type MapKind } from './desired-state.js';
 import { FlowLog } from './flows.js';
 import { findPodInterfaces, hostAddresses } from './interfaces.js';
-import { viewMap } from './map-view.js';
+import { viewConntrack, viewMap } from './map-view.js';
 import { AgentMetrics } from './metrics.js';
 import { installProxyRoute, removeProxyRoute } from './proxy-route.js';
 import { Reconciler, type ReconcileResult } from './reconciler.js';
@@ -110,6 +110,7 @@ export class RedirectorAgent {
       ready: () => this.#ready,
       metrics: () => this.#collectMetrics(),
       map: (kind) => viewMap(kind, this.#maps[kind], this.#desired.resources, this.#maps.endpoints),
+      conntrack: (limit) => viewConntrack(this.#object.map(conntrack.MAP_NAME), this.#maps.backends, this.#desired.resources, limit),
       recentFlows: () => this.#flows.recent(),
       follow: (fn) => this.#flows.follow(fn),
       state: () => this.state(),
@@ -287,6 +288,7 @@ export class RedirectorAgent {
 
   async #collectMetrics(): Promise<string> {
     for (const kind of MAP_KINDS) this.metrics.mapEntries.set({ map: kind }, this.#reconciler.actual[kind].size);
+    this.metrics.observeDatapath(this.#object.maps(), Object.fromEntries(MAP_KINDS.map((k) => [MAP_NAMES[k], k])));
     this.metrics.xdsConnected.set(this.#xds?.connected ? 1 : 0);
     for (const [type, s] of this.#xds?.status ?? []) {
       const short = type.slice(type.lastIndexOf('.') + 1);

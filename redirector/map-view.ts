@@ -5,6 +5,9 @@ import type { BpfMap } from '../bpf/libbpf.js';
 import {
   backends,
   config,
+  conntrack,
+  CtFlags,
+  CtScope,
   Direction,
   endpoints,
   ipcache,
@@ -40,16 +43,76 @@ function identityName(resources: Resources, id: number): string {
   return `${identity.namespace}/${labels.join(',')}`;
 }
 
-/** Every entry of one map, decoded and named (policy entries name their pod through `endpointsMap`). */
-export function viewMap(kind: MapKind, map: BpfMap, resources: Resources, endpointsMap?: BpfMap): Record<string, unknown>[] {
+/** Pods by their IPs and services by their VIPs (namespace/name). */
+function addressNames(resources: Resources): { podByIp: Map<string, string>; serviceByVip: Map<string, string> } {
   const podByIp = new Map<string, string>();
   for (const [key, w] of resources.workloads) for (const ip of w.ips) podByIp.set(ip, key);
+  const serviceByVip = new Map<string, string>();
+  for (const [key, s] of resources.services) for (const vip of s.vips) serviceByVip.set(vip, key);
+  return { podByIp, serviceByVip };
+}
+
+/** Names of the bits set in a flags word (e.g. 'DNAT|SEEN_REPLY'), '' when none. */
+function flagNames(table: Record<string, number>, flags: number): string {
+  return Object.entries(table)
+    .filter(([, bit]) => (flags & bit) !== 0)
+    .map(([name]) => name)
+    .join('|');
+}
+
+const hostPort = (addr: string, port: number): string => (addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`);
+
+/** /debug/maps/ct: at most `limit` entries (of `total`), decoded and named. */
+export interface ConntrackView {
+  entries: Record<string, unknown>[];
+  total: number;
+  truncated: boolean;
+}
+
+/**
+ * The conntrack table decoded: tuple and scope, flag names, the NAT'd original destination (and
+ * its service), the chosen backend (address and pod), counters and the remaining lifetime. Only
+ * the first `limit` entries are decoded; `total` counts them all.
+ */
+export function viewConntrack(ct: BpfMap, backendsMap: BpfMap, resources: Resources, limit: number, nowNs = conntrack.monotonicNowNs()): ConntrackView {
+  const { podByIp, serviceByVip } = addressNames(resources);
+  const entries: Record<string, unknown>[] = [];
+  let total = 0;
+  for (const k of ct.keys()) {
+    total++;
+    if (entries.length >= limit) continue;
+    const v = ct.lookup(k);
+    if (!v) continue;
+    const key = conntrack.decodeKey(k);
+    const value = conntrack.decodeValue(v, key.family);
+    const backendValue = value.backendId !== 0 ? backendsMap.lookup(backends.encodeKey(value.backendId)) : undefined;
+    const backend = backendValue ? backends.decodeValue(backendValue) : undefined;
+    const lifetimeNs = value.expires - nowNs;
+    entries.push({
+      tuple: `${hostPort(key.saddr, key.sport)} -> ${hostPort(key.daddr, key.dport)} ${PROTOS[key.proto] ?? key.proto}`,
+      scope: nameOf(CtScope, key.scope),
+      src: podByIp.get(key.saddr) ?? '',
+      dst: podByIp.get(key.daddr) ?? serviceByVip.get(key.daddr) ?? '',
+      flags: flagNames(CtFlags, value.flags),
+      nat: value.natAddr ? hostPort(value.natAddr, value.natPort) : '',
+      service: value.natAddr ? (serviceByVip.get(value.natAddr) ?? '') : '',
+      backend: backend ? `${hostPort(backend.addr, backend.port)}${podByIp.has(backend.addr) ? ` (${podByIp.get(backend.addr)})` : ''}` : value.backendId === 0 ? '' : `#${value.backendId}`,
+      proxyPort: value.proxyPort,
+      packets: Number(value.packets),
+      bytes: Number(value.bytes),
+      lifetime: lifetimeNs > 0n ? `${Number(lifetimeNs / 1_000_000n) / 1000}s` : 'expired',
+    });
+  }
+  return { entries, total, truncated: total > entries.length };
+}
+
+/** Every entry of one map, decoded and named (policy entries name their pod through `endpointsMap`). */
+export function viewMap(kind: MapKind, map: BpfMap, resources: Resources, endpointsMap?: BpfMap): Record<string, unknown>[] {
+  const { podByIp, serviceByVip } = addressNames(resources);
   const podByEndpoint = new Map<number, string>();
   if (kind === 'policy' && endpointsMap) {
     for (const [k, v] of endpointsMap.entries()) podByEndpoint.set(endpoints.decodeValue(v).endpointId, podByIp.get(endpoints.decodeKey(k)) ?? '');
   }
-  const serviceByVip = new Map<string, string>();
-  for (const [key, s] of resources.services) for (const vip of s.vips) serviceByVip.set(vip, key);
   const rows: Record<string, unknown>[] = [];
   for (const [k, v] of map.entries()) {
     switch (kind) {

@@ -138,7 +138,7 @@ test('proxy-status table: istioctl-style columns with ROLE, SDS and SKIFF; the s
   const [header, ...rows] = r.stdout.trimEnd().split('\n');
   assert.match(header ?? '', /^NAME\s+ROLE\s+NODE\s+CLUSTER\s+CDS\s+LDS\s+EDS\s+RDS\s+SDS\s+SKIFF\s+CONTROL PLANE\s+VERSION$/);
   const row = (id: string) => rows.find((l) => l.startsWith(`${id} `)) ?? '';
-  assert.match(row('node-a~proxy'), /^node-a~proxy\s+node-proxy\s+node-a\s+test\s+SYNCED\s+SYNCED\s+SYNCED\s+SYNCED\s+SYNCED\s+IGNORED\s+127\.0\.0\.1:\d+/);
+  assert.match(row('node-a~proxy'), /^node-a~proxy\s+node-proxy\s+node-a\s+test\s+SYNCED\s+SYNCED\s+SYNCED\s+SYNCED\s+SYNCED\s+IGNORED\s+\S+ \(\d+\.\d+\.\d+\S*\)\s/, 'the control plane by its id and version');
   assert.match(row('redirector-node-a'), /redirector\s+node-a\s+test\s+IGNORED\s+IGNORED\s+IGNORED\s+IGNORED\s+IGNORED\s+SYNCED\s/);
   assert.match(row('node-b~proxy'), /NACKED \(cluster outbound\|80\|\|web: refused/);
   assert.match(row('node-b~silent'), /IGNORED\s+STALE \(\d+(ms|\.\ds)\)/);
@@ -164,16 +164,22 @@ test('proxy-status ID: the client in detail and, per type, what it ACKed against
   ]);
   assert.equal(good.code, 0, good.stderr);
   assert.match(good.stdout, /^node-a~proxy: role node-proxy, node node-a, delta/);
-  assert.match(good.stdout, /^CDS: the client ACKed version \S+, the last one sent$/m);
+  assert.match(good.stdout, /^CDS: the client ACKed what the control plane serves now$/m);
   assert.equal(bad.code, 1);
-  const doc = parse(bad.stdout) as { client: { id: string }; diff: { type: string; status: { state: string }; note: string; sent: Record<string, string> }[] };
+  const doc = parse(bad.stdout) as {
+    client: { id: string };
+    diff: { type: string; status: { state: string; detail: string }; note: string; sent: Record<string, string>; diff: { added: string[]; changed: string[]; removed: string[] } | null }[];
+  };
   const sentClusters = Object.keys(doc.diff[0]?.sent ?? {});
   assert.ok(sentClusters.includes('PassthroughCluster') && sentClusters.some((n) => n.startsWith('outbound|')), `the clusters of the refused version: ${sentClusters.join(', ')}`);
   assert.equal(doc.client.id, 'node-b~proxy');
   assert.equal(doc.diff[0]?.status.state, 'NACKED');
-  assert.match(doc.diff[0]?.note ?? '', /refused version \S+ and keeps nothing: cluster outbound\|80\|\|web: refused by the test/);
+  assert.match(doc.diff[0]?.status.detail ?? '', /cluster outbound\|80\|\|web: refused by the test/);
+  assert.match(doc.diff[0]?.note ?? '', /^the client ACKed nothing; the control plane serves \S+$/);
+  const added = doc.diff[0]?.diff?.added ?? [];
+  assert.deepEqual(added, [...sentClusters].sort(), 'every cluster served now is missing from the ACKed copy, by name');
   assert.equal(silent.code, 1);
-  assert.match(silent.stdout, /^LDS: version \S+ sent \S+ ago, not answered yet; the client ACKed nothing$/m);
+  assert.match(silent.stdout, /^LDS: the client ACKed nothing; the control plane serves \S+\n {2}\+ skiff-transparent \(not in the client's ACKed copy\)$/m);
   assert.match(silent.stdout, /^LDS version \S+, not ACKed, holds 1 resource\(s\):\n {2}skiff-transparent {2}\S+$/m);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /no client with node id 'no-such-proxy'/);
