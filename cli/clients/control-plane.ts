@@ -5,10 +5,13 @@ import { getJson } from './http.js';
 
 export const DEFAULT_CONTROL_PLANE_ADMIN = '127.0.0.1:15014';
 
-/** What the control plane would send now and what the client last ACKed (served once the admin exposes them). */
-export interface TypeStateDetail extends TypeStateView {
-  current?: { version: string; resources: Record<string, string> };
-  ackedResources?: Record<string, string>;
+/**
+ * One type's sync state. `current` (what the control plane would send now) and `ackedResources`
+ * (what the client last ACKed) are optional here: a control plane of an earlier build omits them.
+ */
+export interface TypeStateDetail extends Omit<TypeStateView, 'current' | 'ackedResources'> {
+  current?: TypeStateView['current'];
+  ackedResources?: TypeStateView['ackedResources'];
 }
 
 export interface SyncClient extends Omit<ClientView, 'types'> {
