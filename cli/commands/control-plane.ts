@@ -137,7 +137,11 @@ export const controlPlaneCommand: Command = {
     identity.startRotation(() => serveAll(store.current()));
 
     const xds = new XdsServer({ cache, addServices: (server) => identity.addServices(server, () => store.current()) });
-    const admin = new AdminServer({ xds, pages: { '/debug/mesh': () => snapshotToData(store.current()), '/debug/translation': () => ({ issues: translated.issues(store.current()) }) } });
+    const admin = new AdminServer({
+      xds,
+      snapshotVersion: () => store.current().version,
+      pages: { '/debug/mesh': () => snapshotToData(store.current()), '/debug/translation': () => ({ issues: translated.issues(store.current()) }) },
+    });
     await xds.listen(`${options.xds.host.includes(':') ? `[${options.xds.host}]` : options.xds.host}:${options.xds.port}`);
     await admin.listen(options.admin.host, options.admin.port);
 
