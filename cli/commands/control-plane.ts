@@ -14,6 +14,7 @@ import { snapshotToData, type MeshSnapshot } from '../../config/snapshot/index.j
 import { AdminServer, SnapshotCache, XdsServer } from '../../xds/index.js';
 import { MeshResources } from '../../xds/translate/serve.js';
 import { IdentityRuntime, type IdentityOptions } from '../../xds/ca/runtime.js';
+import { AccessLogStore, addAccessLogService } from '../../xds/accesslog/index.js';
 
 const log = logger('control-plane');
 
@@ -23,8 +24,9 @@ const HELP = `Usage: skiff control-plane [--config DIR] [--xds HOST:PORT] [--adm
 Runs the control plane: loads the mesh from a config directory (multi-document Kubernetes YAML,
 watched for changes) and/or a Kubernetes API server, and serves it over xDS (ADS, SotW and Delta)
 to node proxies, waypoints, proxyless gRPC clients and redirectors. The admin HTTP API serves
-/healthz, /readyz, /metrics, /debug/syncz, /debug/config_dump?proxy=ID, /debug/mesh and /debug/translation (resources
-withheld by the translator, with the mesh object at fault).
+/healthz, /readyz, /metrics, /debug/syncz, /debug/config_dump?proxy=ID, /debug/mesh, /debug/translation (resources
+withheld by the translator, with the mesh object at fault) and /debug/accesslog (the L7 request lines
+node proxies and waypoints send over gRPC ALS, served on the xDS port).
 SIGINT or SIGTERM shuts down gracefully (streams end with UNAVAILABLE; clients retry).
 
 Flags:
@@ -136,11 +138,23 @@ export const controlPlaneCommand: Command = {
     });
     identity.startRotation(() => serveAll(store.current()));
 
-    const xds = new XdsServer({ cache, addServices: (server) => identity.addServices(server, () => store.current()) });
+    const accessLog = new AccessLogStore();
+    const xds = new XdsServer({
+      cache,
+      addServices: (server) => {
+        identity.addServices(server, () => store.current());
+        addAccessLogService(server, accessLog);
+      },
+    });
+    accessLog.countIn(xds.metrics.registry);
     const admin = new AdminServer({
       xds,
       snapshotVersion: () => store.current().version,
-      pages: { '/debug/mesh': () => snapshotToData(store.current()), '/debug/translation': () => ({ issues: translated.issues(store.current()) }) },
+      pages: {
+        '/debug/mesh': () => snapshotToData(store.current()),
+        '/debug/translation': () => ({ issues: translated.issues(store.current()) }),
+        '/debug/accesslog': () => ({ entries: accessLog.recent() }),
+      },
     });
     await xds.listen(`${options.xds.host.includes(':') ? `[${options.xds.host}]` : options.xds.host}:${options.xds.port}`);
     await admin.listen(options.admin.host, options.admin.port);
