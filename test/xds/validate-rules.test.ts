@@ -40,6 +40,8 @@ message Strings {
   string s_header_name = 22 [(validate.rules).string.well_known_regex = HTTP_HEADER_NAME];
   string s_header_value = 23 [(validate.rules).string.well_known_regex = HTTP_HEADER_VALUE];
   string s_ignore_empty = 24 [(validate.rules).string = {ignore_empty: true, min_len: 3}];
+  string s_min_len = 25 [(validate.rules).string.min_len = 3];
+  string s_min_bytes = 26 [(validate.rules).string.min_bytes = 5];
 }
 
 message Numbers {
@@ -160,6 +162,10 @@ test('string rules: const, lengths, affixes, in/not_in, RE2 pattern, well-known 
     ['s_len_bytes', 'abc', 'string.len_bytes', 'héy'],
     ['s_min_max', 'abcd', 'string.max_len', 'ab'],
     ['s_min_max', 'a', 'string.min_len', 'abc'],
+    // Lower bounds alone take a shortcut by UTF-16 length; code points and bytes still decide.
+    ['s_min_len', '😀😀', 'string.min_len', '😀😀😀'],
+    ['s_min_len', 'ab', 'string.min_len', 'ab😀'],
+    ['s_min_bytes', 'abcd', 'string.min_bytes', 'é€'],
     ['s_bytes', 'é€', 'string.max_bytes', 'é'],
     ['s_prefix', 'xpre', 'string.prefix', 'prefix'],
     ['s_suffix', 'sufx', 'string.suffix', 'xsuf'],

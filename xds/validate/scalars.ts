@@ -133,8 +133,20 @@ const STRING_AFFIXES = new Map<string, [holds: (value: string, rule: string) => 
   ['not_contains', [(v, r) => !v.includes(r), 'not contain']],
 ]);
 
+/**
+ * True when the rules are only lower length bounds (most string rules in Envoy's protos are
+ * `min_len: 1` or `min_bytes: 1`) and the value meets them: checked by its UTF-16 length alone, as
+ * it has at least half as many code points (rounded up) and at least as many UTF-8 bytes.
+ */
+function meetsLowerBounds(rules: Rules, value: string): boolean {
+  for (const name in rules) if (name !== 'min_len' && name !== 'min_bytes' && name !== 'ignore_empty') return false;
+  if (rules.min_len !== undefined && Math.ceil(value.length / 2) < Number(rules.min_len)) return false;
+  return rules.min_bytes === undefined || value.length >= Number(rules.min_bytes);
+}
+
 export function checkString(rules: Rules, value: string): Failure[] {
   if (rules.ignore_empty === true && value === '') return [];
+  if (meetsLowerBounds(rules, value)) return [];
   const shown = () => quote(value);
   const failures = [
     ...membershipRules('string', rules, value, String, shown),
