@@ -1,6 +1,7 @@
 // Client of the control plane's admin HTTP API (default 127.0.0.1:15014): /debug/syncz (every xDS
 // client's per-type sync state) and /debug/config_dump?proxy=ID (Envoy ConfigDump JSON).
 import type { ClientView, TypeStateView } from '../../xds/index.js';
+import type { AccessLogEntry } from '../../xds/accesslog/index.js';
 import { getJson } from './http.js';
 
 export const DEFAULT_CONTROL_PLANE_ADMIN = '127.0.0.1:15014';
@@ -37,6 +38,11 @@ export class ControlPlaneClient {
 
   configDump(proxy: string): Promise<ConfigDump> {
     return getJson<ConfigDump>(this.address, `/debug/config_dump?proxy=${encodeURIComponent(proxy)}`);
+  }
+
+  /** The L7 request lines node proxies and waypoints sent over gRPC ALS (/debug/accesslog), oldest first. */
+  async accessLog(): Promise<AccessLogEntry[]> {
+    return (await getJson<{ entries: AccessLogEntry[] }>(this.address, '/debug/accesslog')).entries;
   }
 }
 

@@ -3,7 +3,8 @@
 import type { Command } from '../command.js';
 import { EXIT_OK, EXIT_UNAVAILABLE, UsageError } from '../command.js';
 import { Verdict } from '../../bpf/maps/constants.js';
-import { DEFAULT_CONTROL_PLANE_ADMIN } from '../clients/control-plane.js';
+import { ControlPlaneClient, DEFAULT_CONTROL_PLANE_ADMIN } from '../clients/control-plane.js';
+import type { AccessLogEntry } from '../../xds/accesslog/index.js';
 import { exitIfUnreachable } from '../clients/http.js';
 import { DEFAULT_REDIRECTOR_ADMIN, REDIRECTOR_FLAGS, redirectorsFromArgs, type Flow, type FlowEnd } from '../clients/redirector.js';
 import { integerFlag, parseCommandArgs, stringFlag } from '../output/args.js';
@@ -18,7 +19,9 @@ const HELP = `Usage: skiff observe [--follow] [--last N] [--namespace NS] [--pod
                      [--verdict ${VERDICTS.join('|')}] [--port P] [--node N] [--redirector HOST:PORT]... [-o table|json]
 
 The flow log, as Hubble shows it: one line per new connection, drop and redirect that the eBPF
-datapath of every node saw, with pods and services named, merged by time:
+datapath of every node saw, with pods and services named, and (without --follow) the L7 request
+lines node proxies and waypoints send the control plane over gRPC ALS (TYPE L7/HTTP, SUMMARY
+METHOD path → code, DROPPED for 403), merged by time:
   TIMESTAMP  SOURCE  DESTINATION  TYPE  VERDICT  SUMMARY  NODE
 DESTINATION is the backend pod for connections to a service VIP (SUMMARY names the service);
 SUMMARY gives the drop reason and, for flows steered to the node proxy, its port.
@@ -48,7 +51,38 @@ Examples:
   skiff observe --port 8080 --last 100 -o json | jq .reason
 `;
 
-export type NodeFlow = Flow & { node: string };
+/** A flow with its node; `l7` marks an L7 request line (from the control plane's /debug/accesslog). */
+export type NodeFlow = Flow & { node: string; type?: 'L7/HTTP'; l7?: { method: string; path: string; authority: string; code: number } };
+
+/**
+ * An L7 request line as a flow: TYPE L7/HTTP, DROPPED for 403 (the RBAC filter's denial), else
+ * FORWARDED; source and destination are the downstream addresses Envoy saw.
+ */
+export function l7Flow(e: AccessLogEntry): NodeFlow {
+  const end = (a: AccessLogEntry['src']): FlowEnd => ({ ip: a?.ip ?? '', port: a?.port ?? 0, identity: 0 });
+  return {
+    time: e.time,
+    verdict: e.code === 403 ? 'DROPPED' : 'FORWARDED',
+    reason: e.code === 403 ? 'POLICY_DENIED' : 'NONE',
+    source: 'proxy',
+    proto: 6,
+    src: end(e.src),
+    dst: end(e.dst),
+    proxyPort: 0,
+    node: e.node,
+    type: 'L7/HTTP',
+    l7: { method: e.method, path: e.path, authority: e.authority, code: e.code },
+  };
+}
+
+/** The control plane's L7 request lines as flows; none when it cannot be reached (L4 flows still show). */
+async function l7Flows(admin: string): Promise<NodeFlow[]> {
+  try {
+    return (await new ControlPlaneClient(admin).accessLog()).map(l7Flow);
+  } catch {
+    return [];
+  }
+}
 
 interface Filter {
   namespace?: string;
@@ -88,7 +122,8 @@ function endName(end: FlowEnd): string {
   return `${end.pod ?? end.service ?? end.ip}:${end.port}`;
 }
 
-function summary(flow: Flow): string {
+function summary(flow: NodeFlow): string {
+  if (flow.l7) return `${flow.l7.method} ${flow.l7.path} → ${flow.l7.code}`;
   const parts: string[] = [];
   if (flow.reason && flow.reason !== 'NONE') parts.push(flow.reason);
   if (flow.backend) parts.push(`via service ${flow.dst.service ?? flow.dst.ip} (${flow.dst.ip}:${flow.dst.port})`);
@@ -97,7 +132,7 @@ function summary(flow: Flow): string {
 }
 
 function row(flow: NodeFlow): string[] {
-  const type = `${PROTOS[flow.proto] ?? String(flow.proto)} ${flow.source.toLowerCase()}`;
+  const type = flow.type ?? `${PROTOS[flow.proto] ?? String(flow.proto)} ${flow.source.toLowerCase()}`;
   return [flow.time, endName(flow.src), endName(flow.backend ?? flow.dst), type, flow.verdict, summary(flow), flow.node];
 }
 
@@ -151,10 +186,13 @@ export const observeCommand: Command = {
     const filter = parseFilter(args);
     const last = integerFlag(args, 'last', DEFAULT_LAST);
     const json = args.output === 'json';
+    const nodeFlag = stringFlag(args, 'node');
     return exitIfUnreachable('observe', async () => {
       const redirectors = await redirectorsFromArgs(args);
       if (args.values.follow !== true) {
-        const all = (await Promise.all(redirectors.map(async (r) => (await r.flows()).map((f) => ({ ...f, node: r.node }))))).flat();
+        const l7 = l7Flows(stringFlag(args, 'admin') ?? DEFAULT_CONTROL_PLANE_ADMIN);
+        const all = (await Promise.all(redirectors.map(async (r) => (await r.flows()).map((f): NodeFlow => ({ ...f, node: r.node }))))).flat();
+        all.push(...(await l7).filter((f) => nodeFlag === undefined || f.node === nodeFlag));
         const shown = lastOf(all.filter((f) => matches(f, filter)), last);
         process.stdout.write(shown.length > 0 || json ? render(shown, json) : 'No flows match.\n');
         return EXIT_OK;
