@@ -10,6 +10,7 @@ import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE, SECRET_TYPE } f
 import type { Built } from './encode.js';
 import { loadAssignment, type EndpointShape } from './endpoints.js';
 import { ROUTER_FILTER, hcmFilter, httpConnectionManager, tcpProxyFilter } from './listeners.js';
+import { changedKeys } from './diff.js';
 import { Family, type Memo } from './memo.js';
 import { clusterName, hostPortName } from './names.js';
 import { serviceRbacFilters, type IdentityAddresses } from './rbac.js';
@@ -102,12 +103,21 @@ export class WaypointTranslator {
 
   /** Whether there are waypoints to translate (or to remove); recomputed when the services changed. */
   active(snapshot: MeshSnapshot, previous: MeshSnapshot | undefined): boolean {
-    if (!previous || previous.services !== snapshot.services) {
-      this.keys = new Set();
-      for (const service of snapshot.services.values()) if (service.waypoint?.found) this.keys.add(service.waypoint.gateway);
+    // Only the Services that changed are looked at again: scanning every Service on each endpoint
+    // change took most of an incremental translation.
+    const changed = previous ? changedKeys(previous.services, snapshot.services) : [...snapshot.services.keys()];
+    if (!previous) this.gatewayOf.clear();
+    for (const key of changed) {
+      const waypoint = snapshot.services.get(key)?.waypoint;
+      if (waypoint?.found) this.gatewayOf.set(key, waypoint.gateway);
+      else this.gatewayOf.delete(key);
     }
+    if (changed.length > 0) this.keys = new Set(this.gatewayOf.values());
     return this.keys.size > 0 || this.perWaypoint.size > 0;
   }
+
+  /** Service key → the waypoint Gateway serving it, for the Services that have one. */
+  private readonly gatewayOf = new Map<string, string>();
 
   translate(inputs: WaypointInputs): ClassResources[] {
     const { snapshot } = inputs;
