@@ -4,6 +4,7 @@
 import { ADS_CONFIG_SOURCE } from './clusters.js';
 import { PASSTHROUGH_CLUSTER } from './constants.js';
 import type { Json } from './types.js';
+import { XDS_CLUSTER } from '../../envoy/bootstrap.js';
 
 const HCM_TYPE = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 const TCP_PROXY_TYPE = 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
@@ -15,7 +16,22 @@ export const ROUTER_FILTER: Json = {
 
 export const TRANSPARENT_LISTENER = 'skiff-transparent';
 
-/** An HTTP connection manager (HTTP/1.1 and HTTP/2 by codec sniffing) routing by RDS `routeName`. */
+/**
+ * Every request's access log entry to the control plane over gRPC ALS (its AccessLogService on the
+ * xDS port, reached through the bootstrap's xDS cluster), for `skiff observe`'s L7 lines.
+ */
+export const GRPC_ACCESS_LOG: Json = {
+  name: 'envoy.access_loggers.http_grpc',
+  typed_config: {
+    '@type': 'type.googleapis.com/envoy.extensions.access_loggers.grpc.v3.HttpGrpcAccessLogConfig',
+    common_config: { log_name: 'skiff', transport_api_version: 'V3', grpc_service: { envoy_grpc: { cluster_name: XDS_CLUSTER } } },
+  },
+};
+
+/**
+ * An HTTP connection manager (HTTP/1.1 and HTTP/2 by codec sniffing) routing by RDS `routeName`,
+ * logging every request to the control plane (GRPC_ACCESS_LOG).
+ */
 export function httpConnectionManager(statPrefix: string, routeName: string, httpFilters: readonly Json[], extra: Json = {}): Json {
   return {
     '@type': HCM_TYPE,
@@ -23,6 +39,7 @@ export function httpConnectionManager(statPrefix: string, routeName: string, htt
     codec_type: 'AUTO',
     rds: { config_source: ADS_CONFIG_SOURCE, route_config_name: routeName },
     http_filters: [...httpFilters, ROUTER_FILTER],
+    access_log: [GRPC_ACCESS_LOG],
     ...extra,
   };
 }
@@ -86,6 +103,8 @@ export function transparentListener(port: number, chains: readonly Json[]): Json
 
 /** A proxyless gRPC client's listener: named by the target `host:port`, HCM as an API listener. */
 export function apiListener(name: string): Json {
+  // a proxyless client has no Envoy to send access logs
   const hcm = httpConnectionManager(name, name, []);
+  delete hcm.access_log;
   return { name, api_listener: { api_listener: hcm } };
 }
