@@ -5,7 +5,10 @@
 // flow log as L7/HTTP lines with method, path, code, source and destination.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
@@ -64,9 +67,9 @@ function entry(method: string, path: string, code: number, second: number) {
 }
 
 /** Streams batches as Envoy's gRPC access logger does, then half-closes. */
-async function sendLogs(nodeId: string, batches: ReturnType<typeof entry>[][]): Promise<void> {
+async function sendLogs(nodeId: string, batches: ReturnType<typeof entry>[][], port = xdsPort): Promise<void> {
   const Client = grpc.makeGenericClientConstructor(accessLogServiceDefinition(), 'AccessLogService');
-  const client = new Client(`127.0.0.1:${xdsPort}`, grpc.credentials.createInsecure());
+  const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   await new Promise<void>((resolve, reject) => {
     const call = client.makeClientStreamRequest(
       '/envoy.service.accesslog.v3.AccessLogService/StreamAccessLogs',
@@ -120,4 +123,33 @@ test('skiff observe -o json merges the L7 request lines into the flow log', asyn
   );
   const table = await promisify(execFile)(process.execPath, [bin, 'observe', '--redirector', redirectorAddress, '--admin', adminAddress, '--verdict', 'DROPPED']);
   assert.match(table.stdout, /10\.244\.1\.5:40002\s+10\.96\.0\.20:8080\s+L7\/HTTP\s+DROPPED\s+POST \/cart\/items → 403\s+node-proxy~node-1/);
+});
+
+test('`skiff control-plane` serves AccessLogService on its xDS port and the lines at /debug/accesslog', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-als-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'mesh.yaml'), 'apiVersion: v1\nkind: Namespace\nmetadata: { name: shop }\n');
+  const child = spawn(process.execPath, [bin, 'control-plane', '--config', dir, '--ca-dir', join(dir, 'ca'), '--xds', '127.0.0.1:0', '--admin', '127.0.0.1:0'], {
+    env: { ...process.env, SKIFF_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  t.after(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const portOf = (message: string) => {
+    const line = stderr.split('\n').find((l) => l.includes(message));
+    return line ? (JSON.parse(line) as { port: number }).port : undefined;
+  };
+  await eventually(() => (portOf('xDS server listening') !== undefined && portOf('admin HTTP listening') !== undefined) || child.exitCode !== null, 15000, 'the ports');
+  const port = portOf('xDS server listening');
+  assert.ok(port, `control plane did not start: ${stderr}`);
+  await sendLogs('node-proxy~node-9', [[entry('PUT', '/orders/7', 201, 9)]], port);
+  const { stdout } = await promisify(execFile)(process.execPath, [bin, 'observe', '--redirector', redirectorAddress, '--admin', `127.0.0.1:${portOf('admin HTTP listening')}`, '-o', 'json']);
+  const [line] = stdout.trim().split('\n').map((l) => JSON.parse(l) as NodeFlow);
+  assert.deepEqual([line?.node, line?.l7?.method, line?.l7?.path, line?.l7?.code, line?.verdict], ['node-proxy~node-9', 'PUT', '/orders/7', 201, 'FORWARDED']);
+  const metrics = await (await fetch(`http://127.0.0.1:${portOf('admin HTTP listening')}/metrics`)).text();
+  assert.match(metrics, /skiff_accesslog_entries_total\{node="node-proxy~node-9",code_class="2xx"\} 1/);
+  child.kill('SIGTERM');
 });
