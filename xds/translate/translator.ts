@@ -471,19 +471,30 @@ export class Translator {
     return changed;
   }
 
+  private shared: { versions: string; chains: readonly ChainBuilt[]; built: Built } | undefined;
+
+  /** The transparent listener, the same on every node (every L7 destination's chain): assembled once per version. */
+  private transparent(versions: string, proxyPort: number): { chains: readonly ChainBuilt[]; built: Built } {
+    if (this.shared?.versions !== versions) {
+      const chains = [...this.vipList, ...this.podList];
+      const skeleton = this.memo.get(`skeleton|${proxyPort}`, [], () => {
+        const listener = transparentListener(proxyPort, []);
+        return this.finish(LISTENER_TYPE, listener.name as string, listener, 'MeshConfig', [], []);
+      });
+      this.shared = { versions, chains, built: assembleListener(skeleton, chains) };
+    }
+    return this.shared;
+  }
+
   private nodeResources(snapshot: MeshSnapshot, node: string): ReadonlyMap<string, ReadonlyMap<string, Built>> {
     const proxyPort = snapshot.meshConfig.proxyPort;
     const versions = `${this.vipVersion}/${this.podVersion}/${proxyPort}`;
     let state = this.nodes.get(node);
     if (!state || state.versions !== versions) {
-      const chains = [...this.vipList, ...this.podList];
+      const { chains, built } = this.transparent(versions, proxyPort);
       const family = state?.family ?? new Family(LISTENER_TYPE);
       if (!state || state.proxyPort !== proxyPort || !sameList(state.chains, chains)) {
-        const skeleton = this.memo.get(`skeleton|${proxyPort}`, [], () => {
-          const listener = transparentListener(proxyPort, []);
-          return this.finish(LISTENER_TYPE, listener.name as string, listener, 'MeshConfig', [], []);
-        });
-        family.set(assembleListener(skeleton, chains));
+        family.set(built);
         family.commit();
       }
       state = { chains, family, proxyPort, versions };
