@@ -1,51 +1,15 @@
 // Incremental (Delta) xDS rules, one test each, checked with a raw protocol client written from
 // Envoy's xds_protocol document (no installable client speaks Delta).
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SnapshotCache } from '../../xds/cache.js';
-import { XdsServer } from '../../xds/server.js';
 import { TypeUrl } from '../../xds/protos.js';
-import { cluster, eventually, listener, nodeProxy, type SmallMesh, smallMesh } from './fixtures.js';
-import { RawXdsClient, type RawResponse, names } from './raw-client.js';
+import { cluster, eventually, listener, smallMesh } from './fixtures.js';
+import { BASE_MESH as BASE, protocolServer } from './protocol-server.js';
+import { type RawResponse, RawXdsClient, names } from './raw-client.js';
 
 const { cluster: CDS, endpoint: EDS, listener: LDS, route: RDS } = TypeUrl;
-const cache = new SnapshotCache();
-let xds: XdsServer;
-let port = 0;
-const opened: RawXdsClient[] = [];
-
-before(async () => {
-  xds = new XdsServer({ cache });
-  port = await xds.listen('127.0.0.1:0');
-});
-
-after(async () => {
-  for (const c of opened) c.close();
-  await xds.close(500);
-});
-
-const BASE: SmallMesh = { clusters: { a: [1001], b: [1002] }, listeners: { l1: { a: 100 }, l2: { b: 100 } } };
-
-function scenario(name: string, mesh: SmallMesh = BASE) {
-  const classKey = `node-proxy/${name}`;
-  assert.ok(cache.update(classKey, smallMesh(mesh)));
-  const node = nodeProxy(`${name}-proxy`, name);
-  return {
-    node,
-    classKey,
-    update: (next: SmallMesh) => assert.ok(cache.update(classKey, smallMesh(next))),
-    open: () => {
-      const client = new RawXdsClient(port, 'delta');
-      opened.push(client);
-      return client;
-    },
-  };
-}
-
-function typeView(nodeId: string, typeUrl: string) {
-  const mine = xds.syncz().clients.filter((c) => c.id === nodeId).sort((a, b) => b.streamId - a.streamId)[0];
-  return mine?.types.find((t) => t.typeUrl === typeUrl);
-}
+const server = protocolServer('delta');
+const { cache, scenario, typeView } = server;
 
 /** ACKs a Delta response and waits until the server recorded it. */
 async function ack(client: RawXdsClient, response: RawResponse): Promise<void> {

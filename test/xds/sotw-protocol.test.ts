@@ -1,53 +1,22 @@
 // State-of-the-World rules of Envoy's xDS protocol, one test each, checked with a raw protocol
 // client against the real server.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SnapshotCache } from '../../xds/cache.js';
-import { XdsServer } from '../../xds/server.js';
 import { TypeUrl } from '../../xds/protos.js';
-import { cluster, eventually, listener, nodeProxy, type SmallMesh, smallMesh } from './fixtures.js';
-import { RawXdsClient, type RawResponse, type StreamKind, names } from './raw-client.js';
+import { cluster, eventually, listener, smallMesh } from './fixtures.js';
+import { BASE_MESH as BASE, protocolServer } from './protocol-server.js';
+import { type RawResponse, RawXdsClient, names } from './raw-client.js';
 
 const { cluster: CDS, endpoint: EDS, listener: LDS, route: RDS } = TypeUrl;
-const cache = new SnapshotCache();
-let xds: XdsServer;
-let port = 0;
-const opened: RawXdsClient[] = [];
-
-before(async () => {
-  xds = new XdsServer({ cache });
-  port = await xds.listen('127.0.0.1:0');
-});
-
-after(async () => {
-  for (const c of opened) c.close();
-  await xds.close(500);
-});
-
-const BASE: SmallMesh = { clusters: { a: [1001], b: [1002] }, listeners: { l1: { a: 100 }, l2: { b: 100 } } };
-
-/** A client class of the test's own, served `mesh`, and a way to open streams as a node proxy of it. */
-function scenario(name: string, mesh: SmallMesh = BASE) {
-  const classKey = `node-proxy/${name}`;
-  assert.ok(cache.update(classKey, smallMesh(mesh)));
-  const node = nodeProxy(`${name}-proxy`, name);
-  return {
-    node,
-    update: (next: SmallMesh) => assert.ok(cache.update(classKey, smallMesh(next))),
-    open: (kind: StreamKind = 'sotw') => {
-      const client = new RawXdsClient(port, kind);
-      opened.push(client);
-      return client;
-    },
-  };
-}
+const server = protocolServer('sotw');
+const { cache, scenario, typeView } = server;
 
 /** Sends the ACK of a response (same names as given) and waits until the server has recorded it. */
 async function ack(client: RawXdsClient, response: RawResponse, resourceNames: string[]): Promise<void> {
   client.send({ type_url: response.typeUrl, resource_names: resourceNames, version_info: response.version, response_nonce: response.nonce });
   await eventually(() => {
-    const mine = xds.syncz().clients.filter((c) => c.id === client.nodeId).sort((a, b) => b.streamId - a.streamId)[0];
-    return !!mine?.types.some((t) => t.typeUrl === response.typeUrl && t.nonce === response.nonce && t.sentNotAckedMs === null);
+    const view = typeView(client.nodeId, response.typeUrl);
+    return view?.nonce === response.nonce && view.sentNotAckedMs === null;
   }, 2000, 'the ACK to be recorded');
 }
 
@@ -71,7 +40,7 @@ test('the node is read from the first request only', async () => {
   const cds = await client.next();
   client.send({ node: { id: 'someone-else', metadata: { role: 'waypoint' } }, type_url: LDS });
   await client.next();
-  const views = xds.syncz().clients.filter((c) => c.node.nodeName === 'node-first');
+  const views = server.xds.syncz().clients.filter((c) => c.node.nodeName === 'node-first');
   assert.equal(views.length, 1);
   assert.equal(views[0]?.id, 'node-first-proxy');
   assert.equal(views[0]?.role, 'node-proxy');
@@ -106,7 +75,7 @@ test('a NACK is detected by error_detail and recorded; the ACKed version stays',
   const second = await client.next();
   client.send({ type_url: CDS, version_info: first.version, response_nonce: second.nonce, error_detail: { code: 3, message: 'cluster c: bad' } });
   assert.deepEqual(await client.quiet(), [], 'a NACK is not answered with a resend');
-  const view = xds.syncz().clients.find((c) => c.id === 'nack-detail-proxy')?.types.find((t) => t.typeUrl === CDS);
+  const view = server.xds.syncz().clients.find((c) => c.id === 'nack-detail-proxy')?.types.find((t) => t.typeUrl === CDS);
   assert.equal(view?.lastNack?.errorDetail, 'cluster c: bad');
   assert.equal(view?.lastNack?.version, second.version);
   assert.equal(view?.versionAcked, first.version);
