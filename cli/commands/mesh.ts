@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { stringify } from 'yaml';
 import type { Command } from '../command.js';
 import { EXIT_OK, EXIT_PROBLEM, UsageError } from '../command.js';
+import { parseCommandArgs, stringFlag } from '../output/args.js';
 import { DirectorySource } from '../../config/sources/directory.js';
 import { MeshStore } from '../../config/store.js';
 import { snapshotToData, type MeshSnapshot, type ResolvedBackend } from '../../config/snapshot/index.js';
@@ -36,21 +37,10 @@ export interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  let dir: string | undefined;
-  let output: Options['output'] = 'table';
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    const value = argv[i + 1];
-    if (arg === '--config' || arg === '-o' || arg === '--output') {
-      if (value === undefined) throw new UsageError(`${arg} needs a value`);
-      i++;
-      if (arg === '--config') dir = value;
-      else if (value === 'table' || value === 'json' || value === 'yaml') output = value;
-      else throw new UsageError(`-o must be table, json or yaml, not '${value}'`);
-    } else {
-      throw new UsageError(`unknown flag '${arg}'`);
-    }
-  }
+  const args = parseCommandArgs(argv, { config: { type: 'string' } }, ['table', 'json', 'yaml']);
+  if (args.positionals.length > 0) throw new UsageError(`unexpected argument '${args.positionals[0]}'`);
+  let dir = stringFlag(args, 'config');
+  const output = args.output as Options['output'];
   if (dir === undefined) {
     if (!existsSync(DEFAULT_DIR)) throw new UsageError(`no --config given and ./${DEFAULT_DIR} does not exist`);
     dir = DEFAULT_DIR;
