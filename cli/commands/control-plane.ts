@@ -59,7 +59,7 @@ interface Options {
   admin: { host: string; port: number };
 }
 
-export function parseHostPort(flag: string, value: string): { host: string; port: number } {
+function parseHostPort(flag: string, value: string): { host: string; port: number } {
   const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value);
   const port = Number(match?.[3]);
   if (!match || port > 65535) throw new UsageError(`${flag} must be HOST:PORT, not '${value}'`);
