@@ -51,7 +51,8 @@ export type MapContent = Map<string, Buffer>;
 export const FIRST_CIDR_IDENTITY = 1 << 24;
 const REMOTE_NODE_IDENTITY = 6;
 
-const keyOf = (buf: Buffer): string => buf.toString('latin1');
+/** A map key's bytes as the string MapContent and DesiredContent are keyed by, and back. */
+export const keyOf = (buf: Buffer): string => buf.toString('latin1');
 export const keyBytes = (key: string): Buffer => Buffer.from(key, 'latin1');
 
 const PROTOCOLS: Record<string, number> = { TCP: Proto.TCP, UDP: Proto.UDP, SCTP: 132 };

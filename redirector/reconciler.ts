@@ -6,7 +6,7 @@
 // and backends exist before its count covers them; policy entries exist before an endpoint's flags
 // enforce them), removals in the reverse order.
 import type { BpfMap } from '../bpf/libbpf.js';
-import { keyBytes, MAP_KINDS, type DesiredContent, type MapContent, type MapKind } from './desired-state.js';
+import { keyBytes, keyOf, MAP_KINDS, type DesiredContent, type MapContent, type MapKind } from './desired-state.js';
 
 export interface ReconcileResult {
   /** Entries created or changed. */
@@ -19,7 +19,7 @@ export interface ReconcileResult {
 /** Reads a whole map into a MapContent. */
 export function readMap(map: BpfMap): MapContent {
   const content: MapContent = new Map();
-  for (const [k, v] of map.entries()) content.set(k.toString('latin1'), v);
+  for (const [k, v] of map.entries()) content.set(keyOf(k), v);
   return content;
 }
 
