@@ -1,8 +1,7 @@
 // Envoy's protos (shipped with @grpc/grpc-js-xds), loaded once with protobufjs: the xDS type URLs,
 // request decoding, resource encoding by type URL, and JSON rendering for config dumps.
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import protobuf from 'protobufjs';
+import { locateProto } from './proto-dirs.js';
 // The Envoy .proto files loaded here; scripts/gen-xds-types.mjs generates TypeScript types from the same list.
 import PROTO_FILES from './envoy-protos.json' with { type: 'json' };
 // The typed_config types the translator emits that nothing here encodes by name (TcpProxy, RBAC,
@@ -32,23 +31,8 @@ export function isFullStateType(typeUrl: string): boolean {
 
 
 function loadRoot(): protobuf.Root {
-  const require = createRequire(import.meta.url);
-  const deps = join(dirname(require.resolve('@grpc/grpc-js-xds/package.json')), 'deps');
-  const includeDirs = ['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'].map((d) => join(deps, d));
-  includeDirs.push(dirname(require.resolve('protobufjs/package.json')));
   const root = new protobuf.Root();
-  root.resolvePath = (_origin, target) => {
-    for (const dir of includeDirs) {
-      const candidate = join(dir, target);
-      try {
-        require.resolve(candidate);
-        return candidate;
-      } catch {
-        // not in this include directory
-      }
-    }
-    return target;
-  };
+  root.resolvePath = (_origin, target) => locateProto(target) ?? target;
   root.loadSync([...PROTO_FILES, ...DUMP_PROTO_FILES], { keepCase: true });
   root.resolveAll();
   return root;

@@ -3,17 +3,13 @@
 // log entry per request (the translator configures HttpGrpcAccessLogConfig on their HCMs, pointed
 // at the bootstrap's xDS cluster); the receiver keeps the most recent ones in a bounded ring, each
 // with the node that sent it, for `/debug/accesslog` and `skiff observe`.
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { Counter, type Registry } from 'prom-client';
 import { logger } from '../../config/log.js';
+import { ENVOY_PROTO_DIRS } from '../proto-dirs.js';
 
 const log = logger('accesslog');
-const require = createRequire(import.meta.url);
-const deps = join(dirname(require.resolve('@grpc/grpc-js-xds/package.json')), 'deps');
-const INCLUDE_DIRS = ['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'].map((d) => join(deps, d));
 export const ALS_PROTO = 'envoy/service/accesslog/v3/als.proto';
 export const ALS_SERVICE = 'envoy.service.accesslog.v3.AccessLogService';
 /** Entries kept when the receiver is built without a capacity. */
@@ -92,7 +88,7 @@ let definition: grpc.ServiceDefinition | undefined;
 /** AccessLogService's definition, loaded from Envoy's protos once. */
 export function accessLogServiceDefinition(): grpc.ServiceDefinition {
   if (definition) return definition;
-  const pkg = protoLoader.loadSync(ALS_PROTO, { keepCase: true, longs: String, enums: String, defaults: false, includeDirs: INCLUDE_DIRS });
+  const pkg = protoLoader.loadSync(ALS_PROTO, { keepCase: true, longs: String, enums: String, defaults: false, includeDirs: ENVOY_PROTO_DIRS });
   definition = pkg[ALS_SERVICE] as grpc.ServiceDefinition;
   return definition;
 }

@@ -2,18 +2,11 @@
 // use) loaded once, lazily, into one protobufjs Root with field options kept, so the
 // protoc-gen-validate `(validate.rules)` annotations can be read back by the validator. Others may
 // reuse this Root: one loaded copy of the API per process.
-import { createRequire } from 'node:module';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import protobuf from 'protobufjs';
+import { ENVOY_DEPS_DIR, locateProto } from '../proto-dirs.js';
 
-const require = createRequire(import.meta.url);
-const depsDir = join(dirname(require.resolve('@grpc/grpc-js-xds/package.json')), 'deps');
-/** Where imports are searched, in order (protobufjs's own dir supplies google/protobuf/descriptor.proto). */
-const includeDirs = [
-  ...['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'].map((d) => join(depsDir, d)),
-  dirname(require.resolve('protobufjs/package.json')),
-];
 const bundled = protobuf.common as unknown as { get(file: string): object | null };
 
 function protoFilesUnder(dir: string): string[] {
@@ -24,15 +17,6 @@ function protoFilesUnder(dir: string): string[] {
     else if (entry.endsWith('.proto')) found.push(path);
   }
   return found;
-}
-
-/** The file an import names, or undefined when no include dir has it. */
-function locate(target: string): string | undefined {
-  for (const dir of includeDirs) {
-    const candidate = join(dir, target);
-    if (existsSync(candidate)) return candidate;
-  }
-  return undefined;
 }
 
 const IMPORT = /^\s*import\s+(?:public\s+|weak\s+)?"([^"]+)"\s*;/gm;
@@ -46,7 +30,7 @@ function importsResolve(target: string, known: Map<string, boolean>, visiting: S
   if (cached !== undefined) return cached;
   if (visiting.has(target)) return true;
   if (bundled.get(target)) return true;
-  const path = locate(target);
+  const path = locateProto(target);
   if (!path) {
     known.set(target, false);
     return false;
@@ -65,7 +49,7 @@ function importsResolve(target: string, known: Map<string, boolean>, visiting: S
 function apiFiles(): string[] {
   const candidates: string[] = [];
   for (const [base, top] of [['envoy-api', 'envoy'], ['xds', 'xds'], ['xds', 'udpa']]) {
-    const baseDir = join(depsDir, base);
+    const baseDir = join(ENVOY_DEPS_DIR, base);
     for (const path of protoFilesUnder(join(baseDir, top))) {
       const name = relative(baseDir, path);
       if (/\/v3\/|\/v1\//.test(name)) candidates.push(name);
@@ -81,7 +65,7 @@ let cached: protobuf.Root | undefined;
 export function envoyRoot(): protobuf.Root {
   if (cached) return cached;
   const root = new protobuf.Root();
-  root.resolvePath = (_origin, target) => locate(target) ?? target;
+  root.resolvePath = (_origin, target) => locateProto(target) ?? target;
   root.loadSync(apiFiles(), { keepCase: true });
   root.resolveAll();
   cached = root;
