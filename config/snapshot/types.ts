@@ -581,11 +581,6 @@ export interface ServicePortL7 {
 // ---------------------------------------------------------------------------------------------
 // Key helpers
 
-/** `namespace/name`. */
-export function namespacedKey(namespace: string, name: string): string {
-  return `${namespace}/${name}`;
-}
-
 /** The key of a workload port in `MeshSnapshot.l7`. */
 export function workloadPortKey(workload: string, port: number, protocol: L4Protocol): string {
   return `${workload}|${port}/${protocol}`;
