@@ -5,8 +5,6 @@ import type { ServiceClientConstructor, ServiceDefinition } from '@grpc/grpc-js'
 import { loadPackageDefinition } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 
-export const INVENTORY_SERVICE = 'shop.inventory.v1.Inventory';
-
 export interface ReserveStockReply {
   pod: string;
   version: string;
@@ -14,9 +12,17 @@ export interface ReserveStockReply {
   route: string;
 }
 
-/** The Inventory client constructor, whose `service` is the definition a server adds. */
-export function inventoryService(): ServiceClientConstructor & { service: ServiceDefinition } {
+type InventoryConstructor = ServiceClientConstructor & { service: ServiceDefinition };
+let loaded: InventoryConstructor | undefined;
+
+/**
+ * The Inventory client constructor, whose `service` is the definition a server adds. The proto is
+ * read and parsed once per process: a probe asks for it on every gRPC call.
+ */
+export function inventoryService(): InventoryConstructor {
+  if (loaded) return loaded;
   const definition = loadSync(fileURLToPath(new URL('inventory.proto', import.meta.url)), { keepCase: false, defaults: true });
-  const pkg = loadPackageDefinition(definition) as unknown as { shop: { inventory: { v1: { Inventory: ServiceClientConstructor } } } };
-  return pkg.shop.inventory.v1.Inventory;
+  const pkg = loadPackageDefinition(definition) as unknown as { shop: { inventory: { v1: { Inventory: InventoryConstructor } } } };
+  loaded = pkg.shop.inventory.v1.Inventory;
+  return loaded;
 }
