@@ -35,7 +35,7 @@ export interface ScenarioResult {
   connPerSec?: number;
 }
 
-export const fullRun: DatapathBenchOptions = {
+const fullRun: DatapathBenchOptions = {
   size: { services: 10_000, backendsPerService: 10, policies: 50_000 },
   rounds: 9,
   latencySeconds: 2,

@@ -20,7 +20,7 @@ export interface CatalogueService {
 export const MEASURED_VIP = '10.97.0.10';
 
 /** The n-th address of a /8 (n < 2^24), e.g. addressOf(10, 300) = 10.0.1.44. */
-export function addressOf(first: number, n: number): string {
+function addressOf(first: number, n: number): string {
   return `${first}.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
 }
 

@@ -49,7 +49,7 @@ function port(text: string, flag: string): number {
 }
 
 /** The bootstrap options the flags describe. */
-export function bootstrapOptions(args: ParsedArgs): BootstrapOptions {
+function bootstrapOptions(args: ParsedArgs): BootstrapOptions {
   const role = stringFlag(args, 'role');
   if (role !== 'node-proxy' && role !== 'waypoint') throw new UsageError('--role must be node-proxy or waypoint');
   const nodeId = stringFlag(args, 'node-id');

@@ -58,7 +58,7 @@ export type NodeFlow = Flow & { node: string; type?: 'L7/HTTP'; l7?: { method: s
  * An L7 request line as a flow: TYPE L7/HTTP, DROPPED for 403 (the RBAC filter's denial), else
  * FORWARDED; source and destination are the downstream addresses Envoy saw.
  */
-export function l7Flow(e: AccessLogEntry): NodeFlow {
+function l7Flow(e: AccessLogEntry): NodeFlow {
   const end = (a: AccessLogEntry['src']): FlowEnd => ({ ip: a?.ip ?? '', port: a?.port ?? 0, identity: 0 });
   return {
     time: e.time,

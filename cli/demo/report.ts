@@ -63,7 +63,7 @@ export interface NodeFlows {
 
 const FAST = new Set(['FORWARDED', 'TRANSLATED']);
 
-export function clientStatus(c: SyncClient): ClientStatus {
+function clientStatus(c: SyncClient): ClientStatus {
   const types: Record<string, string> = {};
   for (const t of c.types) types[shortType(t.typeUrl)] = typeSync(t).state;
   return { id: c.id, role: c.role, node: c.node.nodeName ?? '', types, synced: c.types.length > 0 && Object.values(types).every((s) => s === 'SYNCED') };

@@ -15,7 +15,7 @@ import type { Instance } from './instance.js';
 import { ip, sysctl } from './ip.js';
 
 /** The pods' IPv4 gateway: an address of every node (on its lo); ARP for it is answered by the node. */
-export const NODE_GATEWAY = '169.254.1.1';
+const NODE_GATEWAY = '169.254.1.1';
 
 export interface NodeSpec {
   name: string;

@@ -14,7 +14,7 @@ export function writeTable(header: readonly string[], rows: readonly (readonly s
 }
 
 /** Renders data as pretty JSON or YAML. */
-export function renderData(format: 'json' | 'yaml', data: unknown): string {
+function renderData(format: 'json' | 'yaml', data: unknown): string {
   return format === 'json' ? `${JSON.stringify(data, null, 2)}\n` : stringify(data, { aliasDuplicateObjects: false });
 }
 

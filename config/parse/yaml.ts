@@ -27,7 +27,7 @@ export interface ParseLimits {
   maxAliasCount: number;
 }
 
-export const DEFAULT_PARSE_LIMITS: ParseLimits = {
+const DEFAULT_PARSE_LIMITS: ParseLimits = {
   maxDocumentBytes: 1536 * 1024,
   maxDepth: 64,
   maxAliasCount: 100,

@@ -17,7 +17,7 @@ function mark(marks: Marks, workload: string, port: number, protocol: L4Protocol
 }
 
 /** True when a rule needs the proxy: HTTP conditions, or `when` keys on the request. */
-export function isL7Rule(rule: PolicyRule): boolean {
+function isL7Rule(rule: PolicyRule): boolean {
   return rule.http.length > 0 || rule.when.some((w) => w.key.startsWith('request.'));
 }
 

@@ -37,7 +37,7 @@ function namespaceLabels(labels: Labels): Labels {
   return cached;
 }
 
-export function matchString(match: StringMatch, value: string): boolean {
+function matchString(match: StringMatch, value: string): boolean {
   switch (match.type) {
     case 'any':
       return true;
@@ -56,7 +56,7 @@ export function matchString(match: StringMatch, value: string): boolean {
   }
 }
 
-export function selectorMatches(selector: IdentitySelector, labels: Labels): boolean {
+function selectorMatches(selector: IdentitySelector, labels: Labels): boolean {
   const namespace = labels[NAMESPACE_LABEL] ?? '';
   if (selector.kind === 'pods') {
     if (selector.namespace !== undefined && namespace !== selector.namespace) return false;

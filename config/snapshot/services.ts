@@ -32,7 +32,7 @@ function hasPrefixName(name: string, word: string): boolean {
 }
 
 /** The protocol hints of a service port, from appProtocol or the port name (Istio's convention). */
-export function portProtocolHints(port: { name?: string; appProtocol?: string }): { isGrpc: boolean; isHttp2: boolean; isHttp: boolean } {
+function portProtocolHints(port: { name?: string; appProtocol?: string }): { isGrpc: boolean; isHttp2: boolean; isHttp: boolean } {
   const name = (port.name ?? '').toLowerCase();
   const app = (port.appProtocol ?? '').toLowerCase();
   const isGrpc = app === 'grpc' || app === 'kubernetes.io/grpc' || hasPrefixName(name, 'grpc');

@@ -12,7 +12,7 @@ export function isObj(value: unknown): value is Obj {
 }
 
 /** Formats a path as `spec.rules[0].backendRefs[1].weight`. */
-export function formatPath(path: FieldPath): string {
+function formatPath(path: FieldPath): string {
   let out = '';
   for (const step of path) {
     if (typeof step === 'number') out += `[${step}]`;
@@ -72,7 +72,7 @@ const GATEWAY_DURATION = /^([0-9]{1,5}(h|m|s|ms)){1,4}$/;
 /** Go time.ParseDuration. */
 const GO_DURATION = /^[-+]?((\d+(\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h))+$|^0$/;
 
-export function isDnsSubdomain(s: string): boolean {
+function isDnsSubdomain(s: string): boolean {
   return s.length <= 253 && DNS_SUBDOMAIN.test(s);
 }
 
@@ -88,7 +88,7 @@ export function qualifiedNameProblem(s: string): string | undefined {
 }
 
 /** Parses an IPv4/IPv6 CIDR; undefined when invalid. */
-export function parseCidr(s: string): { family: 4 | 6; bits: bigint; prefix: number } | undefined {
+function parseCidr(s: string): { family: 4 | 6; bits: bigint; prefix: number } | undefined {
   const slash = s.indexOf('/');
   if (slash < 0) return undefined;
   const ip = s.slice(0, slash);
@@ -147,7 +147,7 @@ export function regexProblem(pattern: string): string | undefined {
 }
 
 /** A Gateway API Duration as milliseconds; undefined when not in that format. */
-export function gatewayDurationMs(s: string): number | undefined {
+function gatewayDurationMs(s: string): number | undefined {
   if (!GATEWAY_DURATION.test(s)) return undefined;
   const unit: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1_000, ms: 1 };
   let total = 0;
@@ -435,6 +435,6 @@ export function describe(value: unknown): string {
 }
 
 /** Shortens user text quoted in a message. */
-export function clip(s: string): string {
+function clip(s: string): string {
   return s.length > 64 ? `${s.slice(0, 61)}...` : s;
 }
