@@ -17,8 +17,6 @@ export function proxyUpstreamMark(identity = 0): number {
 }
 
 export const Identity = { UNKNOWN: 0, HOST: 1, WORLD: 2 } as const;
-/** Identities the control plane allocates start here. */
-export const FIRST_ALLOCATED_IDENTITY = 256;
 
 export const AF_INET = 2;
 export const AF_INET6 = 10;
@@ -26,7 +24,6 @@ export const AF_INET6 = 10;
 export const Proto = { ICMP: 1, TCP: 6, UDP: 17, ICMPV6: 58 } as const;
 
 export const Verdict = { FORWARDED: 1, DROPPED: 2, REDIRECTED: 3, TRANSLATED: 4 } as const;
-export type VerdictName = keyof typeof Verdict;
 
 export const Reason = {
   NONE: 0,
@@ -40,7 +37,6 @@ export const Reason = {
   /** A pod sent with the address of another local pod (spoofing its identity). */
   INVALID_SOURCE: 7,
 } as const;
-export type ReasonName = keyof typeof Reason;
 
 /** Which program reported a flow event. */
 export const EventSource = { FROM_POD: 1, TO_POD: 2, SOCK: 3 } as const;
