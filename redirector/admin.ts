@@ -67,6 +67,7 @@ export class AdminServer {
     }
     if (url.pathname === '/debug/flows') {
       res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      res.flushHeaders(); // a follower learns the stream is open even before the first flow
       for (const flow of h.recentFlows()) res.write(`${JSON.stringify(flow)}\n`);
       if (url.searchParams.get('follow') !== '1') {
         res.end();

@@ -1,6 +1,7 @@
 // The control plane's admin HTTP endpoint (node:http): /healthz, /readyz, /metrics (Prometheus
 // text), /debug/syncz (every client's per-type sync state), /debug/config_dump?proxy=ID (Envoy
-// ConfigDump JSON of what that client was sent), and optional extra JSON pages (e.g. /debug/mesh).
+// ConfigDump JSON of what that client was sent), optional extra JSON pages (e.g. /debug/mesh) and
+// optional feeds: a page that with ?follow=1 streams NDJSON, its recent items then each new one.
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -14,12 +15,24 @@ export interface AdminOptions {
   log?: Logger;
   /** Extra GET pages answered with the JSON the function returns, e.g. { '/debug/mesh': () => snapshot }. */
   pages?: Record<string, () => unknown>;
+  /**
+   * Extra pages that also stream: GET PATH answers { entries: recent() } as JSON; GET PATH?follow=1
+   * answers NDJSON, the recent entries then each new one until the client goes away.
+   */
+  feeds?: Record<string, Feed>;
   /** Extra readiness condition (e.g. the first mesh snapshot is built). */
   ready?: () => boolean;
   /** This control plane's name in syncz (default: the host name). */
   id?: string;
   /** The mesh snapshot version the served resources were translated from, for syncz. */
   snapshotVersion?: () => string | undefined;
+}
+
+/** A page of entries that can be followed (e.g. the access log). */
+export interface Feed {
+  recent(): unknown[];
+  /** Calls fn with each new entry; returns the function that stops it. */
+  follow(fn: (entry: unknown) => void): () => void;
 }
 
 /** The control plane's identity in /debug/syncz. */
@@ -40,6 +53,15 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 function sendText(res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
   res.writeHead(status, { 'content-type': type });
   res.end(body);
+}
+
+function sendFeed(req: IncomingMessage, res: ServerResponse, feed: Feed, follow: boolean): void {
+  if (!follow) return sendJson(res, 200, { entries: feed.recent() });
+  res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+  res.flushHeaders(); // a follower learns the stream is open even before the first entry
+  for (const entry of feed.recent()) res.write(`${JSON.stringify(entry)}\n`);
+  const stop = feed.follow((entry) => res.write(`${JSON.stringify(entry)}\n`));
+  req.on('close', stop);
 }
 
 export class AdminServer {
@@ -84,6 +106,8 @@ export class AdminServer {
         return dump ? sendJson(res, 200, dump) : sendJson(res, 404, { error: `no connected client with node id ${proxy}` });
       }
       default: {
+        const feed = this.options.feeds?.[url.pathname];
+        if (feed) return sendFeed(req, res, feed, url.searchParams.get('follow') === '1');
         const page = this.options.pages?.[url.pathname];
         if (page) return sendJson(res, 200, page());
         return sendText(res, 404, 'not found\n');

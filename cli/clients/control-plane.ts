@@ -1,8 +1,9 @@
 // Client of the control plane's admin HTTP API (default 127.0.0.1:15014): /debug/syncz (every xDS
-// client's per-type sync state) and /debug/config_dump?proxy=ID (Envoy ConfigDump JSON).
+// client's per-type sync state), /debug/config_dump?proxy=ID (Envoy ConfigDump JSON) and
+// /debug/accesslog (the L7 request lines; ?follow=1 streams them).
 import type { ClientView, TypeStateView } from '../../xds/index.js';
 import type { AccessLogEntry } from '../../xds/accesslog/index.js';
-import { getJson } from './http.js';
+import { followNdjson, getJson, type NdjsonStream } from './http.js';
 
 export const DEFAULT_CONTROL_PLANE_ADMIN = '127.0.0.1:15014';
 
@@ -43,6 +44,11 @@ export class ControlPlaneClient {
   /** The L7 request lines node proxies and waypoints sent over gRPC ALS (/debug/accesslog), oldest first. */
   async accessLog(): Promise<AccessLogEntry[]> {
     return (await getJson<{ entries: AccessLogEntry[] }>(this.address, '/debug/accesslog')).entries;
+  }
+
+  /** Streams the access log: the kept lines, then each new one, until stop() or the server ends it. */
+  followAccessLog(onEntry: (entry: AccessLogEntry) => void): Promise<NdjsonStream> {
+    return followNdjson<AccessLogEntry>(this.address, '/debug/accesslog?follow=1', onEntry);
   }
 }
 

@@ -66,11 +66,17 @@ export function parseNdjson<T>(text: string): T[] {
   return text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as T);
 }
 
+/** A followed NDJSON page: `done` settles when it ends; stop() ends it. */
+export interface NdjsonStream {
+  done: Promise<void>;
+  stop: () => void;
+}
+
 /**
  * Streams an NDJSON page: calls onItem for each line as it arrives, until the server ends the body
  * or the returned stop() is called. The promise settles when the stream ends.
  */
-export async function followNdjson<T>(address: string, path: string, onItem: (item: T) => void): Promise<{ done: Promise<void>; stop: () => void }> {
+export async function followNdjson<T>(address: string, path: string, onItem: (item: T) => void): Promise<NdjsonStream> {
   const res = await open(address, path, 0);
   if ((res.statusCode ?? 0) !== 200) throw new Unreachable(`${address}${path}: HTTP ${res.statusCode}: ${(await body(res)).trim()}`);
   res.setEncoding('utf8');

@@ -5,7 +5,7 @@ import type { Flow, FlowEnd } from '../../redirector/flows.js';
 import { UsageError } from '../command.js';
 import { listFlag, stringFlag, type FlagOption, type ParsedArgs } from '../output/args.js';
 import { ControlPlaneClient, DEFAULT_CONTROL_PLANE_ADMIN } from './control-plane.js';
-import { followNdjson, getJson, getText, parseNdjson, Unreachable } from './http.js';
+import { followNdjson, getJson, getText, parseNdjson, Unreachable, type NdjsonStream } from './http.js';
 
 export const DEFAULT_REDIRECTOR_ADMIN = '127.0.0.1:15021';
 
@@ -36,7 +36,7 @@ export class RedirectorClient {
   }
 
   /** Streams the recent flows, then new ones as they happen. */
-  follow(onFlow: (flow: Flow) => void): ReturnType<typeof followNdjson<Flow>> {
+  follow(onFlow: (flow: Flow) => void): Promise<NdjsonStream> {
     return followNdjson<Flow>(this.address, '/debug/flows?follow=1', onFlow);
   }
 }

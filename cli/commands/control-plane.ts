@@ -153,8 +153,8 @@ export const controlPlaneCommand: Command = {
       pages: {
         '/debug/mesh': () => snapshotToData(store.current()),
         '/debug/translation': () => ({ issues: translated.issues(store.current()) }),
-        '/debug/accesslog': () => ({ entries: accessLog.recent() }),
       },
+      feeds: { '/debug/accesslog': accessLog },
     });
     await xds.listen(`${options.xds.host.includes(':') ? `[${options.xds.host}]` : options.xds.host}:${options.xds.port}`);
     await admin.listen(options.admin.host, options.admin.port);

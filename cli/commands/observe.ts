@@ -1,11 +1,12 @@
 // `skiff observe`: the Hubble-like flow log of every redirector (its admin API's /debug/flows),
-// merged by time and filtered by namespace, pod, verdict and port; --follow streams new flows.
+// merged by time with the control plane's L7 request lines (gRPC ALS), filtered by namespace, pod,
+// verdict and port; --follow streams both.
 import type { Command } from '../command.js';
 import { EXIT_OK, EXIT_UNAVAILABLE, UsageError } from '../command.js';
 import { Verdict } from '../../bpf/maps/constants.js';
 import { ControlPlaneClient, DEFAULT_CONTROL_PLANE_ADMIN } from '../clients/control-plane.js';
 import type { AccessLogEntry } from '../../xds/accesslog/index.js';
-import { exitIfUnreachable } from '../clients/http.js';
+import { exitIfUnreachable, type NdjsonStream } from '../clients/http.js';
 import { DEFAULT_REDIRECTOR_ADMIN, REDIRECTOR_FLAGS, redirectorsFromArgs, type Flow, type FlowEnd } from '../clients/redirector.js';
 import { integerFlag, parseCommandArgs, stringFlag } from '../output/args.js';
 import { renderTable } from '../output/write.js';
@@ -19,7 +20,7 @@ const HELP = `Usage: skiff observe [--follow] [--last N] [--namespace NS] [--pod
                      [--verdict ${VERDICTS.join('|')}] [--port P] [--node N] [--redirector HOST:PORT]... [-o table|json]
 
 The flow log, as Hubble shows it: one line per new connection, drop and redirect that the eBPF
-datapath of every node saw, with pods and services named, and (without --follow) the L7 request
+datapath of every node saw, with pods and services named, and the L7 request
 lines node proxies and waypoints send the control plane over gRPC ALS (TYPE L7/HTTP, SUMMARY
 METHOD path → code, DROPPED for 403), merged by time:
   TIMESTAMP  SOURCE  DESTINATION  TYPE  VERDICT  SUMMARY  NODE
@@ -29,10 +30,11 @@ SUMMARY gives the drop reason and, for flows steered to the node proxy, its port
 Which redirectors: the --redirector addresses (repeatable); else those the control plane's
 redirector clients announce (node metadata admin_address, via --admin); else ${DEFAULT_REDIRECTOR_ADMIN}.
 
-Exit codes: 0 shown, 2 usage, 3 a redirector cannot be reached (or, with --follow, went away).
+Exit codes: 0 shown, 2 usage, 3 a redirector cannot be reached (or, with --follow, it or the
+control plane went away). An unreachable control plane only leaves out the L7 lines.
 
 Flags:
-  -f, --follow             keep streaming new flows (Ctrl-C ends)
+  -f, --follow             keep streaming new flows and L7 lines (Ctrl-C ends)
   --last N                 the last N flows that match (default ${DEFAULT_LAST}; 0 = all kept)
   --namespace NS           flows from or to namespace NS
   --pod NS/NAME            flows from or to this pod (NAME alone matches any namespace)
@@ -81,6 +83,15 @@ async function l7Flows(admin: string): Promise<NodeFlow[]> {
     return (await new ControlPlaneClient(admin).accessLog()).map(l7Flow);
   } catch {
     return [];
+  }
+}
+
+/** Streams the control plane's L7 request lines as flows; undefined when it cannot be reached. */
+async function followL7Flows(admin: string, onFlow: (flow: NodeFlow) => void): Promise<NdjsonStream | undefined> {
+  try {
+    return await new ControlPlaneClient(admin).followAccessLog((entry) => onFlow(l7Flow(entry)));
+  } catch {
+    return undefined;
   }
 }
 
@@ -206,31 +217,36 @@ export const observeCommand: Command = {
         process.stdout.write(json || !headerShown ? text : text.slice(text.indexOf('\n') + 1));
         headerShown = true;
       };
-      const streams = await Promise.all(
-        redirectors.map((r) =>
-          r.follow((flow) => {
-            const f = { ...flow, node: r.node };
-            if (!matches(f, filter)) return;
-            if (replay) replay.push(f);
-            else print([f]);
-          }),
-        ),
-      );
+      const deliver = (f: NodeFlow) => {
+        if (!matches(f, filter)) return;
+        if (replay) replay.push(f);
+        else print([f]);
+      };
+      const streams: NdjsonStream[] = await Promise.all(redirectors.map((r) => r.follow((flow) => deliver({ ...flow, node: r.node }))));
+      const l7 = await followL7Flows(stringFlag(args, 'admin') ?? DEFAULT_CONTROL_PLANE_ADMIN, (f) => {
+        if (nodeFlag === undefined || f.node === nodeFlag) deliver(f);
+      });
       setTimeout(() => {
         print(lastOf(replay ?? [], last));
         replay = undefined;
       }, REPLAY_SETTLE_MS);
       let interrupted = false;
       const stop = () => {
-        interrupted = true;
         for (const s of streams) s.stop();
+        l7?.stop();
       };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-      await Promise.race(streams.map((s) => s.done));
+      const interrupt = () => {
+        interrupted = true;
+        stop();
+      };
+      process.once('SIGINT', interrupt);
+      process.once('SIGTERM', interrupt);
+      const endings = streams.map((s) => s.done.then(() => 'a redirector ended its flow stream'));
+      if (l7) endings.push(l7.done.then(() => 'the control plane ended its access log stream'));
+      const ended = await Promise.race(endings);
       stop();
       if (interrupted) return EXIT_OK;
-      process.stderr.write('skiff observe: a redirector ended its flow stream (stopped or restarted)\n');
+      process.stderr.write(`skiff observe: ${ended} (stopped or restarted)\n`);
       return EXIT_UNAVAILABLE;
     });
   },

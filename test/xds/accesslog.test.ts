@@ -2,7 +2,7 @@
 // envoy.service.accesslog.v3.AccessLogService exactly as Envoy's HTTP gRPC access logger does
 // (identifier with the node on the first message, HTTPAccessLogEntry batches after), the entries
 // appear at /debug/accesslog and in the metric, and `skiff observe -o json` merges them into the
-// flow log as L7/HTTP lines with method, path, code, source and destination.
+// flow log as L7/HTTP lines with method, path, code, source and destination (--follow streams them).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
@@ -24,7 +24,7 @@ const bin = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 const store = new AccessLogStore(3);
 const xds = new XdsServer({ cache: new SnapshotCache(), addServices: (server) => addAccessLogService(server, store) });
 store.countIn(xds.metrics.registry);
-const admin = new AdminServer({ xds, pages: { '/debug/accesslog': () => ({ entries: store.recent() }) } });
+const admin = new AdminServer({ xds, feeds: { '/debug/accesslog': store } });
 const redirector = new RedirectorAdmin({
   ready: () => true,
   metrics: () => Promise.resolve(''),
@@ -123,6 +123,30 @@ test('skiff observe -o json merges the L7 request lines into the flow log', asyn
   );
   const table = await promisify(execFile)(process.execPath, [bin, 'observe', '--redirector', redirectorAddress, '--admin', adminAddress, '--verdict', 'DROPPED']);
   assert.match(table.stdout, /10\.244\.1\.5:40002\s+10\.96\.0\.20:8080\s+L7\/HTTP\s+DROPPED\s+POST \/cart\/items → 403\s+node-proxy~node-1/);
+});
+
+test('skiff observe --follow streams new L7 request lines (filtered) as they arrive, and ends with exit 3 when the control plane goes', async () => {
+  const follower = new AdminServer({ xds, feeds: { '/debug/accesslog': store } });
+  const address = `127.0.0.1:${await follower.listen('127.0.0.1', 0)}`;
+  const child = spawn(process.execPath, [bin, 'observe', '--follow', '--redirector', redirectorAddress, '--admin', address, '--verdict', 'DROPPED', '-o', 'json']);
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+  child.stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const lines = () => out.trim().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as NodeFlow);
+  try {
+    // the replay of the kept lines: only the 403 passes --verdict DROPPED
+    await eventually(() => lines().length === 1, 10_000, 'the replayed line');
+    assert.deepEqual(lines().map((l) => l.l7?.path), ['/cart/items']);
+    await sendLogs('node-proxy~node-2', [[entry('GET', '/ok', 200, 5), entry('DELETE', '/admin', 403, 6)]]);
+    await eventually(() => lines().length === 2, 10_000, 'the new 403 streamed');
+    assert.deepEqual([lines()[1]?.node, lines()[1]?.l7?.path, lines()[1]?.verdict], ['node-proxy~node-2', '/admin', 'DROPPED']);
+  } finally {
+    await follower.close();
+  }
+  assert.equal(await exited, 3);
+  assert.match(err, /the control plane ended its access log stream/);
 });
 
 test('`skiff control-plane` serves AccessLogService on its xDS port and the lines at /debug/accesslog', async (t) => {
