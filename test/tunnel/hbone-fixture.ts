@@ -50,7 +50,7 @@ export function nodeConfig(node: string, nodes: { name: string; ip: string; cidr
   return {
     node_name: node,
     proxy_port: 15001,
-    nodes: nodes.map((n) => ({ name: n.name, internal_ip: n.ip, pod_cidrs: [n.cidr] })),
+    nodes: nodes.map((n) => ({ name: n.name, internal_ip: n.ip, pod_cidrs: [n.cidr], wireguard_public_key: '', wireguard_next_public_key: '' })),
     encryption: 'hbone',
     trust_domain: TRUST_DOMAIN,
     hbone_port: 15008,

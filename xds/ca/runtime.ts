@@ -1,7 +1,8 @@
 // The control plane's identity runtime: the CA from where the flags say (a directory, user files,
 // or a Kubernetes Secret), bootstrap tokens (key in the CA directory, one token file per node and
 // waypoint of the mesh), the SVID cache on a rotation timer, the SDS/redirector overlay on each class's
-// resources, and CertificateService on the xDS server's port.
+// resources (with the WireGuard keys nodes published in each redirector's NodeConfig), and
+// CertificateService and WireGuardKeyService on the xDS server's port.
 import type * as grpc from '@grpc/grpc-js';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../../config/log.js';
@@ -18,6 +19,9 @@ import { IdentitySecrets, baseClassKey } from './sds.js';
 import { addCertificateService } from './service.js';
 import { loadCaFiles, loadOrCreateCaDirectory } from './store.js';
 import { SvidCache } from './svids.js';
+import { WireGuardKeyStore, addWireGuardKeyService } from './wireguard-keys.js';
+import { RedirectorType } from '../../proto/skiff/v1alpha1/wire.js';
+import { nodeConfigResource, redirectorClassKey } from '../translate/redirector.js';
 
 export interface IdentityOptions {
   /** Where a generated root and the bootstrap token key are kept (tokens are written under it). */
@@ -53,7 +57,10 @@ export class IdentityRuntime {
   readonly secrets: IdentitySecrets;
   private readonly log: Logger;
   private readonly written = new Set<string>();
+  private readonly wireguardKeys: WireGuardKeyStore;
   private stopRotation: () => void = () => undefined;
+  /** Recomputes every class (given to startRotation); a node's new WireGuard keys use it too. */
+  private republish: () => void = () => undefined;
 
   private constructor(
     readonly identities: WorkloadIdentities,
@@ -62,6 +69,7 @@ export class IdentityRuntime {
   ) {
     this.log = log;
     this.secrets = new IdentitySecrets(identities, { log });
+    this.wireguardKeys = new WireGuardKeyStore(caDir);
   }
 
   /** Loads or creates the CA and the token key for the mesh in force. */
@@ -82,7 +90,11 @@ export class IdentityRuntime {
 
   /** The resources of a class: `translated(baseClass)` with the CA's secrets and identity resources. */
   resources(mesh: MeshSnapshot, classKey: string, translated: (baseClass: string) => SnapshotInput): SnapshotInput {
-    return this.secrets.resources(mesh, classKey, translated(baseClassKey(classKey)));
+    const base = baseClassKey(classKey);
+    const input = this.secrets.resources(mesh, classKey, translated(base));
+    const prefix = redirectorClassKey('');
+    if (!base.startsWith(prefix) || this.wireguardKeys.all().size === 0) return input;
+    return { ...input, [RedirectorType.nodeConfig]: [nodeConfigResource(base.slice(prefix.length), mesh, this.wireguardKeys.all())] };
   }
 
   /** After every class was recomputed for a mesh: token files for new nodes, unused SVIDs dropped. */
@@ -93,6 +105,7 @@ export class IdentityRuntime {
 
   /** Rotates SVIDs on a timer; `republish` recomputes every class (the rotated certificates are new resources). */
   startRotation(republish: () => void): void {
+    this.republish = republish;
     this.stopRotation = this.identities.svids.startRotation((rotated) => {
       this.log.info({ identities: rotated.length }, 'certificates rotated');
       republish();
@@ -102,6 +115,7 @@ export class IdentityRuntime {
   /** Adds CertificateService to the xDS server (XdsServerOptions.addServices). */
   addServices(server: grpc.Server, mesh: () => MeshSnapshot): void {
     addCertificateService(server, this.identities, mesh, this.log);
+    addWireGuardKeyService(server, this.identities, this.wireguardKeys, () => this.republish(), this.log);
   }
 
   stop(): void {

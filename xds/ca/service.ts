@@ -22,7 +22,8 @@ const STATUS: Record<IssuanceError['code'], grpc.status> = {
   'invalid-argument': grpc.status.INVALID_ARGUMENT,
 };
 
-function header(metadata: grpc.Metadata, name: string): string {
+/** A call metadata value ('' when absent). */
+export function callHeader(metadata: grpc.Metadata, name: string): string {
   const value = metadata.get(name)[0];
   return typeof value === 'string' ? value : '';
 }
@@ -34,10 +35,10 @@ export function addCertificateService(server: grpc.Server, identities: WorkloadI
       call: grpc.ServerUnaryCall<IssueWorkloadCertificateRequest__Output, IssueWorkloadCertificateResponse>,
       done: grpc.sendUnaryData<IssueWorkloadCertificateResponse>,
     ) {
-      const node = header(call.metadata, NODE_HEADER);
+      const node = callHeader(call.metadata, NODE_HEADER);
       const workload = call.request.workload;
       try {
-        const issued = identities.issueForNode(mesh(), node, header(call.metadata, TOKEN_HEADER), workload, call.request.csr_pem);
+        const issued = identities.issueForNode(mesh(), node, callHeader(call.metadata, TOKEN_HEADER), workload, call.request.csr_pem);
         log.info({ node, workload, spiffeId: issued.spiffeId, serial: issued.serial, notAfter: issued.notAfter.toISOString() }, 'certificate issued');
         done(null, {
           spiffe_id: issued.spiffeId,

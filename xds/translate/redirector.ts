@@ -261,14 +261,24 @@ function endpointPolicyResource(wp: WorkloadPolicy, snapshot: MeshSnapshot, targ
   return resource;
 }
 
-function nodeConfigResource(node: string, snapshot: MeshSnapshot): Resource {
+/** The WireGuard public keys nodes published (WireGuardKeyService), by node name. */
+export type NodeWireGuardKeys = ReadonlyMap<string, { publicKey: string; nextPublicKey: string }>;
+
+/** A node's NodeConfig: the mesh settings and every node, with the WireGuard keys nodes published. */
+export function nodeConfigResource(node: string, snapshot: MeshSnapshot, wireguardKeys: NodeWireGuardKeys = new Map()): Resource {
   const mc = snapshot.meshConfig;
   return {
     name: node,
     value: encodeRedirectorResource(RedirectorType.nodeConfig, {
       node_name: node,
       proxy_port: mc.proxyPort,
-      nodes: [...snapshot.nodes.values()].map((n) => ({ name: n.name, internal_ip: n.internalIP ?? '', pod_cidrs: [...n.podCIDRs] })),
+      nodes: [...snapshot.nodes.values()].map((n) => ({
+        name: n.name,
+        internal_ip: n.internalIP ?? '',
+        pod_cidrs: [...n.podCIDRs],
+        wireguard_public_key: wireguardKeys.get(n.name)?.publicKey ?? '',
+        wireguard_next_public_key: wireguardKeys.get(n.name)?.nextPublicKey ?? '',
+      })),
       encryption: mc.encryption,
       trust_domain: mc.trustDomain,
       hbone_port: mc.hbonePort,

@@ -5,10 +5,14 @@ export interface NodeInfo {
   'name'?: (string);
   'internal_ip'?: (string);
   'pod_cidrs'?: (string)[];
+  'wireguard_public_key'?: (string);
+  'wireguard_next_public_key'?: (string);
 }
 
 export interface NodeInfo__Output {
   'name': (string);
   'internal_ip': (string);
   'pod_cidrs': (string)[];
+  'wireguard_public_key': (string);
+  'wireguard_next_public_key': (string);
 }

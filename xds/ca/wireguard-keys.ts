@@ -1,0 +1,84 @@
+// WireGuardKeyService: each node's agent publishes the public keys of its WireGuard tunnel (and,
+// during a rotation, the key it rotates to), proving who it is with its bootstrap token like
+// CertificateService's callers. The control plane keeps the keys (in <ca-dir>/wireguard-keys.json,
+// so a restarted control plane pushes them at once instead of making every peer forget a node
+// until it republishes) and puts them in every redirector's NodeConfig.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from '../../config/log.js';
+import { NODE_HEADER, TOKEN_HEADER } from '../../proto/skiff/v1alpha1/identity-wire.js';
+import {
+  isWireGuardKey,
+  wireGuardKeyServiceDefinition,
+  type PublishWireGuardKeysRequest__Output,
+  type PublishWireGuardKeysResponse,
+} from '../../proto/skiff/v1alpha1/wireguard-keys-wire.js';
+import type { NodeWireGuardKeys } from '../translate/redirector.js';
+import type { WorkloadIdentities } from './identities.js';
+import { callHeader } from './service.js';
+import { writePrivateFile } from './store.js';
+
+export const WIREGUARD_KEYS_FILE = 'wireguard-keys.json';
+
+interface Keys {
+  publicKey: string;
+  nextPublicKey: string;
+}
+
+/** The keys each node published, kept in a file of the CA directory. */
+export class WireGuardKeyStore {
+  readonly #file: string | undefined;
+  readonly #keys = new Map<string, Keys>();
+
+  /** Keys kept in `dir` (none when undefined: in memory only). */
+  constructor(dir?: string) {
+    this.#file = dir === undefined ? undefined : join(dir, WIREGUARD_KEYS_FILE);
+    if (!this.#file || !existsSync(this.#file)) return;
+    const saved = JSON.parse(readFileSync(this.#file, 'utf8')) as Record<string, Keys>;
+    for (const [node, keys] of Object.entries(saved)) {
+      if (isWireGuardKey(keys.publicKey) && (keys.nextPublicKey === '' || isWireGuardKey(keys.nextPublicKey))) this.#keys.set(node, keys);
+    }
+  }
+
+  all(): NodeWireGuardKeys {
+    return this.#keys;
+  }
+
+  /** Records a node's keys; false when they are the ones already known. */
+  set(node: string, keys: Keys): boolean {
+    const known = this.#keys.get(node);
+    if (known?.publicKey === keys.publicKey && known.nextPublicKey === keys.nextPublicKey) return false;
+    this.#keys.set(node, keys);
+    if (this.#file) writePrivateFile(this.#file, `${JSON.stringify(Object.fromEntries(this.#keys), null, 2)}\n`, 0o644);
+    return true;
+  }
+}
+
+/** Adds WireGuardKeyService to a gRPC server; `changed` runs after a node's keys changed. */
+export function addWireGuardKeyService(server: grpc.Server, identities: WorkloadIdentities, store: WireGuardKeyStore, changed: (node: string) => void, log: Logger): void {
+  const implementation: grpc.UntypedServiceImplementation = {
+    PublishWireGuardKeys(
+      call: grpc.ServerUnaryCall<PublishWireGuardKeysRequest__Output, PublishWireGuardKeysResponse>,
+      done: grpc.sendUnaryData<PublishWireGuardKeysResponse>,
+    ) {
+      const node = callHeader(call.metadata, NODE_HEADER);
+      if (!identities.isNode(node, callHeader(call.metadata, TOKEN_HEADER))) {
+        log.warn({ node }, 'wireguard keys refused: no valid bootstrap token');
+        done({ code: grpc.status.UNAUTHENTICATED, details: `no valid bootstrap token for node '${node}'` });
+        return;
+      }
+      const { public_key: publicKey, next_public_key: nextPublicKey } = call.request;
+      if (!isWireGuardKey(publicKey) || (nextPublicKey !== '' && !isWireGuardKey(nextPublicKey))) {
+        done({ code: grpc.status.INVALID_ARGUMENT, details: 'a WireGuard public key is 32 bytes of base64' });
+        return;
+      }
+      if (store.set(node, { publicKey, nextPublicKey })) {
+        log.info({ node, publicKey, nextPublicKey: nextPublicKey || undefined }, 'wireguard keys published');
+        changed(node);
+      }
+      done(null, {});
+    },
+  };
+  server.addService(wireGuardKeyServiceDefinition(), implementation);
+}
