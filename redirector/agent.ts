@@ -8,11 +8,18 @@
 // (links/). Stopping the agent (SIGTERM, or kill -9) leaves programs, maps and links in place, so
 // traffic keeps flowing; a restarted agent re-adopts them: it reads the maps back, keeps every id
 // they use, and writes nothing when they are already right. `uninstall()` removes it all.
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+//
+// With its bootstrap token (--token-file) the agent's stream is attested: it keeps the
+// WorkloadCertificates and TrustBundle it is served, and runs the node tunnels NodeConfig.encryption
+// asks for (tunnel/node-tunnels.ts). Stopping the agent closes the HBONE listeners (skf_config keeps
+// steering cross-node flows to them: dropped until the agent is back, never sent in clear) and
+// leaves a kernel WireGuard interface up for the next agent to re-adopt.
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureBpffs, TcAttachment, type BpfMap, type BpfObject } from '../bpf/libbpf.js';
 import { conntrack, CtScope, events, loadDatapath, Programs, type MapName } from '../bpf/maps/index.js';
 import { logger, type Logger } from '../config/log.js';
+import { IdentityType, type TrustBundle__Output, type WorkloadCertificate__Output } from '../proto/skiff/v1alpha1/identity-wire.js';
 import { RedirectorType } from '../proto/skiff/v1alpha1/wire.js';
 import { AdminServer } from './admin.js';
 import { Attacher } from './attach.js';
@@ -23,7 +30,10 @@ import { viewConntrack, viewMap } from './map-view.js';
 import { AgentMetrics } from './metrics.js';
 import { installProxyRoute, removeProxyRoute } from './proxy-route.js';
 import { Reconciler, type ReconcileResult } from './reconciler.js';
+import { HBONE_OUTBOUND_PORT } from './tunnel/hbone.js';
+import { NodeTunnelManager } from './tunnel/node-tunnels.js';
 import { tunnelStatus, type NodeTunnels } from './tunnel/tunnel-status.js';
+import { removeWireGuard } from './tunnel/wireguard.js';
 import { RedirectorXdsClient, type ResourceUpdate } from './xds-client.js';
 
 export interface AgentOptions {
@@ -44,7 +54,22 @@ export interface AgentOptions {
   scanIntervalMs?: number;
   /** How long the resources must be quiet after the first NodeConfig before the first reconcile (default 300 ms). */
   settleMs?: number;
+  /** The node's bootstrap token file (<ca-dir>/bootstrap-tokens/node.<node>.token); re-read at every connect. */
+  tokenFile?: string;
+  /** The HBONE tunnel's outbound listener port (default 15009). */
+  hboneOutboundPort?: number;
+  /** WireGuard key rotation period (default 24 h; 0 = never). */
+  wireguardKeyRotationMs?: number;
+  /** How long a key rotation waits after the control plane pushed the next key (default 1 s). */
+  wireguardRotationGraceMs?: number;
   log?: Logger;
+}
+
+/** The token in a token file (trimmed); throws when it cannot be read or is empty. */
+export function readTokenFile(path: string): string {
+  const token = readFileSync(path, 'utf8').trim();
+  if (!token) throw new Error(`${path}: empty bootstrap token file`);
+  return token;
 }
 
 export const DEFAULT_XDS = '127.0.0.1:15010';
@@ -80,6 +105,11 @@ export class RedirectorAgent {
   lastReconcile: (ReconcileResult & { initial: boolean }) | undefined;
   /** The node tunnels this agent runs (reported on /debug/tunnel). */
   readonly tunnels: NodeTunnels = {};
+  /** The WorkloadCertificates this node holds (by resource name) and the TrustBundle, when attested. */
+  readonly certificates = new Map<string, WorkloadCertificate__Output>();
+  trustBundle: TrustBundle__Output | undefined;
+  #tunnelManager: NodeTunnelManager | undefined;
+  #tunnelsPending = false;
   adminPort = 0;
 
   private constructor(options: AgentOptions) {
@@ -92,7 +122,10 @@ export class RedirectorAgent {
     this.#object = loadDatapath({ pinRoot: this.pinRoot, maxEntries: options.maxEntries });
     this.#maps = Object.fromEntries(MAP_KINDS.map((k) => [k, this.#object.map(MAP_NAMES[k])])) as Record<MapKind, BpfMap>;
     this.#reconciler = new Reconciler(this.#maps);
-    this.#desired = new DesiredState({ node: options.node, proxyPort: options.proxyPort }, this.#reconciler.actual);
+    this.#desired = new DesiredState(
+      { node: options.node, proxyPort: options.proxyPort, hboneOutboundPort: options.hboneOutboundPort ?? HBONE_OUTBOUND_PORT },
+      this.#reconciler.actual,
+    );
     this.#attacher = new Attacher(
       this.pinRoot,
       { ingress: this.#object.program(Programs.FROM_POD), egress: this.#object.program(Programs.TO_POD) },
@@ -130,10 +163,25 @@ export class RedirectorAgent {
       throw err;
     }
     const admin = options.admin ?? DEFAULT_ADMIN;
+    const tokenFile = options.tokenFile;
+    const token = tokenFile ? () => readTokenFile(tokenFile) : () => undefined;
+    agent.#tunnelManager = new NodeTunnelManager(
+      {
+        node: options.node,
+        xds: options.xds ?? DEFAULT_XDS,
+        token,
+        hboneOutboundPort: options.hboneOutboundPort ?? HBONE_OUTBOUND_PORT,
+        keyRotationMs: options.wireguardKeyRotationMs,
+        rotationGraceMs: options.wireguardRotationGraceMs,
+        log: agent.log,
+      },
+      agent.tunnels,
+    );
     agent.#xds = new RedirectorXdsClient({
       address: options.xds ?? DEFAULT_XDS,
       node: options.node,
       adminAddress: admin.startsWith('unix:') ? admin : `${admin.slice(0, admin.lastIndexOf(':'))}:${agent.adminPort}`,
+      token,
       onUpdate: (update) => agent.#onUpdate(update),
       log: agent.log,
     });
@@ -157,6 +205,8 @@ export class RedirectorAgent {
     for (const name of update.removed) this.#apply(update.typeUrl, name, undefined);
     for (const [name, message] of update.updated) this.#apply(update.typeUrl, name, message);
     this.#generation++;
+    this.#scheduleTunnels();
+    if (update.typeUrl === IdentityType.workloadCertificate || update.typeUrl === IdentityType.trustBundle) return;
     if (update.typeUrl === RedirectorType.nodeConfig && update.updated.size > 0) this.#sawNodeConfig = true;
     if (!this.#ready) {
       // hold the first reconcile until the initial state has arrived (an empty map would wipe the kernel's)
@@ -188,8 +238,28 @@ export class RedirectorAgent {
       case RedirectorType.endpointPolicy:
         d.setPolicy(name, message as never);
         break;
+      case IdentityType.workloadCertificate:
+        if (message) this.certificates.set(name, message as WorkloadCertificate__Output);
+        else this.certificates.delete(name);
+        break;
+      case IdentityType.trustBundle:
+        this.trustBundle = message as TrustBundle__Output | undefined;
+        break;
     }
   }
+
+  /** The tunnels follow the resources (coalesced: one update per turn of the event loop). */
+  #scheduleTunnels(): void {
+    if (this.#tunnelsPending) return;
+    this.#tunnelsPending = true;
+    setImmediate(() => {
+      this.#tunnelsPending = false;
+      const d = this.#desired.resources;
+      if (!d.nodeConfig) return;
+      this.#tunnelManager?.update({ nodeConfig: d.nodeConfig, workloads: d.workloads.values(), policies: d.policies.values(), certificates: this.certificates });
+    });
+  }
+
 
   /** The first reconcile compares every key; interfaces are found first, so a re-adopted node matches. */
   #firstReconcile(): void {
@@ -308,6 +378,8 @@ export class RedirectorAgent {
       interfaces: this.#attacher.interfaces(),
       entries: this.#entryCounts(),
       lastReconcile: this.lastReconcile,
+      attested: this.certificates.size > 0,
+      certificates: [...this.certificates].map(([name, c]) => ({ name, spiffeId: c.spiffe_id, serial: c.serial, notAfterMs: Number(c.not_after_ms) })),
     };
   }
 
@@ -317,6 +389,7 @@ export class RedirectorAgent {
     clearInterval(this.#scanTimer);
     clearInterval(this.#drainTimer);
     this.#xds?.stop();
+    await this.#tunnelManager?.stop();
     this.#flows.close();
     await this.#admin.close().catch(() => undefined);
     await this.#scanning;
@@ -343,6 +416,7 @@ export async function uninstall(node: string, pinRoot = defaultPinRoot(node), lo
     // no links directory
   }
   await removeProxyRoute();
+  await removeWireGuard();
   rmSync(pinRoot, { recursive: true, force: true });
   log.info({ pinRoot, detached }, 'redirector uninstalled');
 }

@@ -29,6 +29,7 @@ import {
 } from '../bpf/maps/index.js';
 import { canonicalCidr, expandEndpointPolicy, type CidrIdentity } from './policy-expand.js';
 import { assignSlots } from './slots.js';
+import { HBONE_OUTBOUND_PORT } from './tunnel/hbone.js';
 
 /** The maps the redirector writes, in the order upserts go (removals go in reverse). */
 export const MAP_KINDS = ['ipcache', 'backends', 'lbSlots', 'policy', 'services', 'endpoints', 'config'] as const;
@@ -232,6 +233,9 @@ export interface DesiredStateOptions {
   proxyPort?: number;
   /** Addresses of this node (identity HOST), besides its InternalIP. */
   hostAddresses?: readonly string[];
+  /** The HBONE tunnel's outbound listener: with NodeConfig encryption `hbone`, skf_config's
+   * hbonePort (cross-node pod flows are steered there; dropped while nothing listens). Default 15009. */
+  hboneOutboundPort?: number;
 }
 
 /** The resources the agent holds, by type. */
@@ -266,9 +270,7 @@ export class DesiredState {
     this.node = options.node;
     this.#options = options;
     if (actual) this.#seed(actual);
-    const configEntries: OwnerEntries = new Map();
-    put(configEntries, config.encodeKey(), config.encodeValue({ proxyAddr4: '', proxyAddr6: '', flags: 0, hbonePort: 0 }));
-    this.maps.config.set('config', configEntries);
+    this.#updateConfig();
     this.#updateNodeAddresses();
   }
 
@@ -333,6 +335,7 @@ export class DesiredState {
 
   setNodeConfig(nc: NodeConfig__Output | undefined): void {
     this.resources.nodeConfig = nc;
+    this.#updateConfig();
     this.#updateNodeAddresses();
     this.#updateAllPolicies();
   }
@@ -395,6 +398,14 @@ export class DesiredState {
 
   #isLocal(w: Workload__Output | undefined): boolean {
     return w !== undefined && w.node_name === this.node;
+  }
+
+  /** skf_config: the HBONE outbound port when the node tunnels with HBONE, else 0. */
+  #updateConfig(): void {
+    const hbonePort = this.resources.nodeConfig?.encryption === 'hbone' ? (this.#options.hboneOutboundPort ?? HBONE_OUTBOUND_PORT) : 0;
+    const entries: OwnerEntries = new Map();
+    put(entries, config.encodeKey(), config.encodeValue({ proxyAddr4: '', proxyAddr6: '', flags: 0, hbonePort }));
+    this.maps.config.set('config', entries);
   }
 
   #updateNodeAddresses(): void {

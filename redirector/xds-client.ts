@@ -3,12 +3,21 @@
 // before it is taken — one bad resource NACKs the whole response (error_detail names it) and the
 // last good state stays. The stream reconnects with jittered back-off; the resources held are kept
 // across control plane restarts and announced (initial_resource_versions) so that only differences
-// come back.
+// come back. With a bootstrap token (call metadata `x-skiff-token`, read from the token file at
+// every connect) the stream is attested: it is also served this node's WorkloadCertificates and the
+// TrustBundle (identity.proto), which it subscribes to beside the redirector's own types.
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { Logger } from '../config/log.js';
+import {
+  IdentityType,
+  TOKEN_HEADER,
+  decodeIdentityResource,
+  type TrustBundle__Output,
+  type WorkloadCertificate__Output,
+} from '../proto/skiff/v1alpha1/identity-wire.js';
 import {
   decodeRedirectorResource,
   isRedirectorType,
@@ -16,6 +25,7 @@ import {
   type RedirectorMessages,
   type RedirectorTypeUrl,
 } from '../proto/skiff/v1alpha1/wire.js';
+import { identityResourceProblem } from './tunnel/certificates.js';
 import { resourceProblem } from './validate.js';
 
 // The fields of envoy.service.discovery.v3.Delta{Discovery}Request/Response this client uses.
@@ -45,7 +55,7 @@ interface DeltaRequest {
 }
 
 type AdsStream = grpc.ClientDuplexStream<DeltaRequest, DeltaResponse>;
-type AdsClient = grpc.Client & { DeltaAggregatedResources(): AdsStream };
+type AdsClient = grpc.Client & { DeltaAggregatedResources(metadata: grpc.Metadata): AdsStream };
 
 function loadAdsClient(): grpc.ServiceClientConstructor {
   const require = createRequire(import.meta.url);
@@ -64,10 +74,30 @@ function loadAdsClient(): grpc.ServiceClientConstructor {
   return pkg.envoy.service.discovery.v3.AggregatedDiscoveryService;
 }
 
+type IdentityTypeUrl = (typeof IdentityType)[keyof typeof IdentityType];
+/** Every type the agent subscribes to: the redirector's and the identity protocol's. */
+export type AgentTypeUrl = RedirectorTypeUrl | IdentityTypeUrl;
+export const AGENT_TYPE_URLS: readonly AgentTypeUrl[] = [...REDIRECTOR_TYPE_URLS, IdentityType.workloadCertificate, IdentityType.trustBundle];
+
+/** Decoded message shapes per type URL. */
+export type AgentMessage<U extends AgentTypeUrl> = U extends RedirectorTypeUrl
+  ? RedirectorMessages[U][1]
+  : U extends typeof IdentityType.workloadCertificate
+    ? WorkloadCertificate__Output
+    : TrustBundle__Output;
+
+function isAgentType(url: string): url is AgentTypeUrl {
+  return (AGENT_TYPE_URLS as readonly string[]).includes(url);
+}
+
+function decodeAgentResource(url: AgentTypeUrl, bytes: Uint8Array): AgentMessage<AgentTypeUrl> {
+  return isRedirectorType(url) ? decodeRedirectorResource(url, bytes) : decodeIdentityResource(url, bytes);
+}
+
 /** One accepted change of one type: resources added or changed, and names removed. */
-export interface ResourceUpdate<U extends RedirectorTypeUrl = RedirectorTypeUrl> {
+export interface ResourceUpdate<U extends AgentTypeUrl = AgentTypeUrl> {
   typeUrl: U;
-  updated: Map<string, RedirectorMessages[U][1]>;
+  updated: Map<string, AgentMessage<U>>;
   removed: string[];
 }
 
@@ -87,6 +117,8 @@ export interface XdsClientOptions {
   node: string;
   /** The agent's admin address, announced in node metadata (`admin_address`) for the CLI. */
   adminAddress?: string;
+  /** The node's bootstrap token, asked at every connect (undefined: an unattested stream). */
+  token?: () => string | undefined;
   /** Called with each accepted response; throwing NACKs it. */
   onUpdate(update: ResourceUpdate): void;
   log: Logger;
@@ -113,7 +145,7 @@ export class RedirectorXdsClient {
     this.#backoffMs = options.minBackoffMs ?? 200;
     const Client = loadAdsClient();
     this.#client = new Client(options.address, grpc.credentials.createInsecure()) as unknown as AdsClient;
-    for (const url of REDIRECTOR_TYPE_URLS) {
+    for (const url of AGENT_TYPE_URLS) {
       this.#versions.set(url, new Map());
       this.status.set(url, { resources: 0, lastAckNonce: '', lastNackNonce: '', lastNackError: '', acks: 0, nacks: 0 });
     }
@@ -125,7 +157,10 @@ export class RedirectorXdsClient {
 
   #connect(): void {
     if (this.#stopped) return;
-    const stream = this.#client.DeltaAggregatedResources();
+    const metadata = new grpc.Metadata();
+    const token = this.#token();
+    if (token) metadata.set(TOKEN_HEADER, token);
+    const stream = this.#client.DeltaAggregatedResources(metadata);
     this.#stream = stream;
     this.connects++;
     stream.on('data', (response: DeltaResponse) => {
@@ -136,7 +171,7 @@ export class RedirectorXdsClient {
     stream.on('error', (err: grpc.ServiceError) => this.#lost(stream, err.details || err.message));
     stream.on('end', () => this.#lost(stream, 'stream ended'));
     let first = true;
-    for (const typeUrl of REDIRECTOR_TYPE_URLS) {
+    for (const typeUrl of AGENT_TYPE_URLS) {
       const request: DeltaRequest = {
         type_url: typeUrl,
         resource_names_subscribe: [],
@@ -145,6 +180,15 @@ export class RedirectorXdsClient {
       if (first) request.node = this.#nodeMessage();
       first = false;
       stream.write(request);
+    }
+  }
+
+  #token(): string | undefined {
+    try {
+      return this.#options.token?.();
+    } catch (err) {
+      this.#options.log.error({ error: (err as Error).message }, 'cannot read the bootstrap token: connecting unattested (no certificates)');
+      return undefined;
     }
   }
 
@@ -191,7 +235,7 @@ export class RedirectorXdsClient {
 
   #onResponse(stream: AdsStream, response: DeltaResponse): void {
     const typeUrl = response.type_url;
-    if (!isRedirectorType(typeUrl)) {
+    if (!isAgentType(typeUrl)) {
       stream.write({ type_url: typeUrl, response_nonce: response.nonce, error_detail: { code: 3, message: `unknown type ${typeUrl}` } });
       return;
     }
@@ -218,17 +262,17 @@ export class RedirectorXdsClient {
     stream.write({ type_url: typeUrl, response_nonce: response.nonce });
   }
 
-  #decode(typeUrl: RedirectorTypeUrl, response: DeltaResponse): ResourceUpdate {
-    const updated = new Map<string, RedirectorMessages[RedirectorTypeUrl][1]>();
+  #decode(typeUrl: AgentTypeUrl, response: DeltaResponse): ResourceUpdate {
+    const updated = new Map<string, AgentMessage<AgentTypeUrl>>();
     for (const r of response.resources) {
       if (!r.resource || r.resource.type_url !== typeUrl) throw new Error(`${r.name}: resource of type '${r.resource?.type_url ?? ''}' in a ${typeUrl} response`);
-      let message: RedirectorMessages[RedirectorTypeUrl][1];
+      let message: AgentMessage<AgentTypeUrl>;
       try {
-        message = decodeRedirectorResource(typeUrl, r.resource.value);
+        message = decodeAgentResource(typeUrl, r.resource.value);
       } catch (err) {
         throw new Error(`${r.name}: cannot decode: ${(err as Error).message}`);
       }
-      const problem = resourceProblem(typeUrl, r.name, message);
+      const problem = isRedirectorType(typeUrl) ? resourceProblem(typeUrl, r.name, message as never) : identityResourceProblem(typeUrl, message as never);
       if (problem) throw new Error(`${r.name}: ${problem}`);
       updated.set(r.name, message);
     }

@@ -2,10 +2,12 @@
 // redirector resources), or removes everything it installed (`--uninstall`).
 import type { Command } from '../command.js';
 import { EXIT_OK, EXIT_UNAVAILABLE, UsageError } from '../command.js';
-import { DEFAULT_ADMIN, DEFAULT_XDS, defaultPinRoot, RedirectorAgent, uninstall } from '../../redirector/agent.js';
+import { DEFAULT_ADMIN, DEFAULT_XDS, defaultPinRoot, readTokenFile, RedirectorAgent, uninstall } from '../../redirector/agent.js';
 import type { MapName } from '../../bpf/maps/index.js';
+import { parseGatewayDuration } from '../../xds/translate/duration.js';
 
 const HELP = `Usage: skiff redirector --node NAME [--xds HOST:PORT] [--bpffs DIR] [--admin HOST:PORT] [--proxy-port PORT]
+                        [--token-file PATH] [--wireguard-key-rotation DURATION]
 
 Runs the node agent of NAME: receives workloads, services, identities and policies from the control
 plane (xDS, role redirector), keeps the kernel maps equal to them (writing only differences),
@@ -13,6 +15,14 @@ attaches the datapath to each local pod's host-side veth (found from the routing
 flows that need L7 to the node proxy's transparent listener, and serves flows and maps on its admin
 API. Programs, links and maps are pinned under the bpffs directory: stopping the agent leaves
 traffic flowing, and a restarted agent re-adopts them without rewriting anything.
+
+With the node's bootstrap token (--token-file) the control plane serves the agent its workloads'
+certificates, and the agent runs the node tunnels the MeshConfig's encryption asks for: hbone (mutual
+TLS HTTP/2 CONNECT on port 15008; the datapath steers new cross-node pod flows to the tunnel's
+outbound listener on 15009) or wireguard (interface skiff-wg0, one peer per remote node; the node's
+public key is published through the control plane and rotated on a period, make-before-break).
+Stopping the agent closes the HBONE listeners (cross-node flows are dropped until it is back, never
+sent in clear) and leaves a kernel WireGuard interface up for the next agent to re-adopt.
 
 It must run in the node's network namespace. For the simulated nodes of tests and skiff demo, enter
 it with nsenter (not \`ip netns exec\`, which remounts /sys and hides the pins):
@@ -26,16 +36,21 @@ Flags:
                          /debug/flows?follow=1 /debug/state
                          (default ${DEFAULT_ADMIN})
   --proxy-port PORT      the node proxy's transparent listener (default: the mesh's, 15001)
+  --token-file PATH      the node's bootstrap token, written by the control plane to
+                         <ca-dir>/bootstrap-tokens/node.NAME.token (without it: no certificates,
+                         no HBONE identity, no WireGuard key publication)
+  --wireguard-key-rotation DURATION
+                         WireGuard key rotation period, e.g. 12h, 30m (default 24h; 0s = never)
   --max-entries MAP=N,…  map sizes other than the defaults (e.g. skf_ct=16384); keep them stable
   --uninstall            detach every program, remove the pins and the proxy route, and exit
 
 Examples:
-  skiff redirector --node node-a --xds 10.0.0.1:15010
+  skiff redirector --node node-a --xds 10.0.0.1:15010 --token-file /etc/skiff/node-a.token
   nsenter --net=/var/run/netns/node-a skiff redirector --node node-a --admin 127.0.0.1:0
   skiff redirector --node node-a --uninstall
 `;
 
-const VALUE_FLAGS = new Set(['--node', '--xds', '--bpffs', '--admin', '--proxy-port', '--max-entries']);
+const VALUE_FLAGS = new Set(['--node', '--xds', '--bpffs', '--admin', '--proxy-port', '--max-entries', '--token-file', '--wireguard-key-rotation']);
 
 function parseFlags(argv: string[]): Map<string, string> {
   const flags = new Map<string, string>();
@@ -82,8 +97,13 @@ export const redirectorCommand: Command = {
       await uninstall(node, bpffs);
       return EXIT_OK;
     }
+    const rotationText = flags.get('--wireguard-key-rotation');
+    const rotation = rotationText === undefined ? undefined : parseGatewayDuration(rotationText);
+    if (rotation instanceof Error) throw new UsageError(`--wireguard-key-rotation: ${rotation.message}`);
+    const tokenFile = flags.get('--token-file');
     let agent: RedirectorAgent;
     try {
+      if (tokenFile) readTokenFile(tokenFile);
       agent = await RedirectorAgent.start({
         node,
         xds: flags.get('--xds'),
@@ -91,6 +111,8 @@ export const redirectorCommand: Command = {
         admin: flags.get('--admin'),
         proxyPort,
         maxEntries: parseMaxEntries(flags.get('--max-entries')),
+        tokenFile,
+        wireguardKeyRotationMs: rotation,
       });
     } catch (err) {
       process.stderr.write(`skiff redirector: ${(err as Error).message}\n`);

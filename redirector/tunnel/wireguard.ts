@@ -13,6 +13,12 @@
 // `commitKeyRotation()` switches the private key (the interface re-handshakes at once); (4) the
 // remotes move the allowed IPs to the new key and drop the old peer. Between (3) and (4) packets of
 // this node may be dropped for as long as the publish takes; TCP retransmits them, nothing is lost.
+//
+// Fail closed: every remote pod CIDR has, besides its route through the interface, an
+// `unreachable` route of a higher metric in the same table, so while the interface is gone (an
+// agent restart with wireguard-go) or a node has published no key yet, those pods are unreachable
+// rather than reached in clear. A kernel interface outlives the agent (release()) with its peers
+// and routes, as the datapath does, and a restarted agent re-adopts it (start() finds it).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { once } from 'node:events';
@@ -28,6 +34,8 @@ export const WG_PORT = 51871;
 /** Routing table (and rule priority) of the remote pod CIDRs; below main (32766). */
 export const WG_ROUTE_TABLE = 51871;
 export const WG_RULE_PRIORITY = 32700;
+/** Metric of the fail-closed `unreachable` routes (above the interface's routes). */
+const UNREACHABLE_METRIC = 4000;
 /** MTU for an IPv4 underlay (1500 - 80 of WireGuard overhead). */
 export const WG_MTU = 1420;
 
@@ -50,6 +58,7 @@ export interface WireGuardPeer {
   node: string;
   /** The remote node's InternalIP. */
   endpoint: string;
+  /** '' for a node that has published no key yet: its pod CIDRs are routed here, unreachable. */
   publicKey: string;
   /** Published by a node that is rotating its key (step 2 above): accepted, not yet routed. */
   nextPublicKey?: string;
@@ -101,19 +110,22 @@ export class WireGuardTunnel {
   /** Remote pod CIDRs currently routed. */
   #routed = new Set<string>();
 
-  private constructor(options: WireGuardOptions, place: Place, userspace: ChildProcess | undefined) {
+  private constructor(options: WireGuardOptions, place: Place, userspace: ChildProcess | undefined, implementation: WireGuardStatus['implementation']) {
     this.interfaceName = options.interfaceName ?? WG_INTERFACE;
     this.listenPort = options.listenPort ?? WG_PORT;
-    this.implementation = userspace ? 'wireguard-go' : 'kernel';
+    this.implementation = implementation;
     this.#place = place;
     this.#userspace = userspace;
     this.#log = options.log ?? logger('wireguard');
   }
 
-  /** Creates the interface (kernel, else wireguard-go), sets a fresh key and brings it up. */
+  /** Re-adopts the interface a previous agent left (keeping its key, peers and routes), or creates
+   * one (kernel, else wireguard-go) with a fresh key and brings it up. */
   static async start(options: WireGuardOptions = {}): Promise<WireGuardTunnel> {
     const name = options.interfaceName ?? WG_INTERFACE;
     const netPlace: Place = { netns: options.netns };
+    const adopted = await WireGuardTunnel.#adopt(options, netPlace);
+    if (adopted) return adopted;
     let userspace: ChildProcess | undefined;
     let place = netPlace;
     const kernel = options.userspace
@@ -126,8 +138,9 @@ export class WireGuardTunnel {
       userspace = startWireGuardGo(name, options.netns);
       if (options.netns) place = { ...netPlace, mountns: `/proc/${userspace.pid}/ns/mnt` };
     }
-    const tunnel = new WireGuardTunnel(options, place, userspace);
+    const tunnel = new WireGuardTunnel(options, place, userspace, userspace ? 'wireguard-go' : 'kernel');
     try {
+      await tunnel.#seedRoutes();
       if (userspace) await tunnel.#waitForControlSocket(userspace);
       await tunnel.#setPrivateKey(tunnel.#keys.privateKey);
       await runIn(place, 'ip', ['link', 'set', name, 'mtu', String(WG_MTU), 'up']);
@@ -137,6 +150,28 @@ export class WireGuardTunnel {
     }
     tunnel.#log.info({ interface: name, implementation: tunnel.implementation }, 'wireguard interface up');
     return tunnel;
+  }
+
+  /** The interface left in place by a previous agent, if it answers `wg show`. */
+  static async #adopt(options: WireGuardOptions, place: Place): Promise<WireGuardTunnel | undefined> {
+    const name = options.interfaceName ?? WG_INTERFACE;
+    const publicKey = await runIn(place, 'wg', ['show', name, 'public-key']).then(
+      (out) => out.trim(),
+      () => '',
+    );
+    if (!publicKey || publicKey === '(none)') return undefined;
+    const [link] = JSON.parse(await runIn(place, 'ip', ['-j', '-d', 'link', 'show', 'dev', name])) as { linkinfo?: { info_kind?: string } }[];
+    const tunnel = new WireGuardTunnel(options, place, undefined, link?.linkinfo?.info_kind === 'wireguard' ? 'kernel' : 'wireguard-go');
+    tunnel.#keys = { privateKey: '', publicKey };
+    await tunnel.#seedRoutes();
+    tunnel.#log.info({ interface: name, implementation: tunnel.implementation, publicKey }, 'wireguard interface re-adopted');
+    return tunnel;
+  }
+
+  /** The remote pod CIDRs whose policy rules are in place (left by a previous agent). */
+  async #seedRoutes(): Promise<void> {
+    const rules = JSON.parse(await runIn(this.#place, 'ip', ['-j', 'rule', 'show', 'table', String(WG_ROUTE_TABLE)])) as { dst?: string; dstlen?: number }[];
+    for (const rule of rules) if (rule.dst) this.#routed.add(`${rule.dst}/${rule.dstlen ?? 32}`);
   }
 
   async #waitForControlSocket(child: ChildProcess): Promise<void> {
@@ -199,8 +234,11 @@ export class WireGuardTunnel {
    * their pod CIDRs exactly these. Idempotent. */
   async setPeers(peers: WireGuardPeer[]): Promise<void> {
     const wanted = new Map<string, { peer: WireGuardPeer; routed: boolean }>();
+    const cidrs = new Set<string>();
     for (const peer of peers) {
-      if (peer.publicKey === this.publicKey || !peer.publicKey) continue;
+      if (peer.publicKey === this.publicKey) continue;
+      for (const cidr of peer.podCidrs) cidrs.add(cidr);
+      if (!peer.publicKey) continue;
       wanted.set(peer.publicKey, { peer, routed: true });
       if (peer.nextPublicKey && peer.nextPublicKey !== peer.publicKey) wanted.set(peer.nextPublicKey, { peer, routed: false });
     }
@@ -216,21 +254,27 @@ export class WireGuardTunnel {
       if (!wanted.has(key)) await this.#wg('set', this.interfaceName, 'peer', key, 'remove');
     }
     this.#peerNodes = new Map([...wanted].map(([key, { peer }]) => [key, peer.node]));
-    await this.#route(new Set([...wanted.values()].filter((w) => w.routed).flatMap((w) => w.peer.podCidrs)));
+    await this.#route(cidrs);
   }
 
   async #route(cidrs: Set<string>): Promise<void> {
     const table = String(WG_ROUTE_TABLE);
+    const unreachable = ['unreachable', '', 'table', table, 'metric', String(UNREACHABLE_METRIC)];
     for (const cidr of cidrs) {
-      if (this.#routed.has(cidr)) continue;
+      // the interface's route is replaced every time: a re-created interface lost the old one
       await runIn(this.#place, 'ip', ['route', 'replace', cidr, 'dev', this.interfaceName, 'table', table]);
+      if (this.#routed.has(cidr)) continue;
+      unreachable[1] = cidr;
+      await runIn(this.#place, 'ip', ['route', 'replace', ...unreachable]);
       await runIn(this.#place, 'ip', ['rule', 'add', 'to', cidr, 'lookup', table, 'priority', String(WG_RULE_PRIORITY)]);
       this.#routed.add(cidr);
     }
     for (const cidr of [...this.#routed]) {
       if (cidrs.has(cidr)) continue;
+      unreachable[1] = cidr;
       await runIn(this.#place, 'ip', ['rule', 'del', 'to', cidr, 'lookup', table, 'priority', String(WG_RULE_PRIORITY)]).catch(() => undefined);
-      await runIn(this.#place, 'ip', ['route', 'del', cidr, 'table', table]).catch(() => undefined);
+      await runIn(this.#place, 'ip', ['route', 'del', cidr, 'dev', this.interfaceName, 'table', table]).catch(() => undefined);
+      await runIn(this.#place, 'ip', ['route', 'del', ...unreachable]).catch(() => undefined);
       this.#routed.delete(cidr);
     }
   }
@@ -263,6 +307,20 @@ export class WireGuardTunnel {
   /** Removes the routes, the rules and the interface (and stops wireguard-go). */
   async close(): Promise<void> {
     await this.#route(new Set()).catch(() => undefined);
+    await this.#stopInterface();
+  }
+
+  /**
+   * Stops managing the tunnel and leaves traffic as the agent's stop leaves the datapath: a kernel
+   * interface stays with its key, peers and routes (traffic keeps flowing; the next agent re-adopts
+   * it); wireguard-go cannot outlive this process, so its interface goes but the rules and
+   * unreachable routes stay (remote pods are unreachable, never reached in clear, until it is back).
+   */
+  async release(): Promise<void> {
+    if (this.implementation === 'wireguard-go') await this.#stopInterface();
+  }
+
+  async #stopInterface(): Promise<void> {
     await runIn(this.#place, 'ip', ['link', 'del', this.interfaceName]).catch(() => undefined);
     const child = this.#userspace;
     if (child && child.exitCode === null && child.signalCode === null) {
@@ -282,4 +340,20 @@ function startWireGuardGo(name: string, netns: string | undefined): ChildProcess
     ? placed({ netns }, 'unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, name])
     : ['wireguard-go', ['-f', name]];
   return spawn(file, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+/** Removes whatever a tunnel left in place (`skiff redirector --uninstall`): its policy rules, the
+ * routes of its table and the interface. */
+export async function removeWireGuard(options: Pick<WireGuardOptions, 'netns' | 'interfaceName'> = {}): Promise<void> {
+  const place: Place = { netns: options.netns };
+  const table = String(WG_ROUTE_TABLE);
+  for (;;) {
+    const removed = await runIn(place, 'ip', ['rule', 'del', 'lookup', table, 'priority', String(WG_RULE_PRIORITY)]).then(
+      () => true,
+      () => false,
+    );
+    if (!removed) break;
+  }
+  await runIn(place, 'ip', ['route', 'flush', 'table', table]).catch(() => undefined);
+  await runIn(place, 'ip', ['link', 'del', options.interfaceName ?? WG_INTERFACE]).catch(() => undefined);
 }
