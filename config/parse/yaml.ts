@@ -1,9 +1,12 @@
 // Multi-document YAML → plain JavaScript values, one per document, each able to tell the line of any
 // field path inside it. Bad documents become issues (file, line, column, why) and never hide the
 // good documents around them; hostile input (huge documents, deep nesting, alias bombs, duplicate
-// keys) is rejected with an issue, never by throwing.
+// keys) is rejected with an issue, never by throwing. Plain manifests take the fast path
+// (fast-yaml.ts), which keeps no positions: a document asked for a field's line is parsed again,
+// alone, by the full parser; everything else goes through the full parser from the start.
 import { Composer, isAlias, isMap, isPair, isScalar, isSeq, LineCounter, Parser, type CST, type Document, type Node as YamlNode } from 'yaml';
 import type { ConfigIssue } from '../source.js';
+import { fastParseDocuments, type FastDocument } from './fast-yaml.js';
 
 export type FieldPath = (string | number)[];
 
@@ -35,12 +38,37 @@ const DEFAULT_PARSE_LIMITS: ParseLimits = {
 
 type ParsedYamlDocument = Document.Parsed;
 
-export function parseDocuments(
-  text: string,
-  source: string,
-  limits: Partial<ParseLimits> = {},
-): { documents: ParsedDocument[]; issues: ConfigIssue[] } {
+export interface ParseResult {
+  documents: ParsedDocument[];
+  issues: ConfigIssue[];
+}
+
+export function parseDocuments(text: string, source: string, limits: Partial<ParseLimits> = {}): ParseResult {
   const limit = { ...DEFAULT_PARSE_LIMITS, ...limits };
+  const fast = fastParseDocuments(text, limit.maxDepth, limit.maxDocumentBytes);
+  if (fast) return { documents: fast.map((doc) => withLazyLines(text, source, doc, limit)), issues: [] };
+  return parseFully(text, source, limit);
+}
+
+/** A fast-path document whose lineOf parses its own text again, fully, on first use. */
+function withLazyLines(text: string, source: string, doc: FastDocument, limit: ParseLimits): ParsedDocument {
+  let full: ParsedDocument | null | undefined;
+  return {
+    raw: doc.raw,
+    line: doc.line,
+    lineOf: (path) => {
+      if (full === undefined) {
+        const again = parseFully(text.slice(doc.start, doc.end), source, limit).documents;
+        full = again.length === 1 ? (again[0] as ParsedDocument) : null;
+      }
+      const line = full?.lineOf(path);
+      return line === undefined ? undefined : line + doc.startLine - 1;
+    },
+  };
+}
+
+/** The full parser alone (positions kept, every problem reported): what the fast path must agree with. */
+export function parseFully(text: string, source: string, limit: ParseLimits = DEFAULT_PARSE_LIMITS): ParseResult {
   const documents: ParsedDocument[] = [];
   const issues: ConfigIssue[] = [];
   const lineCounter = new LineCounter();

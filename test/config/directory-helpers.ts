@@ -1,5 +1,5 @@
 // Shared by the config loader tests: the example mesh's location, temporary config directories
-// that are removed afterwards, and loading YAML text through parse + validate as a source does.
+// that are removed afterwards, a seeded random generator, and loading YAML text through parse + validate as a source does.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +16,22 @@ export const EXAMPLE_DIR = fileURLToPath(new URL('../../../examples/mesh/', impo
 export function exampleFiles(): string[] {
   return readdirSync(EXAMPLE_DIR).filter((f) => f.endsWith('.yaml')).sort();
 }
+
+/** mulberry32: a small, fast, seeded PRNG. */
+export function rng(seed: number) {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const int = (n: number) => Math.floor(next() * n);
+  const pick = <T>(items: readonly T[]): T => items[int(items.length)] as T;
+  return { next, int, pick };
+}
+export type Rng = ReturnType<typeof rng>;
 
 /** Makes a temporary directory, runs `body` in it, and removes it whatever happens. */
 export async function withTempDir<T>(body: (dir: string) => Promise<T>): Promise<T> {

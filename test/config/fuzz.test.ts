@@ -14,25 +14,10 @@ import { objectKey } from '../../config/resources.js';
 import type { ConfigIssue } from '../../config/source.js';
 import { DirectorySource } from '../../config/sources/directory.js';
 import { validateObject } from '../../config/validate/index.js';
-import { EXAMPLE_DIR, eventually, exampleFiles, withTempDir } from './directory-helpers.js';
+import { EXAMPLE_DIR, eventually, exampleFiles, rng, withTempDir, type Rng } from './directory-helpers.js';
 
 const SEED = 0x5eed2026;
 
-/** mulberry32: a small, fast, seeded PRNG. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  const pick = <T>(items: readonly T[]): T => items[int(items.length)] as T;
-  return { next, int, pick };
-}
-type Rng = ReturnType<typeof rng>;
 
 const EXAMPLES = exampleFiles().map((name) => ({ name, text: readFileSync(join(EXAMPLE_DIR, name), 'utf8') }));
 
