@@ -164,13 +164,25 @@ interface StringRules {
   patternHint?: string;
 }
 
-/** One value of the object being validated, with its path. */
+/** One value of the object being validated, with its path (built only when an issue names it). */
 export class Field {
-  constructor(
+  private constructor(
     readonly report: Report,
-    readonly path: FieldPath,
+    private readonly parent: Field | undefined,
+    private readonly step: string | number,
     readonly value: unknown,
   ) {}
+
+  /** The whole object being validated. */
+  static root(report: Report, value: unknown): Field {
+    return new Field(report, undefined, '', value);
+  }
+
+  get path(): FieldPath {
+    const path: FieldPath = this.parent ? this.parent.path : [];
+    if (this.parent) path.push(this.step);
+    return path;
+  }
 
   get present(): boolean {
     return this.value !== undefined && this.value !== null;
@@ -192,7 +204,7 @@ export class Field {
       const container = this.value as Record<string | number, unknown>;
       child = Object.prototype.hasOwnProperty.call(container, step) ? container[step] : undefined;
     }
-    return new Field(this.report, [...this.path, step], child);
+    return new Field(this.report, this, step, child);
   }
 
   /** A child that must be present; reports it and returns undefined when missing. */

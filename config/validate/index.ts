@@ -59,7 +59,7 @@ export function validateObject(raw: unknown, origin: ValidationOrigin): Validati
 }
 
 function check(raw: unknown, report: Report): ValidationResult {
-  const root = new Field(report, [], raw);
+  const root = Field.root(report, raw);
   if (!isObj(raw)) {
     root.error(`a document must be an object with apiVersion and kind, not ${Array.isArray(raw) ? 'a list' : typeof raw}`);
     return { issues: report.issues };
