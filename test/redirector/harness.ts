@@ -106,13 +106,27 @@ export class AgentProcess {
     child.stderr?.setEncoding('utf8').on('data', (chunk: string) => this.logs.push(...chunk.split('\n').filter(Boolean)));
   }
 
-  /** Starts the agent in the node's netns; resolves once /readyz says ready. */
-  static async start(fx: NetnsFixture, netns: string, node: string, cp: ControlPlane, pinRoot: string): Promise<AgentProcess> {
+  /**
+   * Starts the agent in the node's netns; resolves once /readyz says ready. `extra.args` are more
+   * flags; `extra.wrap` is a command the agent's argv is appended to (e.g. to give it a mount
+   * namespace of its own).
+   */
+  static async start(
+    fx: NetnsFixture,
+    netns: string,
+    node: string,
+    cp: Pick<ControlPlane, 'address'>,
+    pinRoot: string,
+    extra: { args?: string[]; wrap?: string[] } = {},
+  ): Promise<AgentProcess> {
     const adminSocket = `/tmp/${fx.id}-${node}-admin.sock`;
     fx.onCleanup(() => rmSync(adminSocket, { force: true }));
-    const child = fx.spawn(netns, process.execPath, [
-      mainJs, 'redirector', '--node', node, '--xds', cp.address, '--bpffs', pinRoot, '--admin', `unix:${adminSocket}`, '--max-entries', MAX_ENTRIES,
-    ], { env: { ...process.env, SKIFF_LOG_LEVEL: 'info' } });
+    const argv = [
+      process.execPath, mainJs, 'redirector', '--node', node, '--xds', cp.address, '--bpffs', pinRoot, '--admin', `unix:${adminSocket}`, '--max-entries', MAX_ENTRIES,
+      ...(extra.args ?? []),
+    ];
+    const [cmd, ...args] = [...(extra.wrap ?? []), ...argv] as [string, ...string[]];
+    const child = fx.spawn(netns, cmd, args, { env: { ...process.env, SKIFF_LOG_LEVEL: 'info' } });
     const agent = new AgentProcess(child, adminSocket);
     const deadline = Date.now() + 15000;
     while (Date.now() < deadline) {
