@@ -3,6 +3,7 @@
 // whole config over one ADS stream (Delta by default) from the control plane, an admin endpoint on
 // loopback, and the node metadata the xDS server classifies clients by. Every bootstrap is checked
 // against envoy.config.bootstrap.v3.Bootstrap before it is handed out.
+import { TOKEN_HEADER } from '../proto/skiff/v1alpha1/identity-wire.js';
 import { validateResource, type Violation } from '../xds/validate/index.js';
 import { toProtoJson } from './proto-json.js';
 
@@ -27,6 +28,9 @@ export interface BootstrapOptions {
   adminPort?: number;
   /** State-of-the-world ADS instead of Delta. */
   sotw?: boolean;
+  /** The bootstrap token that attests the proxy (sent as call metadata x-skiff-token on the ADS
+   * stream): without it the control plane serves no certificates. */
+  token?: string;
 }
 
 type Obj = { [key: string]: unknown };
@@ -73,7 +77,12 @@ export function bootstrapMessage(o: BootstrapOptions): Obj {
       ads_config: {
         api_type: o.sotw ? 'GRPC' : 'DELTA_GRPC',
         transport_api_version: 'V3',
-        grpc_services: [{ envoy_grpc: { cluster_name: XDS_CLUSTER } }],
+        grpc_services: [
+          {
+            envoy_grpc: { cluster_name: XDS_CLUSTER },
+            ...(o.token ? { initial_metadata: [{ key: TOKEN_HEADER, value: o.token }] } : {}),
+          },
+        ],
         set_node_on_first_message_only: true,
       },
       cds_config: ADS,

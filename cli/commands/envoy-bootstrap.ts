@@ -1,6 +1,7 @@
 // `skiff envoy-bootstrap`: prints a complete, checked Envoy bootstrap for a node proxy or a
 // waypoint (ADS to the control plane, Delta by default), or starts envoy with it (`--run`).
 import type { Command } from '../command.js';
+import { readTokenFile } from '../../redirector/agent.js';
 import { EXIT_OK, EXIT_PROBLEM, EXIT_UNAVAILABLE, UsageError } from '../command.js';
 import { BootstrapError, envoyBootstrap, type BootstrapOptions, type ProxyRole } from '../../envoy/bootstrap.js';
 import { EnvoyNotFound, startEnvoy } from '../../envoy/run.js';
@@ -22,11 +23,15 @@ Flags:
   --name NAME          waypoint: the Gateway's name (required for waypoints)
   --admin-port PORT    admin port on 127.0.0.1 (default 15000)
   --sotw               state-of-the-world ADS instead of Delta
+  --token-file PATH    the proxy's bootstrap token (the control plane writes
+                       <ca-dir>/bootstrap-tokens/node.NODE.token, waypoint.NS.NAME.token): sent as
+                       x-skiff-token on the ADS stream (initial_metadata), so the control plane
+                       serves it certificates
   --run                start envoy with the bootstrap (needs envoy on PATH)
   -o json|yaml         output format (default json)
 
 Examples:
-  skiff envoy-bootstrap --role node-proxy --node-id node-a --xds 127.0.0.1:15010
+  skiff envoy-bootstrap --role node-proxy --node-id node-a --xds 127.0.0.1:15010 --token-file .skiff/ca/bootstrap-tokens/node.node-a.token
   skiff envoy-bootstrap --role waypoint --node-id wp-1 --namespace shop --name waypoint --xds cp:15010 -o yaml
 `;
 
@@ -39,6 +44,7 @@ const FLAGS = {
   name: { type: 'string' },
   'admin-port': { type: 'string' },
   sotw: { type: 'boolean' },
+  'token-file': { type: 'string' },
   run: { type: 'boolean' },
 } as const;
 
@@ -46,6 +52,14 @@ function port(text: string, flag: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`${flag}: '${text}' is not a port`);
   return n;
+}
+
+function readToken(path: string): string {
+  try {
+    return readTokenFile(path);
+  } catch (err) {
+    throw new UsageError(`--token-file: ${(err as Error).message}`);
+  }
 }
 
 /** The bootstrap options the flags describe. */
@@ -66,6 +80,8 @@ function bootstrapOptions(args: ParsedArgs): BootstrapOptions {
   };
   const nodeName = stringFlag(args, 'node-name');
   if (nodeName) options.nodeName = nodeName;
+  const tokenFile = stringFlag(args, 'token-file');
+  if (tokenFile) options.token = readToken(tokenFile);
   const adminPort = stringFlag(args, 'admin-port');
   if (adminPort) options.adminPort = port(adminPort, '--admin-port');
   if (role === 'waypoint') {

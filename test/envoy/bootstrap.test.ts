@@ -4,6 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { BOOTSTRAP_TYPE, bootstrapMessage, envoyBootstrap } from '../../envoy/bootstrap.js';
@@ -55,6 +58,24 @@ test('skiff envoy-bootstrap prints JSON or YAML, SotW on request, and rejects ba
   assert.match(noName.stderr, /needs --namespace and --name/);
   const badXds = skiff('envoy-bootstrap', '--role', 'node-proxy', '--node-id', 'w', '--xds', 'nowhere');
   assert.equal(badXds.status, 2);
+});
+
+test('skiff envoy-bootstrap --token-file puts the bootstrap token in the ADS stream\'s initial_metadata (x-skiff-token); a missing file is a usage error', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-bootstrap-'));
+  try {
+    const file = join(dir, 'node.node-a.token');
+    writeFileSync(file, 'tok-123\n', { mode: 0o600 });
+    assert.deepEqual(validateResource(BOOTSTRAP_TYPE, bootstrapMessage({ role: 'node-proxy', nodeId: 'a', xdsHost: '127.0.0.1', xdsPort: 15010, token: 'tok-123' })), []);
+    const r = skiff('envoy-bootstrap', '--role', 'node-proxy', '--node-id', 'node-a', '--xds', '127.0.0.1:15010', '--token-file', file);
+    assert.equal(r.status, 0, r.stderr);
+    const ads = ((JSON.parse(r.stdout) as Obj).dynamic_resources as Obj).ads_config as Obj;
+    assert.deepEqual(ads.grpc_services, [{ envoy_grpc: { cluster_name: 'xds-grpc' }, initial_metadata: [{ key: 'x-skiff-token', value: 'tok-123' }] }]);
+    const missing = skiff('envoy-bootstrap', '--role', 'node-proxy', '--node-id', 'node-a', '--xds', '127.0.0.1:15010', '--token-file', join(dir, 'nope'));
+    assert.equal(missing.status, 2);
+    assert.match(missing.stderr, /--token-file: ENOENT/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('envoy is started only where it is installed; otherwise EnvoyNotFound says so', async () => {
