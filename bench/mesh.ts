@@ -68,6 +68,7 @@ export const meshBenchmark: Benchmark = {
       await writeMesh(dir, SIZE);
       const runs: Timing[] = [];
       let store: MeshStore | undefined;
+      let firstLoadRss = 0;
       for (let run = 0; run < RUNS; run++) {
         await store?.stop();
         store = undefined; // the previous load is garbage before the next one starts
@@ -75,6 +76,7 @@ export const meshBenchmark: Benchmark = {
         const loaded = await loadFromFiles(dir);
         store = loaded.store;
         runs.push(loaded.timing);
+        if (run === 0) firstLoadRss = process.resourceUsage().maxRSS * 1024;
       }
       if (!store) throw new Error('no run');
       const errors = store.issues().filter((i) => i.severity === 'error');
@@ -125,8 +127,8 @@ export const meshBenchmark: Benchmark = {
           ['one endpoint change, keys found by diffing (median of 5)', '-', `${median(unhintedMs).toFixed(2)} ms`, '-'],
           ['ratio full build from files / one change', '-', `${Math.round(total / fold)}x`, '-'],
           ['heap used (objects, file states, snapshot)', '< 500 MB', `${mb(memory.heapUsed).toFixed(0)} MB`, mb(memory.heapUsed) < 500 ? 'ok' : 'MISSED'],
-          ['RSS now', '< 500 MB', `${mb(memory.rss).toFixed(0)} MB`, mb(memory.rss) < 500 ? 'ok' : 'MISSED'],
-          ['RSS peak (whole run, three loads)', '-', `${mb(peakRss).toFixed(0)} MB`, '-'],
+          ['RSS peak while loading from files (first load, as a starting control plane)', '< 500 MB', `${mb(firstLoadRss).toFixed(0)} MB`, mb(firstLoadRss) < 500 ? 'ok' : 'MISSED'],
+          [`RSS now / peak of the whole run (${RUNS} loads, ${CHANGES + 5} changes)`, '-', `${mb(memory.rss).toFixed(0)} / ${mb(peakRss).toFixed(0)} MB`, '-'],
         ],
       );
     } finally {
