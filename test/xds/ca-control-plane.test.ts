@@ -1,6 +1,7 @@
 // `skiff control-plane` with its CA, through the real binary: a root generated into --ca-dir and
 // the same root after a restart, a bootstrap token file per node, SDS to a node proxy presenting
-// its token, CertificateService on the xDS port, and a user-provided root (--ca-cert/--ca-key).
+// its token, CertificateService on the xDS port, a user-provided root (--ca-cert/--ca-key), and
+// WireGuardKeyService with the published keys in every redirector's NodeConfig.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -19,6 +20,12 @@ import { SECRET_ROOT_CA } from '../../xds/translate/constants.js';
 import { eventually, nodeProxy } from './fixtures.js';
 import { RawXdsClient, names, type RawResponse } from './raw-client.js';
 import { MESH, TD } from './ca-fixtures.js';
+import { logger } from '../../config/log.js';
+import { IdentityType } from '../../proto/skiff/v1alpha1/identity-wire.js';
+import { RedirectorType, type NodeConfig__Output } from '../../proto/skiff/v1alpha1/wire.js';
+import { WireGuardKeyPublisher } from '../../redirector/tunnel/key-publisher.js';
+import { generateWireGuardKeyPair } from '../../redirector/tunnel/wireguard.js';
+import { RedirectorXdsClient } from '../../redirector/xds-client.js';
 
 const bin = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 
@@ -120,5 +127,70 @@ test('the control plane keeps its root in --ca-dir across restarts, writes node 
     const served = await secretsFor(port, 'node-a', readFileSync(tokenFile, 'utf8').trim());
     assert.equal(pemOf(served, SECRET_ROOT_CA), material.certChainPem);
     assert.ok(new X509Certificate(pemOf(served, 'default')).verify(new X509Certificate(material.certChainPem).publicKey));
+  });
+});
+
+/** What the redirector of `node` (with `token`) is served, once `done` says it has what it waits for. */
+async function redirectorView(port: number, node: string, token: string, done: (nodeConfig: NodeConfig__Output | undefined, certificates: string[]) => boolean): Promise<{ nodeConfig: NodeConfig__Output; certificates: string[] }> {
+  let nodeConfig: NodeConfig__Output | undefined;
+  const certificates = new Set<string>();
+  const client = new RedirectorXdsClient({
+    address: `127.0.0.1:${port}`,
+    node,
+    token: () => token,
+    log: logger('test'),
+    onUpdate(update) {
+      if (update.typeUrl === RedirectorType.nodeConfig) nodeConfig = (update.updated.get(node) as NodeConfig__Output | undefined) ?? nodeConfig;
+      if (update.typeUrl === IdentityType.workloadCertificate) for (const name of update.updated.keys()) certificates.add(name);
+    },
+  });
+  client.start();
+  try {
+    await eventually(() => done(nodeConfig, [...certificates]), 10_000, `what the redirector of ${node} waits for`);
+    return { nodeConfig: nodeConfig as NodeConfig__Output, certificates: [...certificates].sort() };
+  } finally {
+    client.stop();
+  }
+}
+
+test('WireGuardKeyService: a node publishes its WireGuard keys with its bootstrap token (refused without it, or for a bad key); every redirector\'s NodeConfig carries them, also after a restart', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-cp-wg-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const config = join(dir, 'mesh');
+  mkdirSync(config);
+  writeFileSync(join(config, 'mesh.yaml'), MESH);
+  const caDir = join(dir, 'ca');
+  const tokenOf = (node: string) => readFileSync(join(caDir, 'bootstrap-tokens', `node.${node}.token`), 'utf8').trim();
+  const keys = generateWireGuardKeyPair();
+  const next = generateWireGuardKeyPair();
+  const keysOf = (nc: NodeConfig__Output | undefined, node: string) => {
+    const info = nc?.nodes.find((n) => n.name === node);
+    return [info?.wireguard_public_key, info?.wireguard_next_public_key];
+  };
+  await withControlPlane(config, ['--ca-dir', caDir], async (port) => {
+    const publisher = (token: string) => new WireGuardKeyPublisher({ address: `127.0.0.1:${port}`, node: 'node-a', token: () => token });
+    const wrong = publisher(tokenOf('node-b'));
+    const right = publisher(tokenOf('node-a'));
+    t.after(() => {
+      wrong.close();
+      right.close();
+    });
+    await assert.rejects(wrong.publish(keys.publicKey), /no valid bootstrap token for node 'node-a'/);
+    await assert.rejects(right.publish('not-a-key'), /32 bytes of base64/);
+    await right.publish(keys.publicKey, next.publicKey);
+    // node-b's redirector, attested by its own token: node-a's keys in its NodeConfig, and its own workloads' certificates
+    const b = await redirectorView(port, 'node-b', tokenOf('node-b'), (nc, certs) => keysOf(nc, 'node-a')[0] !== '' && nc !== undefined && certs.length > 0);
+    assert.deepEqual(keysOf(b.nodeConfig, 'node-a'), [keys.publicKey, next.publicKey]);
+    assert.deepEqual(keysOf(b.nodeConfig, 'node-b'), ['', ''], 'node-b published nothing');
+    assert.deepEqual(b.certificates, ['node', `spiffe://${TD}/ns/shop/sa/cart`, `spiffe://${TD}/ns/shop/sa/pay`]);
+    // the rotation commits: the next key becomes the public key
+    await right.publish(next.publicKey);
+    const a = await redirectorView(port, 'node-a', 'not-the-token', (nc) => keysOf(nc, 'node-a')[0] === next.publicKey);
+    assert.deepEqual(keysOf(a.nodeConfig, 'node-a'), [next.publicKey, '']);
+    assert.deepEqual(a.certificates, [], 'an unattested redirector gets no certificates');
+  });
+  await withControlPlane(config, ['--ca-dir', caDir], async (port) => {
+    const b = await redirectorView(port, 'node-b', tokenOf('node-b'), (nc) => nc !== undefined);
+    assert.deepEqual(keysOf(b.nodeConfig, 'node-a'), [next.publicKey, ''], 'the keys survive a control plane restart');
   });
 });
