@@ -8,10 +8,11 @@
 import { envoyRoot, typeForUrl } from './proto-root.js';
 import { re2Error } from './re2.js';
 import { isRecord, planOf } from './rules.js';
-import { joinPath, type Report } from './shape.js';
+import type { Report } from './shape.js';
 
 type Fields = { [name: string]: unknown };
-type Check = (message: Fields, path: string, report: Report) => void;
+/** One of Envoy's checks of a message; it reports at paths relative to the message. */
+export type EnvoyCheck = (message: Fields, report: Report) => void;
 
 function records(value: unknown): Fields[] {
   return Array.isArray(value) ? value.filter(isRecord) : [];
@@ -25,7 +26,7 @@ function typeName(typedConfig: unknown): string | undefined {
 }
 
 /** "Only a single wildcard domain is permitted in route X"; "Only unique values for domains are permitted". */
-function routeConfigurationDomains(message: Fields, path: string, report: Report): void {
+function routeConfigurationDomains(message: Fields, report: Report): void {
   const seen = new Map<string, string>();
   records(message.virtual_hosts).forEach((host, h) => {
     (Array.isArray(host.domains) ? host.domains : []).forEach((domain: unknown, d) => {
@@ -36,8 +37,8 @@ function routeConfigurationDomains(message: Fields, path: string, report: Report
         seen.set(key, where);
         return;
       }
-      if (key === '*') report(joinPath(path, where), 'envoy.domain_wildcard_single', `only one virtual host may have the domain "*" (also at ${first})`);
-      else report(joinPath(path, where), 'envoy.domain_unique', `domain ${JSON.stringify(key)} is already at ${first}; Envoy requires unique domains`);
+      if (key === '*') report(where, 'envoy.domain_wildcard_single', `only one virtual host may have the domain "*" (also at ${first})`);
+      else report(where, 'envoy.domain_unique', `domain ${JSON.stringify(key)} is already at ${first}; Envoy requires unique domains`);
     });
   });
 }
@@ -45,14 +46,14 @@ function routeConfigurationDomains(message: Fields, path: string, report: Report
 const MAX_UINT32 = 0xffff_ffff;
 
 /** "Sum of weights in the weighted_cluster must be greater than 0." (and must fit in uint32). */
-function weightedClusterSum(message: Fields, path: string, report: Report): void {
+function weightedClusterSum(message: Fields, report: Report): void {
   let sum = 0;
   for (const cluster of records(message.clusters)) {
     const weight = isRecord(cluster.weight) ? Number(cluster.weight.value ?? 0) : 0;
     sum += weight;
   }
-  if (sum === 0) report(joinPath(path, 'clusters'), 'envoy.weights_sum', 'the weights of the clusters add up to 0; Envoy requires more');
-  else if (sum > MAX_UINT32) report(joinPath(path, 'clusters'), 'envoy.weights_sum', `the weights add up to ${sum}, more than ${MAX_UINT32}`);
+  if (sum === 0) report('clusters', 'envoy.weights_sum', 'the weights of the clusters add up to 0; Envoy requires more');
+  else if (sum > MAX_UINT32) report('clusters', 'envoy.weights_sum', `the weights add up to ${sum}, more than ${MAX_UINT32}`);
 }
 
 const TERMINAL_HTTP_FILTERS = new Set([
@@ -76,12 +77,12 @@ const TERMINAL_NETWORK_FILTERS = new Set(
  * "non-terminal filter named X of type Y is the last filter in a <kind> filter chain". A filter
  * whose type is not known here (discovered, optional, or wrapped) is not judged as last.
  */
-function terminalFilters(kind: 'http' | 'network', terminal: Set<string>, ownPrefix: string, field: string): Check {
-  return (message, path, report) => {
+function terminalFilters(kind: 'http' | 'network', terminal: Set<string>, ownPrefix: string, field: string): EnvoyCheck {
+  return (message, report) => {
     const filters = records(message[field]);
     filters.forEach((filter, i) => {
       const type = typeName(filter.typed_config);
-      const where = joinPath(path, `${field}[${i}]`);
+      const where = `${field}[${i}]`;
       const last = i === filters.length - 1;
       if (type && terminal.has(type) && !last) {
         report(where, 'envoy.filter_terminal', `terminal filter ${String(filter.name)} (${type}) must be the last filter in the ${kind} filter chain`);
@@ -141,13 +142,13 @@ function matchCombinations(match: Fields): string[] {
 }
 
 /** "no filter chains specified"; "multiple filter chains with the same matching rules are defined". */
-function listenerFilterChains(message: Fields, path: string, report: Report): void {
+function listenerFilterChains(message: Fields, report: Report): void {
   if (message.api_listener != null) return;
   const chains = records(message.filter_chains);
   const address = isRecord(message.address) && isRecord(message.address.socket_address) ? message.address.socket_address : {};
   const udp = Number(address.protocol ?? 0) === enumValue('envoy.config.core.v3.SocketAddress.Protocol', 'UDP');
   if (chains.length === 0 && message.default_filter_chain == null && !udp) {
-    report(joinPath(path, 'filter_chains'), 'envoy.listener_filter_chains', 'a TCP listener needs a filter chain (or a default_filter_chain)');
+    report('filter_chains', 'envoy.listener_filter_chains', 'a TCP listener needs a filter chain (or a default_filter_chain)');
   }
   if (message.filter_chain_matcher != null) return;
   const owner = new Map<string, number>();
@@ -158,7 +159,7 @@ function listenerFilterChains(message: Fields, path: string, report: Report): vo
       if (first === undefined) {
         owner.set(combination, i);
       } else if (first !== i) {
-        const where = joinPath(path, `filter_chains[${i}].filter_chain_match`);
+        const where = `filter_chains[${i}].filter_chain_match`;
         report(where, 'envoy.filter_chain_match_unique', `matches the same connections as filter_chains[${first}]; Envoy rejects the listener`);
         return;
       }
@@ -171,29 +172,29 @@ function listenerFilterChains(message: Fields, path: string, report: Report): vo
  * cluster"; "Only 'CLUSTER_PROVIDED' is allowed with cluster type 'ORIGINAL_DST'"; "ORIGINAL_DST
  * clusters must have no load assignment configured".
  */
-function clusterDiscovery(message: Fields, path: string, report: Report): void {
+function clusterDiscovery(message: Fields, report: Report): void {
   const discovery = (name: string) => enumValue('envoy.config.cluster.v3.Cluster.DiscoveryType', name);
   const type = Number(message.type ?? 0);
   if (type === discovery('EDS') && message.eds_cluster_config == null) {
-    report(joinPath(path, 'eds_cluster_config'), 'envoy.eds_cluster_config', 'an EDS cluster needs eds_cluster_config');
+    report('eds_cluster_config', 'envoy.eds_cluster_config', 'an EDS cluster needs eds_cluster_config');
   }
   if (type !== discovery('EDS') && message.eds_cluster_config != null) {
-    report(joinPath(path, 'eds_cluster_config'), 'envoy.eds_cluster_config', 'eds_cluster_config is set on a cluster whose type is not EDS');
+    report('eds_cluster_config', 'envoy.eds_cluster_config', 'eds_cluster_config is set on a cluster whose type is not EDS');
   }
   if (type !== discovery('ORIGINAL_DST')) return;
   if (Number(message.lb_policy ?? 0) !== enumValue('envoy.config.cluster.v3.Cluster.LbPolicy', 'CLUSTER_PROVIDED')) {
-    report(joinPath(path, 'lb_policy'), 'envoy.original_dst_lb_policy', 'an ORIGINAL_DST cluster must use lb_policy CLUSTER_PROVIDED');
+    report('lb_policy', 'envoy.original_dst_lb_policy', 'an ORIGINAL_DST cluster must use lb_policy CLUSTER_PROVIDED');
   }
   if (message.load_assignment != null) {
-    report(joinPath(path, 'load_assignment'), 'envoy.original_dst_load_assignment', 'an ORIGINAL_DST cluster must have no load assignment');
+    report('load_assignment', 'envoy.original_dst_load_assignment', 'an ORIGINAL_DST cluster must have no load assignment');
   }
 }
 
 /** The regex of a RegexMatcher must compile in RE2 (JavaScript accepts lookaround; RE2 does not). */
-function regexCompiles(message: Fields, path: string, report: Report): void {
+function regexCompiles(message: Fields, report: Report): void {
   if (typeof message.regex !== 'string') return;
   const why = re2Error(message.regex);
-  if (why) report(joinPath(path, 'regex'), 're2.compile', `Envoy's RE2 rejects ${JSON.stringify(message.regex)}: ${why}`);
+  if (why) report('regex', 're2.compile', `Envoy's RE2 rejects ${JSON.stringify(message.regex)}: ${why}`);
 }
 
 /** Typed configs that stand for any extension: Envoy unwraps them, so their category is not judged here. */
@@ -205,25 +206,25 @@ const ANY_CATEGORY = new Set(['xds.type.v3.TypedStruct', 'udpa.type.v1.TypedStru
  * `envoy.extensions.filters.http.*` type, and so on). The network and HTTP RBAC filters, for one,
  * share a message name and differ only in that prefix.
  */
-function extensionCategory(field: string, category: string, prefixes: string[]): Check {
+function extensionCategory(field: string, category: string, prefixes: string[]): EnvoyCheck {
   const check = (typedConfig: unknown, where: string, report: Report) => {
     const type = typeName(typedConfig);
     if (!type || ANY_CATEGORY.has(type) || prefixes.some((prefix) => type.startsWith(prefix))) return;
     report(where, 'envoy.extension_type', `${type} is not ${category}; Envoy has no implementation of it here`);
   };
-  return (message, path, report) => {
+  return (message, report) => {
     const value = message[field];
     if (isRecord(value) && typeof value.type_url !== 'string') {
-      for (const [key, entry] of Object.entries(value)) check(entry, joinPath(path, `${field}[${JSON.stringify(key)}]`), report);
+      for (const [key, entry] of Object.entries(value)) check(entry, `${field}[${JSON.stringify(key)}]`, report);
     } else {
-      check(value, joinPath(path, field), report);
+      check(value, field, report);
     }
   };
 }
 
-function all(...checks: Check[]): Check {
-  return (message, path, report) => {
-    for (const check of checks) check(message, path, report);
+function all(...checks: EnvoyCheck[]): EnvoyCheck {
+  return (message, report) => {
+    for (const check of checks) check(message, report);
   };
 }
 
@@ -231,7 +232,7 @@ const HTTP_FILTER_CONFIG = ['envoy.extensions.filters.http.'];
 const PER_FILTER_CONFIG = extensionCategory('typed_per_filter_config', 'an HTTP filter config', [...HTTP_FILTER_CONFIG, 'envoy.config.route.v3.FilterConfig']);
 
 /** Envoy's own checks, by the full name of the message type they apply to. */
-export const envoyChecks = new Map<string, Check>([
+export const envoyChecks = new Map<string, EnvoyCheck>([
   ['envoy.type.matcher.v3.RegexMatcher', regexCompiles],
   ['envoy.config.route.v3.RouteConfiguration', routeConfigurationDomains],
   ['envoy.config.route.v3.WeightedCluster', weightedClusterSum],

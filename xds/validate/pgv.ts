@@ -11,10 +11,10 @@
 // scalar has its default value and its rules still apply (unless `ignore_empty`); a oneof member,
 // including a proto3 `optional` field, is checked only when set.
 import protobuf from 'protobufjs';
+import { checkPlanOf, type AnyRules, type CheckPlan, type FieldPlan, type ValueCheck } from './plan.js';
 import { lookupType, typeForUrl } from './proto-root.js';
-import { isRecord, list, planOf, sub, type Rules } from './rules.js';
-import { envoyChecks } from './envoy-checks.js';
-import { checkBool, checkBytes, checkDuration, checkEnum, checkNumber, checkString, checkTimestamp, NUMBER_KINDS, type Failure } from './scalars.js';
+import { planOf, type Rules } from './rules.js';
+import type { Failure } from './scalars.js';
 import { checkShape, joinPath } from './shape.js';
 
 /** One broken rule: where (`virtual_hosts[1].domains`), which (`repeated.min_items`), and why. */
@@ -26,34 +26,21 @@ export interface Violation {
 
 type Fields = { [name: string]: unknown };
 
-const WRAPPERS = new Set(
-  ['Double', 'Float', 'Int64', 'UInt64', 'Int32', 'UInt32', 'Bool', 'String', 'Bytes'].map((t) => `google.protobuf.${t}Value`),
-);
-
 function isSet(message: Fields, name: string): boolean {
   return Object.prototype.hasOwnProperty.call(message, name) && message[name] != null;
 }
 
-/** A map key as protobufjs stores it (always a string property name) back as a typed value. */
-function mapKey(keyType: string, key: string): unknown {
-  if (keyType === 'bool') return key === 'true';
-  if (keyType === 'string') return key;
-  if (/^-?\d+$/.test(key)) return key;
-  return protobuf.util.longFromHash(key, keyType.startsWith('u') || keyType.startsWith('fixed')).toString();
-}
-
-function uniqueKey(item: unknown): string {
-  return item instanceof Uint8Array ? Buffer.from(item).toString('hex') : String(item);
-}
-
 /**
- * One walk over a message. The path to the value being checked is kept as a stack of segments (a
- * field name, a repeated index, a map key already in brackets) and joined only when a rule breaks:
- * most values break none, and building a path string for each one was most of the walk's garbage.
+ * One walk over a message, led by each type's check plan (plan.ts): only set fields with a check
+ * are visited, absent fields only where absence breaks a rule. The path to the value being checked
+ * is kept as a stack of segments (a field name, a repeated index, a map key already in brackets)
+ * and joined only when a rule breaks: most values break none.
  */
-class Walk {
+export class Walk {
   readonly violations: Violation[] = [];
   private readonly segments: (string | number)[] = [];
+  /** Reports a violation at a path relative to the current one (Envoy's checks report so). */
+  private readonly relative = (at: string, rule: string, message: string) => this.report(joinPath(this.path(), at), rule, message);
 
   /** The current path, e.g. `virtual_hosts[1].domains`. */
   private path(): string {
@@ -70,153 +57,76 @@ class Walk {
     this.violations.push({ path, rule, message });
   }
 
-  private here(rule: string, message: string): void {
-    this.report(this.path(), rule, message);
+  enter(segment: string | number): void {
+    this.segments.push(segment);
   }
 
-  private failures(failures: Failure[]): void {
-    for (const failure of failures) this.here(failure.rule, failure.message);
+  leave(): void {
+    this.segments.pop();
   }
 
-  /** Walks a top-level message (or an Any's contents) at the current path. */
+  /** Reports each failure at the current path. */
+  failures(failures: readonly Failure[]): void {
+    if (failures.length === 0) return;
+    const path = this.path();
+    for (const failure of failures) this.report(path, failure.rule, failure.message);
+  }
+
+  /** Walks a message (top-level, a submessage, or an Any's contents) at the current path. */
   message(type: protobuf.Type, message: Fields): void {
-    const plan = planOf(type);
+    const plan = checkPlanOf(type);
     if (plan.disabled) return;
-    const segments = this.segments;
-    for (const oneof of plan.requiredOneofs) {
-      if (!oneof.oneof.some((name) => isSet(message, name))) {
-        segments.push(oneof.name);
-        this.here('oneof.required', `one of ${oneof.oneof.join(', ')} must be set`);
-        segments.pop();
-      }
-    }
-    for (const { field, rules } of plan.fields) {
-      const set = isSet(message, field.name);
-      if (!set && (field.required || field.partOf)) {
-        if (field.required) {
-          segments.push(field.name);
-          this.here('proto2.required', 'is a required field and is missing');
-          segments.pop();
-        }
-        if (field.partOf) continue;
-      }
-      const value = message[field.name];
-      segments.push(field.name);
-      if (field instanceof protobuf.MapField) this.map(field, rules, isRecord(value) ? value : {});
-      else if (field.repeated) this.repeated(field, rules, Array.isArray(value) ? value : []);
-      else this.value(field, rules, value);
-      segments.pop();
-    }
-    const check = envoyChecks.get(plan.name);
-    if (check) check(message, this.path(), (at, rule, why) => this.report(at, rule, why));
+    for (const oneof of plan.requiredOneofs) this.requiredOneof(oneof, message);
+    if (plan.byName) this.byKeys(plan.byName, plan.fields, message);
+    else for (const field of plan.fields) this.field(field, message);
+    plan.envoy?.(message, this.relative);
   }
 
-  private repeated(field: protobuf.FieldBase, rules: Rules | undefined, items: unknown[]): void {
-    const repeated = sub(rules, 'repeated');
-    if (repeated && !(repeated.ignore_empty === true && items.length === 0)) {
-      if (repeated.min_items !== undefined && items.length < Number(repeated.min_items)) {
-        this.here('repeated.min_items', `must have at least ${String(repeated.min_items)} items (got ${items.length})`);
-      }
-      if (repeated.max_items !== undefined && items.length > Number(repeated.max_items)) {
-        this.here('repeated.max_items', `must have at most ${String(repeated.max_items)} items (got ${items.length})`);
-      }
-      if (repeated.unique === true && new Set(items.map(uniqueKey)).size !== items.length) {
-        this.here('repeated.unique', 'items must be unique');
-      }
-    }
-    const itemRules = sub(repeated, 'items');
-    for (let i = 0; i < items.length; i++) {
-      this.segments.push(i);
-      this.value(field, itemRules, items[i]);
-      this.segments.pop();
-    }
+  private requiredOneof(oneof: CheckPlan['requiredOneofs'][number], message: Fields): void {
+    for (const name of oneof.members) if (isSet(message, name)) return;
+    this.enter(oneof.name);
+    this.failures([{ rule: 'oneof.required', message: oneof.message }]);
+    this.leave();
   }
 
-  private map(field: protobuf.MapField, rules: Rules | undefined, entries: Fields): void {
-    const map = sub(rules, 'map');
-    const keys = Object.keys(entries);
-    if (map && !(map.ignore_empty === true && keys.length === 0)) {
-      if (map.min_pairs !== undefined && keys.length < Number(map.min_pairs)) {
-        this.here('map.min_pairs', `must have at least ${String(map.min_pairs)} entries (got ${keys.length})`);
-      }
-      if (map.max_pairs !== undefined && keys.length > Number(map.max_pairs)) {
-        this.here('map.max_pairs', `must have at most ${String(map.max_pairs)} entries (got ${keys.length})`);
-      }
-    }
-    const keyRules = sub(map, 'keys');
-    const valueRules = sub(map, 'values');
-    for (const key of keys) {
-      this.segments.push(`[${JSON.stringify(key)}]`);
-      if (keyRules) this.scalar(field.keyType, keyRules, mapKey(field.keyType, key));
-      if (map?.no_sparse === true && entries[key] == null) this.here('map.no_sparse', 'map values must not be unset');
-      this.value(field, valueRules, entries[key]);
-      this.segments.pop();
-    }
+  /** One field: its value's check when set, what its absence breaks when not. */
+  private field(field: FieldPlan, message: Fields): void {
+    const value = message[field.name];
+    const set = value != null && (field.nullWhenUnset || Object.prototype.hasOwnProperty.call(message, field.name));
+    if (set ? field.present === undefined : field.absent.length === 0) return;
+    this.enter(field.name);
+    if (set) (field.present as ValueCheck)(this, value);
+    else this.failures(field.absent);
+    this.leave();
   }
 
-  /** One value of a field (the field itself, one repeated item, or one map value). */
-  private value(field: protobuf.FieldBase, rules: Rules | undefined, value: unknown): void {
-    const resolved = field.resolvedType;
-    if (resolved instanceof protobuf.Type) this.submessage(resolved, rules, isRecord(value) ? value : undefined);
-    else if (resolved instanceof protobuf.Enum) {
-      const enumRules = sub(rules, 'enum');
-      if (enumRules) this.failures(checkEnum(enumRules, Number(value ?? 0), resolved));
-    } else if (rules) this.scalar(field.type, rules, value);
-  }
-
-  private scalar(kind: string, rules: Rules, value: unknown): void {
-    const kindRules = sub(rules, kind);
-    if (!kindRules) return;
-    if (kind === 'string') this.failures(checkString(kindRules, typeof value === 'string' ? value : ''));
-    else if (kind === 'bool') this.failures(checkBool(kindRules, value === true));
-    else if (kind === 'bytes') this.failures(checkBytes(kindRules, value instanceof Uint8Array ? value : new Uint8Array()));
-    else if (NUMBER_KINDS.has(kind)) this.failures(checkNumber(kind, kindRules, value ?? 0));
-  }
-
-  private submessage(type: protobuf.Type, rules: Rules | undefined, value: Fields | undefined): void {
-    if (value === undefined) {
-      for (const kind of ['message', 'duration', 'timestamp', 'any']) {
-        if (sub(rules, kind)?.required === true) {
-          this.here(`${kind}.required`, 'is required');
-          return;
-        }
-      }
-      return;
+  /** A message with many checked fields: the ones it has, by its own keys, then the absent ones. */
+  private byKeys(byName: ReadonlyMap<string, FieldPlan>, fields: readonly FieldPlan[], message: Fields): void {
+    for (const name of Object.keys(message)) {
+      const field = byName.get(name);
+      if (field && message[name] != null) this.field(field, message);
     }
-    if (sub(rules, 'message')?.skip === true) return;
-    const name = planOf(type).name;
-    if (WRAPPERS.has(name)) {
-      if (rules) this.scalar(type.fields.value.type, rules, value.value);
-    } else if (name === 'google.protobuf.Duration') {
-      this.failures(checkDuration(sub(rules, 'duration'), value));
-    } else if (name === 'google.protobuf.Timestamp') {
-      const timestampRules = sub(rules, 'timestamp');
-      if (timestampRules) this.failures(checkTimestamp(timestampRules, value));
-    } else if (name === 'google.protobuf.Any') {
-      this.any(sub(rules, 'any'), value);
-    } else {
-      this.message(type, value);
-    }
+    for (const field of fields) if (field.absent.length > 0 && !isSet(message, field.name)) this.field(field, message);
   }
 
-  private any(rules: Rules | undefined, value: Fields): void {
+  /** An Any: its type must be known (and allowed here); its contents are decoded and walked. */
+  any(rules: AnyRules, value: Fields): void {
     const typeUrl = typeof value.type_url === 'string' ? value.type_url : '';
-    const allowed = list(rules?.in).map(String);
-    if (allowed.length > 0 && !allowed.includes(typeUrl)) {
-      this.here('any.in', `type ${typeUrl || '(none)'} must be one of ${allowed.join(', ')}`);
+    if (rules.allowed.length > 0 && !rules.allowed.includes(typeUrl)) {
+      this.failures([{ rule: 'any.in', message: `type ${typeUrl || '(none)'} must be one of ${rules.allowed.join(', ')}` }]);
     }
-    if (list(rules?.not_in).map(String).includes(typeUrl)) this.here('any.not_in', `type ${typeUrl} is not allowed here`);
+    if (rules.denied.includes(typeUrl)) this.failures([{ rule: 'any.not_in', message: `type ${typeUrl} is not allowed here` }]);
     const type = typeForUrl(typeUrl);
     if (!type) {
       const why = typeUrl ? `unknown type ${typeUrl}: Envoy rejects a type it does not know` : 'type_url is empty';
-      this.here('any.type_url', why);
+      this.failures([{ rule: 'any.type_url', message: why }]);
       return;
     }
     let inner: Fields;
     try {
       inner = decode(type, value.value instanceof Uint8Array ? value.value : new Uint8Array());
     } catch (err) {
-      this.here('any.decode', `value does not decode as ${typeUrl}: ${(err as Error).message}`);
+      this.failures([{ rule: 'any.decode', message: `value does not decode as ${typeUrl}: ${(err as Error).message}` }]);
       return;
     }
     this.message(type, inner);

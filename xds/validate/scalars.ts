@@ -13,7 +13,7 @@ export interface Failure {
 
 type Ordered = number | bigint;
 
-const INTEGER_KINDS = new Set(['int32', 'int64', 'uint32', 'uint64', 'sint32', 'sint64', 'fixed32', 'fixed64', 'sfixed32', 'sfixed64']);
+export const INTEGER_KINDS = new Set(['int32', 'int64', 'uint32', 'uint64', 'sint32', 'sint64', 'fixed32', 'fixed64', 'sfixed32', 'sfixed64']);
 export const NUMBER_KINDS = new Set([...INTEGER_KINDS, 'float', 'double']);
 
 /** An integer from a decoded field (number, Long, string) or a rule value, as a bigint (never throws). */
@@ -126,7 +126,7 @@ function quote(value: string): string {
   return shown.length > 80 ? `${shown.slice(0, 77)}…"` : shown;
 }
 
-const STRING_AFFIXES = new Map<string, [holds: (value: string, rule: string) => boolean, verb: string]>([
+export const STRING_AFFIXES = new Map<string, [holds: (value: string, rule: string) => boolean, verb: string]>([
   ['prefix', [(v, r) => v.startsWith(r), 'start with']],
   ['suffix', [(v, r) => v.endsWith(r), 'end with']],
   ['contains', [(v, r) => v.includes(r), 'contain']],
@@ -223,7 +223,7 @@ export function checkEnum(rules: Rules, value: number, type: protobuf.Enum): Fai
 const NANOS = 1_000_000_000n;
 
 /** A Duration or Timestamp (message or rule value `{ seconds, nanos }`) in nanoseconds. */
-function totalNanos(value: unknown): bigint {
+export function totalNanos(value: unknown): bigint {
   const parts = (value ?? {}) as { seconds?: unknown; nanos?: unknown };
   return toBigInt(parts.seconds ?? 0) * NANOS + toBigInt(parts.nanos ?? 0);
 }
@@ -267,4 +267,13 @@ export function checkTimestamp(rules: Rules, value: unknown, nowMs = Date.now())
     if (distance > within) failures.push({ rule: 'timestamp.within', message: `${showTimestamp(nanos)} must be within ${showDuration(within)} of now` });
   }
   return failures;
+}
+
+/** The rules of one scalar kind (`string`, `uint32`, …) a field value breaks; an absent value is the kind's default. */
+export function scalarFailures(kind: string, rules: Rules, value: unknown): Failure[] {
+  if (kind === 'string') return checkString(rules, typeof value === 'string' ? value : '');
+  if (kind === 'bool') return checkBool(rules, value === true);
+  if (kind === 'bytes') return checkBytes(rules, value instanceof Uint8Array ? value : new Uint8Array());
+  if (NUMBER_KINDS.has(kind)) return checkNumber(kind, rules, value ?? 0);
+  return [];
 }
