@@ -4,7 +4,7 @@
 // RouteConfigurations), removals last, and writes that respect the stream's backpressure so a slow
 // client only ever delays itself.
 import type * as grpc from '@grpc/grpc-js';
-import { status as GrpcStatus } from '@grpc/grpc-js';
+import { Metadata, status as GrpcStatus } from '@grpc/grpc-js';
 import type { Logger } from '../config/log.js';
 import type { SnapshotCache } from './cache.js';
 import { CREDENTIAL_HEADER, type ClientInfo, clientInfoFromNode } from './client-info.js';
@@ -14,7 +14,7 @@ import { PUSH_ORDER, TypeUrl } from './protos.js';
 import type { Pushable } from './push-queue.js';
 import type { ResourceEntry, ResourceSnapshot, TypeSnapshot } from './snapshot.js';
 import { TypeState, type TypeStateView } from './type-state.js';
-import { withNonce } from './wire.js';
+import { bytesField, withNonce } from './wire.js';
 
 export type Mode = 'sotw' | 'delta';
 
@@ -58,6 +58,43 @@ function pushRank(typeUrl: string): number {
   return index === -1 ? PUSH_ORDER.length : index;
 }
 
+/** The HTTP/2 stream under a grpc-js call, as far as response writes need it. */
+interface RawStream {
+  readonly headersSent: boolean;
+  readonly destroyed: boolean;
+  readonly writableEnded: boolean;
+  cork(): void;
+  uncork(): void;
+  write(chunk: Uint8Array, callback?: () => void): boolean;
+}
+
+/** grpc-js's message decoder of a call (state 0: between messages). */
+interface CallDecoder {
+  readState: number;
+  readPartialMessage: unknown[];
+  readCompressFlag: Buffer;
+}
+
+const NO_COMPRESSION = Buffer.alloc(1);
+
+/**
+ * The HTTP/2 stream and the message decoder under a grpc-js call, reached through grpc-js's
+ * (private) call chain. Either is undefined when grpc-js's internals differ: then the call's public
+ * API is used and only the memory savings they allow are lost.
+ */
+function callInternals(call: object): { stream?: RawStream; decoder?: CallDecoder } {
+  let link = (call as { call?: unknown }).call;
+  for (let depth = 0; depth < 16 && typeof link === 'object' && link !== null; depth++) {
+    const { stream, decoder } = link as { stream?: Partial<RawStream>; decoder?: Partial<CallDecoder> };
+    if (typeof stream?.cork === 'function' && typeof stream.write === 'function' && 'headersSent' in stream) {
+      const usable = typeof decoder?.readState === 'number' && Array.isArray(decoder.readPartialMessage);
+      return { stream: stream as RawStream, ...(usable ? { decoder: decoder as CallDecoder } : {}) };
+    }
+    link = (link as { nextCall?: unknown }).nextCall;
+  }
+  return {};
+}
+
 /** A client's entry in /debug/syncz. */
 export interface ClientView {
   streamId: number;
@@ -95,6 +132,7 @@ export abstract class Connection implements Pushable {
   private closed = false;
   private nonces = 0;
   private readonly connectedAt = Date.now();
+  private readonly raw: RawStream | undefined;
 
   constructor(
     protected readonly host: ConnectionHost,
@@ -102,7 +140,19 @@ export abstract class Connection implements Pushable {
     /** Set for the per-type services (CDS, EDS, …): requests may omit type_url, others are refused. */
     protected readonly onlyType: string | undefined,
     private readonly nonceField: number,
-  ) {}
+  ) {
+    const { stream, decoder } = callInternals(call);
+    this.raw = stream;
+    // Between messages grpc-js's decoder still holds slices of the last request's DATA chunks, and
+    // each slice pins a whole socket read buffer (64 KB) for as long as the stream stays idle.
+    if (decoder) {
+      call.on('data', () => {
+        if (decoder.readState !== 0) return;
+        decoder.readPartialMessage = [];
+        decoder.readCompressFlag = NO_COMPRESSION;
+      });
+    }
+  }
 
   /** Plans one type against the current TypeSnapshot; `forced` are names warming requires. */
   protected abstract planType(state: TypeState, current: TypeSnapshot, forced: readonly string[]): TypePlan;
@@ -188,12 +238,36 @@ export abstract class Connection implements Pushable {
     step.state.version = step.version;
     step.state.sentAt = Date.now();
     this.host.metrics.pushes.inc({ type_url: step.state.typeUrl, mode: this.mode });
-    const message = withNonce(step.body, this.nonceField, nonce);
-    const bytes = message.length;
+    const nonceBytes = bytesField(this.nonceField, nonce);
+    const bytes = nonceBytes.length + step.body.length;
     this.inFlight += bytes;
     this.host.buffered(bytes);
-    this.call.write(message, () => this.written(bytes));
+    this.write(step.body, nonce, nonceBytes, () => this.written(bytes));
     if (this.inFlight > CLIENT_BUFFER_LIMIT) this.blocked = true;
+  }
+
+  /**
+   * One response on the wire. Straight onto the HTTP/2 stream where grpc-js allows it: a gRPC frame
+   * of [prefix + nonce field] and the body itself, so the body bytes every client shares are never
+   * copied per client (grpc-js would copy each message twice over: stamp the nonce, then frame).
+   */
+  private write(body: Buffer, nonce: string, nonceBytes: Uint8Array, done: () => void): void {
+    const raw = this.raw;
+    if (raw && !raw.destroyed && !raw.writableEnded) {
+      if (!raw.headersSent) this.call.sendMetadata(new Metadata());
+      if (raw.headersSent) {
+        const head = Buffer.allocUnsafe(5 + nonceBytes.length);
+        head[0] = 0;
+        head.writeUInt32BE(nonceBytes.length + body.length, 1);
+        head.set(nonceBytes, 5);
+        raw.cork();
+        raw.write(head);
+        raw.write(body, done);
+        raw.uncork();
+        return;
+      }
+    }
+    this.call.write(withNonce(body, this.nonceField, nonce), done);
   }
 
   /** A response left for the network; a client that had stopped reading gets its merged push now. */
