@@ -71,8 +71,9 @@ export interface ConntrackView {
 
 /**
  * The conntrack table decoded: tuple and scope, flag names, the NAT'd original destination (and
- * its service), the chosen backend (address and pod), counters and the remaining lifetime. Only
- * the first `limit` entries are decoded; `total` counts them all.
+ * its service), the chosen backend (address and pod: the one a SERVICE entry carries, else
+ * skf_backends' for its id), counters and the remaining lifetime. Only the first `limit` entries
+ * are decoded; `total` counts them all.
  */
 export function viewConntrack(ct: BpfMap, backendsMap: BpfMap, resources: Resources, limit: number, nowNs = conntrack.monotonicNowNs()): ConntrackView {
   const { podByIp, serviceByVip } = addressNames(resources);
@@ -85,8 +86,12 @@ export function viewConntrack(ct: BpfMap, backendsMap: BpfMap, resources: Resour
     if (!v) continue;
     const key = conntrack.decodeKey(k);
     const value = conntrack.decodeValue(v, key.family);
-    const backendValue = value.backendId !== 0 ? backendsMap.lookup(backends.encodeKey(value.backendId)) : undefined;
-    const backend = backendValue ? backends.decodeValue(backendValue) : undefined;
+    // a SERVICE entry's nat address is its backend once confirmed (the translation it applies);
+    // only DNAT entries hold a VIP there
+    const carried = key.scope === CtScope.SERVICE && value.backendChecked ? { addr: value.natAddr, port: value.natPort } : undefined;
+    const backendValue = !carried && value.backendId !== 0 ? backendsMap.lookup(backends.encodeKey(value.backendId)) : undefined;
+    const backend = carried ?? (backendValue ? backends.decodeValue(backendValue) : undefined);
+    const vip = value.flags & CtFlags.DNAT ? value.natAddr : '';
     const lifetimeNs = value.expires - nowNs;
     entries.push({
       tuple: `${hostPort(key.saddr, key.sport)} -> ${hostPort(key.daddr, key.dport)} ${PROTOS[key.proto] ?? key.proto}`,
@@ -94,8 +99,8 @@ export function viewConntrack(ct: BpfMap, backendsMap: BpfMap, resources: Resour
       src: podByIp.get(key.saddr) ?? '',
       dst: podByIp.get(key.daddr) ?? serviceByVip.get(key.daddr) ?? '',
       flags: flagNames(CtFlags, value.flags),
-      nat: value.natAddr ? hostPort(value.natAddr, value.natPort) : '',
-      service: value.natAddr ? (serviceByVip.get(value.natAddr) ?? '') : '',
+      nat: vip ? hostPort(vip, value.natPort) : '',
+      service: vip ? (serviceByVip.get(vip) ?? '') : '',
       backend: backend ? `${hostPort(backend.addr, backend.port)}${podByIp.has(backend.addr) ? ` (${podByIp.get(backend.addr)})` : ''}` : value.backendId === 0 ? '' : `#${value.backendId}`,
       proxyPort: value.proxyPort,
       packets: Number(value.packets),

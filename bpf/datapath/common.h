@@ -83,6 +83,10 @@
 #define CT_LIFETIME_SYN (60ULL * 1000000000ULL)
 #define CT_LIFETIME_NONTCP (60ULL * 1000000000ULL)
 #define CT_LIFETIME_CLOSING (10ULL * 1000000000ULL)
+/* An established service flow confirms its backend in skf_backends at most this often: a flow
+ * whose backend was removed is re-balanced (or dropped, NO_BACKEND) within this time of the
+ * removal, and the packets in between skip the backend lookup. */
+#define CT_BACKEND_RECHECK (50ULL * 1000000ULL)
 
 /* Flow event sources. */
 #define EV_FROM_POD 1
@@ -199,12 +203,16 @@ struct skf_policy_value {
 	__u16 proxy_port; /* host order; nonzero = needs L7: steer to the proxy listener on it */
 };
 
-/* conntrack: struct skf_tuple (with scope) -> entry. */
+/* conntrack: struct skf_tuple (with scope) -> entry. 72 bytes; the 64-byte layout before
+ * backend_checked is migrated by the loader (bpf/maps/migrate.ts). */
 struct skf_ct_value {
 	__u64 expires;        /* bpf_ktime_get_ns() deadline */
 	__u64 packets;
 	__u64 bytes;
-	union skf_addr nat_addr; /* CT_F_DNAT: the original destination (the VIP) */
+	/* EGRESS scope, CT_F_DNAT: the original destination (the VIP) replies are rewritten from.
+	 * SERVICE scope: the backend the flow is translated to (backend_id's address and port), so
+	 * established service flows need neither the service nor the backend map. */
+	union skf_addr nat_addr;
 	__be16 nat_port;
 	__u16 proxy_port;
 	__u32 rev_nat_id;
@@ -214,6 +222,9 @@ struct skf_ct_value {
 	__u16 flags;          /* CT_F_* */
 	__u8 tcp_flags_orig;  /* TCP flags seen in the original direction */
 	__u8 tcp_flags_reply;
+	/* SERVICE scope: when backend_id was last found in skf_backends with the address in
+	 * nat_addr (bpf_ktime_get_ns; 0 = never: nat_addr is not filled yet) */
+	__u64 backend_checked;
 };
 
 /* sock_rnat: (socket cookie, backend address, port) -> the VIP the socket asked for, so that

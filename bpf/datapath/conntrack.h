@@ -76,6 +76,15 @@ static __always_inline void ct_account(struct skf_ct_value *v, const struct skf_
 		v->expires = bpf_ktime_get_ns() + ct_lifetime(p->t.proto, flags);
 }
 
+/* A SERVICE entry lives as long as its flow's egress entry (which replies keep up to date too)
+ * and closes with it, so a new connection on the same tuple chooses its backend afresh. */
+static __always_inline void ct_follow(struct skf_ct_value *svc, const struct skf_ct_value *ct)
+{
+	svc->expires = ct->expires;
+	if ((ct->flags & CT_F_CLOSING) && !(svc->flags & CT_F_CLOSING))
+		svc->flags |= CT_F_CLOSING;
+}
+
 /* Opens an entry for key (scope set by the caller) from a template value. */
 static __always_inline void ct_create(struct skf_tuple *key, struct skf_ct_value *v,
 				      const struct skf_pkt *p, __u32 len)

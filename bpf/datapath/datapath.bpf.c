@@ -165,7 +165,7 @@ static __noinline int from_endpoint(struct __sk_buff *skb, struct skf_pkt *p,
 	struct skf_ct_value *ct;
 	struct skf_ep_value *src_ep;
 	struct skf_svc_value *svc;
-	struct skf_backend *backend = NULL;
+	struct skf_ct_value *svc_ct;
 	__u32 backend_id = 0;
 
 	d.source = EV_FROM_POD;
@@ -198,6 +198,33 @@ static __noinline int from_endpoint(struct __sk_buff *skb, struct skf_pkt *p,
 		return forward(ifindex, p, &p->t.daddr, dst);
 	}
 
+	/* an established service flow: its SERVICE entry holds the backend, so neither the service
+	 * nor the backend map is read (skf_backends confirms it every CT_BACKEND_RECHECK) */
+	key = p->t;
+	key.scope = CT_SCOPE_SERVICE;
+	svc_ct = ct_lookup(&key, p->tcp_flags);
+	if (svc_ct && !lb_backend_current(svc_ct))
+		svc_ct = NULL; /* its backend is gone: re-balanced below as a new flow */
+	if (svc_ct) {
+		d.rev_nat_id = svc_ct->rev_nat_id;
+		d.xlated.daddr = svc_ct->nat_addr;
+		d.xlated.dport = svc_ct->nat_port;
+		key = d.xlated;
+		key.scope = CT_SCOPE_EGRESS;
+		ct = ct_lookup(&key, p->tcp_flags);
+		if (ct) {
+			ct_account(ct, p, skb->len, 0);
+			ct_follow(svc_ct, ct);
+			if (nat_rewrite(skb, p, 1, &d.xlated.daddr, d.xlated.dport) < 0)
+				return drop(ifindex, p, &d, REASON_INVALID_PACKET);
+			translated(p, &d.xlated);
+			return forward(ifindex, p, &p->t.daddr, dst);
+		}
+		/* its egress entry is gone: judged again below, with the same backend */
+		d.rev_nat_id = 0;
+		d.xlated = p->t;
+	}
+
 	/* the source pod; an address of another local pod is a spoof of its identity, and an
 	 * address we do not know gets the least trusted identity, never the ipcache's */
 	src_ep = ep_lookup(&p->t.saddr, p->t.family);
@@ -213,34 +240,19 @@ static __noinline int from_endpoint(struct __sk_buff *skb, struct skf_pkt *p,
 	svc = lb_lookup_service(&p->t.daddr, p->t.dport, p->t.proto, p->t.family);
 	if (svc) {
 		d.rev_nat_id = svc->rev_nat_id;
-		key = p->t;
-		key.scope = CT_SCOPE_SERVICE;
-		ct = ct_lookup(&key, p->tcp_flags);
-		if (ct) {
-			backend_id = ct->backend_id;
-			backend = lb_backend(backend_id);
-		}
-		if (!backend) {
-			/* new flow, or its backend is gone: pick by the flow hash */
-			ct = NULL;
-			backend = lb_select(svc, bpf_get_hash_recalc(skb), &backend_id);
-		}
-		if (!backend)
-			return drop(ifindex, p, &d, REASON_NO_BACKEND);
-		d.xlated.daddr = backend->addr;
-		d.xlated.dport = backend->port;
-		if (ct) {
+		if (svc_ct) {
 			/* an established service flow keeps its backend */
-			key = d.xlated;
-			key.scope = CT_SCOPE_EGRESS;
-			ct = ct_lookup(&key, p->tcp_flags);
-			if (ct) {
-				ct_account(ct, p, skb->len, 0);
-				if (nat_rewrite(skb, p, 1, &d.xlated.daddr, d.xlated.dport) < 0)
-					return drop(ifindex, p, &d, REASON_INVALID_PACKET);
-				translated(p, &d.xlated);
-				return forward(ifindex, p, &p->t.daddr, dst);
-			}
+			backend_id = svc_ct->backend_id;
+			d.xlated.daddr = svc_ct->nat_addr;
+			d.xlated.dport = svc_ct->nat_port;
+		} else {
+			/* new flow, or its backend is gone: pick by the flow hash */
+			struct skf_backend *backend = lb_select(svc, bpf_get_hash_recalc(skb), &backend_id);
+
+			if (!backend)
+				return drop(ifindex, p, &d, REASON_NO_BACKEND);
+			d.xlated.daddr = backend->addr;
+			d.xlated.dport = backend->port;
 		}
 	}
 
@@ -283,12 +295,16 @@ static __noinline int from_endpoint(struct __sk_buff *skb, struct skf_pkt *p,
 	key = p->t;
 	key.scope = CT_SCOPE_SERVICE;
 	nv.backend_id = backend_id;
+	nv.nat_addr = d.xlated.daddr;
+	nv.nat_port = d.xlated.dport;
+	nv.backend_checked = bpf_ktime_get_ns();
 	ct_create(&key, &nv, p, skb->len);
 	key = d.xlated;
 	key.scope = CT_SCOPE_EGRESS;
 	nv.flags = CT_F_DNAT;
 	nv.nat_addr = p->t.daddr;
 	nv.nat_port = p->t.dport;
+	nv.backend_checked = 0;
 	ct_create(&key, &nv, p, skb->len);
 	if (nat_rewrite(skb, p, 1, &d.xlated.daddr, d.xlated.dport) < 0)
 		return drop(ifindex, p, &d, REASON_INVALID_PACKET);

@@ -24,6 +24,33 @@ static __always_inline struct skf_backend *lb_backend(__u32 backend_id)
 	return bpf_map_lookup_elem(&skf_backends, &backend_id);
 }
 
+/* Whether an established service flow's backend (its SERVICE entry's nat_addr:nat_port, taken
+ * from backend_id) is still there. skf_backends is asked at most every CT_BACKEND_RECHECK, and
+ * an entry that was never checked (opened before the entry carried its backend) is filled from
+ * it. 0: the backend is gone, or its id now names another address (the flow must be
+ * re-balanced). */
+static __always_inline int lb_backend_current(struct skf_ct_value *svc_ct)
+{
+	__u64 now = bpf_ktime_get_ns();
+	struct skf_backend *b;
+
+	if (svc_ct->backend_checked && now - svc_ct->backend_checked < CT_BACKEND_RECHECK)
+		return 1;
+	b = lb_backend(svc_ct->backend_id);
+	if (!b)
+		return 0;
+	if (!svc_ct->backend_checked) {
+		svc_ct->nat_addr = b->addr;
+		svc_ct->nat_port = b->port;
+	} else if (b->port != svc_ct->nat_port || b->addr.v6[0] != svc_ct->nat_addr.v6[0] ||
+		   b->addr.v6[1] != svc_ct->nat_addr.v6[1] || b->addr.v6[2] != svc_ct->nat_addr.v6[2] ||
+		   b->addr.v6[3] != svc_ct->nat_addr.v6[3]) {
+		return 0;
+	}
+	svc_ct->backend_checked = now;
+	return 1;
+}
+
 /* The backend of slot hash % count, or NULL when the service has none. */
 static __always_inline struct skf_backend *lb_select(const struct skf_svc_value *svc, __u32 hash,
 						     __u32 *backend_id)

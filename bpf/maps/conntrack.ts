@@ -1,8 +1,10 @@
 // skf_ct (LRU hash): struct skf_tuple with its scope (40 bytes, see tuple.ts) -> struct
-// skf_ct_value (64 bytes). Scopes: EGRESS entries are opened by from_pod for flows a pod starts
+// skf_ct_value (72 bytes). Scopes: EGRESS entries are opened by from_pod for flows a pod starts
 // (keyed by the tuple after DNAT, or the original tuple when steered to the proxy), INGRESS by
 // to_pod for flows entering a pod, SERVICE by from_pod for client->VIP tuples (they remember the
-// backend, so established connections keep it when the service's backends change).
+// backend, id and address, so established connections keep it when the service's backends change
+// and their packets need neither the service nor the backend map). Values of the earlier 64-byte
+// layout (no backendChecked) are upgraded by upgradeLegacyValue when a pinned map is migrated.
 import { Struct } from './struct.js';
 import { TUPLE, type DecodedTuple, type Tuple } from './tuple.js';
 
@@ -14,7 +16,8 @@ export interface CtValue {
   expires: bigint;
   packets: bigint;
   bytes: bigint;
-  /** CtFlags.DNAT: the original destination (VIP) replies are rewritten from ('' when unset). */
+  /** EGRESS scope with CtFlags.DNAT: the original destination (VIP) replies are rewritten from.
+   * SERVICE scope: the backend (backendId's address) the flow is translated to. '' when unset. */
   natAddr: string;
   natPort: number;
   proxyPort: number;
@@ -26,11 +29,14 @@ export interface CtValue {
   flags: number;
   tcpFlagsOrig: number;
   tcpFlagsReply: number;
+  /** SERVICE scope: when backendId was last found in skf_backends at natAddr:natPort
+   * (CLOCK_MONOTONIC ns; 0 or absent: not yet, natAddr is filled at the next packet). */
+  backendChecked?: bigint;
 }
 
 export const KEY = TUPLE;
 
-export const VALUE = new Struct<CtValue>('skf_ct_value', 64, [
+export const VALUE = new Struct<CtValue>('skf_ct_value', 72, [
   { name: 'expires', kind: 'u64', offset: 0 },
   { name: 'packets', kind: 'u64', offset: 8 },
   { name: 'bytes', kind: 'u64', offset: 16 },
@@ -44,7 +50,21 @@ export const VALUE = new Struct<CtValue>('skf_ct_value', 64, [
   { name: 'flags', kind: 'u16', offset: 60 },
   { name: 'tcpFlagsOrig', kind: 'u8', offset: 62 },
   { name: 'tcpFlagsReply', kind: 'u8', offset: 63 },
+  { name: 'backendChecked', kind: 'u64', offset: 64 },
 ]);
+
+/** The value size of skf_ct before backendChecked was added (pinned maps of that layout are
+ * migrated by loadDatapath). */
+export const LEGACY_VALUE_SIZE = 64;
+
+/** A value of the 64-byte layout as a current one: the same fields, backendChecked 0 (a SERVICE
+ * entry then fills its backend address from skf_backends at its next packet). */
+export function upgradeLegacyValue(legacy: Buffer): Buffer {
+  if (legacy.length !== LEGACY_VALUE_SIZE) throw new Error(`skf_ct legacy value: ${legacy.length} bytes, expected ${LEGACY_VALUE_SIZE}`);
+  const value = Buffer.alloc(VALUE.size);
+  legacy.copy(value);
+  return value;
+}
 
 export const encodeKey = (t: Tuple): Buffer => KEY.encode(t);
 export const decodeKey = (buf: Buffer): DecodedTuple => KEY.decode(buf) as DecodedTuple;

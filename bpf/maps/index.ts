@@ -1,6 +1,7 @@
 // The datapath object and its maps in one place: where bpf/build/datapath.bpf.o is, every pinned
 // map with its default size, and loadDatapath(), which opens the object with a pin root (reusing
-// pinned maps, so state survives an agent restart), applies map sizes and loads it.
+// pinned maps, so state survives an agent restart; pinned maps of an earlier layout are migrated,
+// see migrate.ts), applies map sizes and loads it.
 import { fileURLToPath } from 'node:url';
 import { BpfObject } from '../libbpf.js';
 import * as backends from './backends.js';
@@ -9,6 +10,7 @@ import * as endpoints from './endpoints.js';
 import * as events from './events.js';
 import * as ipcache from './ipcache.js';
 import * as lbSlots from './lb-slots.js';
+import { copyLegacyEntries, restoreLegacyPins, unpinLegacyMaps } from './migrate.js';
 import * as policy from './policy.js';
 import * as services from './services.js';
 import * as sockRnat from './sock-rnat.js';
@@ -51,18 +53,32 @@ export interface LoadDatapathOptions {
    * keep sizes stable for a node, or remove the pins first. */
   maxEntries?: Partial<Record<MapName, number>>;
   objectPath?: string;
+  /** Called when pinned maps of an earlier layout were migrated: entries copied per map name. */
+  onMigrated?: (copied: Record<string, number>) => void;
 }
 
-/** Opens and loads datapath.bpf.o: programs from_pod, to_pod and the sock_* cgroup programs. */
+/** Opens and loads datapath.bpf.o: programs from_pod, to_pod and the sock_* cgroup programs. A
+ * pinned map of an earlier layout (skf_ct of 64-byte values) is replaced by a new one holding
+ * the same entries, upgraded; if loading fails, the old pin is put back. */
 export function loadDatapath(options: LoadDatapathOptions): BpfObject {
+  const legacy = unpinLegacyMaps(options.pinRoot);
   const object = BpfObject.open(options.objectPath ?? datapathObjectPath, { pinRoot: options.pinRoot });
   try {
     for (const [name, size] of Object.entries(options.maxEntries ?? {})) {
       if (size !== undefined) object.setMaxEntries(name, size);
     }
-    return object.load();
+    object.load();
+  } catch (err) {
+    object.close();
+    restoreLegacyPins(legacy);
+    throw err;
+  }
+  if (legacy.length === 0) return object;
+  try {
+    options.onMigrated?.(copyLegacyEntries(object, legacy));
   } catch (err) {
     object.close();
     throw err;
   }
+  return object;
 }

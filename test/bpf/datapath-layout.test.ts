@@ -135,8 +135,12 @@ test('encoders and decoders round-trip, with network order where the C side uses
   const cv: m.conntrack.CtValue = {
     expires: 123n, packets: 4n, bytes: 500n, natAddr: '10.96.0.10', natPort: 80, proxyPort: 0, revNatId: 7,
     backendId: 2, srcIdentity: 1001, dstIdentity: 1002, flags: m.CtFlags.DNAT, tcpFlagsOrig: 0x12, tcpFlagsReply: 0x10,
+    backendChecked: 99n,
   };
   assert.deepEqual(m.conntrack.decodeValue(m.conntrack.encodeValue(cv), m.AF_INET), cv);
+  // a value of the 64-byte layout (a pinned map from before backendChecked) keeps every field
+  const legacy = m.conntrack.encodeValue(cv).subarray(0, m.conntrack.LEGACY_VALUE_SIZE);
+  assert.deepEqual(m.conntrack.decodeValue(m.conntrack.upgradeLegacyValue(legacy), m.AF_INET), { ...cv, backendChecked: 0n });
 
   const ep = { endpointId: 1, identity: 1001, ifindex: 9, flags: m.EndpointFlags.INGRESS_ENFORCED };
   assert.equal(m.endpoints.decodeKey(m.endpoints.encodeKey('10.1.2.3')), '10.1.2.3');

@@ -1,9 +1,13 @@
 // The datapath with real TCP between pods of one simulated node: service VIP load balancing with
-// per-connection consistency, backend changes that reach new connections only, reverse NAT of
-// replies, connection teardown, and the flow events of translated flows.
+// per-connection consistency, backend changes that reach new connections only, connections whose
+// backend is removed (re-balanced, or dropped when none is left), the backend an established
+// flow's SERVICE entry carries, reverse NAT of replies, connection teardown, and the flow events
+// of translated flows.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { conntrack, CtFlags, CtScope, EventSource, Proto, Verdict } from '../../bpf/maps/index.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { backends, conntrack, CtFlags, CtScope, EventSource, Proto, services, Verdict, type Tuple } from '../../bpf/maps/index.js';
+import { viewConntrack } from '../../redirector/map-view.js';
 import { DatapathNode } from '../helpers/datapath-node.js';
 import { NetnsFixture } from '../helpers/netns.js';
 import { startServer, TcpClient, udpRequest } from '../helpers/tcp-peer.js';
@@ -30,6 +34,9 @@ before(async () => {
 });
 
 after(() => fx.cleanup());
+
+/** How often an established service flow confirms its backend (CT_BACKEND_RECHECK), with room. */
+const RECHECK_MS = 50 + 50;
 
 /** The backend that answered (first word of the echo reply) and the client address it saw. */
 function parseReply(reply: string): { backend: string; peer: string } {
@@ -93,6 +100,105 @@ test('backend changes reach new connections while established ones keep their ba
   await conn.close();
   dp.setService(service, 7, backendsOf('b1', 'b2'));
   dp.setService({ ...service, proto: Proto.UDP }, 9, backendsOf('b1', 'b2'));
+});
+
+/** The conntrack entry of scope for the connection from the client's port sport. */
+function ctEntry(scope: number, sport: number): conntrack.CtValue | undefined {
+  return dp.conntrack(scope).find((e) => e.key.sport === sport)?.value;
+}
+
+const sportOf = (conn: TcpClient) => Number(conn.local.split(':')[1]);
+
+test("an established service flow's SERVICE entry carries its backend and lives as long as the flow", async () => {
+  const cli = dp.pod('cli');
+  const conn = await TcpClient.open(fx, cli.netns, VIP, 80);
+  try {
+    const backend = parseReply(await conn.send('one')).backend;
+    await conn.send('two');
+    const sport = sportOf(conn);
+    const svc = ctEntry(CtScope.SERVICE, sport);
+    const egress = ctEntry(CtScope.EGRESS, sport);
+    assert.ok(svc && egress);
+    assert.deepEqual([svc.backendId, svc.natAddr, svc.natPort], [Number(backend.slice(1)), dp.pod(backend).ip, BACKEND_PORT]);
+    assert.ok((svc.backendChecked ?? 0n) > 0n, 'the backend was confirmed in skf_backends');
+    // the SERVICE entry follows the egress entry, which the replies made established (hours, not
+    // the 60 s of an unanswered SYN): the flow keeps its backend as long as it lives
+    assert.ok(svc.expires <= egress.expires && svc.expires > conntrack.monotonicNowNs() + 3600n * 1_000_000_000n);
+
+    // `skiff bpf ct` shows the backend the entry carries, with no VIP as its nat
+    const resources = { workloads: new Map(), services: new Map(), policies: new Map(), identities: new Map() };
+    const view = viewConntrack(dp.object.map(conntrack.MAP_NAME), dp.object.map(backends.MAP_NAME), resources, 1000);
+    const row = view.entries.find((r) => r.scope === 'SERVICE' && String(r.tuple).startsWith(`${cli.ip}:${sport} `));
+    assert.deepEqual([row?.backend, row?.nat], [`${dp.pod(backend).ip}:${BACKEND_PORT}`, '']);
+
+    // the established flow reads neither skf_services nor skf_backends: a service gone (as
+    // kube-proxy's conntrack does) still leaves it on its backend while the backend is there
+    dp.object.map(services.MAP_NAME).delete(services.encodeKey(service));
+    assert.equal(parseReply(await conn.send('no service')).backend, backend);
+  } finally {
+    dp.setService(service, 7, backendsOf('b1', 'b2'));
+    await conn.close();
+  }
+});
+
+test('an entry opened before SERVICE entries carried the backend takes it from skf_backends', async () => {
+  const cli = dp.pod('cli');
+  const conn = await TcpClient.open(fx, cli.netns, VIP, 80);
+  try {
+    const backend = parseReply(await conn.send('one')).backend;
+    const sport = sportOf(conn);
+    const [key, value] = [...dp.object.map(conntrack.MAP_NAME).entries()]
+      .map(([k, v]) => [conntrack.decodeKey(k), v] as const)
+      .find(([k]) => k.scope === CtScope.SERVICE && k.sport === sport) as [Tuple, Buffer];
+    // as the 64-byte layout left it (loadDatapath migrates such pins): no address, never checked
+    const legacy = conntrack.upgradeLegacyValue(Buffer.from(value.subarray(0, conntrack.LEGACY_VALUE_SIZE)));
+    legacy.fill(0, 24, 42);
+    dp.object.map(conntrack.MAP_NAME).update(conntrack.encodeKey(key), legacy);
+    assert.equal(parseReply(await conn.send('two')).backend, backend);
+    const svc = ctEntry(CtScope.SERVICE, sport);
+    assert.deepEqual([svc?.natAddr, svc?.natPort], [dp.pod(backend).ip, BACKEND_PORT]);
+    assert.ok((svc?.backendChecked ?? 0n) > 0n);
+  } finally {
+    await conn.close();
+  }
+});
+
+test('a connection whose backend is removed is re-balanced, or dropped with NO_BACKEND when none is left', async () => {
+  const cli = dp.pod('cli');
+  const removeBackend = (name: string) => dp.object.map(backends.MAP_NAME).delete(backends.encodeKey(Number(name.slice(1))));
+  const conn = await TcpClient.open(fx, cli.netns, VIP, 80);
+  let orphan: TcpClient | undefined;
+  try {
+    const first = parseReply(await conn.send('before')).backend;
+    const other = first === 'b1' ? 'b2' : 'b1';
+    const sport = sportOf(conn);
+
+    dp.setService(service, 7, backendsOf(other));
+    removeBackend(first);
+    await sleep(RECHECK_MS);
+    // the next segment goes to the remaining backend, which knows no such connection: a reset
+    assert.equal(await conn.send('after'), 'error ECONNRESET');
+    const svc = ctEntry(CtScope.SERVICE, sport);
+    assert.deepEqual([svc?.backendId, svc?.natAddr], [Number(other.slice(1)), dp.pod(other).ip], 're-balanced to the other backend');
+    await dp.waitForEvent((e) => e.verdict === Verdict.TRANSLATED && e.orig.sport === sport && e.xlated.daddr === dp.pod(other).ip);
+
+    orphan = await TcpClient.open(fx, cli.netns, VIP, 80);
+    assert.equal(parseReply(await orphan.send('before')).backend, other);
+    dp.setService(service, 7, []);
+    removeBackend(other);
+    await sleep(RECHECK_MS);
+    // its FIN finds no backend; once the backend is back, a retransmission closes it cleanly
+    const closed = orphan.close(8000);
+    const orphanPort = sportOf(orphan);
+    const ev = await dp.waitForEvent((e) => e.verdict === Verdict.DROPPED && e.orig.sport === orphanPort);
+    assert.equal(ev.reasonName, 'NO_BACKEND');
+    dp.setService(service, 7, backendsOf(other));
+    await closed;
+  } finally {
+    conn.child.kill('SIGKILL');
+    orphan?.child.kill('SIGKILL');
+    dp.setService(service, 7, backendsOf('b1', 'b2'));
+  }
 });
 
 test('a service without backends drops new connections with NO_BACKEND', async () => {
