@@ -302,7 +302,10 @@ class Reader {
       const k = s.charCodeAt(i);
       if (k === NEWLINE) return false;
       if (k === HASH && s.charCodeAt(i - 1) === SPACE) return false;
-      if (k === COLON && isBlankCode(i + 1 < this.end ? s.charCodeAt(i + 1) : NEWLINE)) return true;
+      if (k === COLON && isBlankCode(i + 1 < this.end ? s.charCodeAt(i + 1) : NEWLINE)) {
+        this.keyColon = i;
+        return true;
+      }
     }
     return false;
   }
@@ -326,10 +329,19 @@ class Reader {
     return key;
   }
 
+  /** Where keyAhead found the colon of a plain key. */
+  private keyColon = 0;
+
   private blockPlainKey(): unknown {
     const from = this.pos;
-    while (!(this.at() === COLON && isBlankCode(this.at(1)))) this.pos++;
-    return resolvePlain(this.s.slice(from, this.pos).trimEnd());
+    this.pos = this.keyColon;
+    return resolvePlain(this.trimmed(from, this.pos));
+  }
+
+  /** text[from, to) without its trailing spaces. */
+  private trimmed(from: number, to: number): string {
+    while (to > from && this.s.charCodeAt(to - 1) === SPACE) to--;
+    return this.s.slice(from, to);
   }
 
   /** Set by plainScalar: whether the scalar held `: ` (a mapping where none may start). */
@@ -352,7 +364,7 @@ class Reader {
       if (k === COLON && isBlankCode(i + 1 < this.end ? s.charCodeAt(i + 1) : NEWLINE)) this.plainWasKeyLike = true;
     }
     this.pos = i;
-    return resolvePlain(s.slice(from, i).trimEnd());
+    return resolvePlain(this.trimmed(from, i));
   }
 
   // ---- flow context ----
@@ -427,7 +439,7 @@ class Reader {
       if (k === COLON && isFlowSafeEnd(i + 1 < this.end ? s.charCodeAt(i + 1) : NEWLINE)) break;
     }
     this.pos = i;
-    const text = s.slice(from, i).trimEnd();
+    const text = this.trimmed(from, i);
     if (text === '') throw GIVE_UP;
     return resolvePlain(text);
   }
@@ -545,6 +557,9 @@ export function resolvePlain(text: string): unknown {
   // Only these first characters can begin a null, bool or number; everything else is a string.
   const maybeSpecial = digit || c === 43 || c === 45 || c === 46 || c === 126 || c === 110 || c === 78 || c === 116 || c === 84 || c === 102 || c === 70 || text === '';
   if (!maybeSpecial) return text;
+  // Past these quick cuts only numbers, and words of at most five letters (null, false, -.inf), remain.
+  if (!digit && c !== 43 && c !== 45 && c !== 46 && text.length > 5) return text;
+  if (text.indexOf('.') !== text.lastIndexOf('.')) return text; // an IP address or a version, never a number
   // An int matches none of the tests before it in the schema, so it may be tried first.
   if (CORE_INT.test(text)) return parseInt(text, 10);
   if (!digit) {

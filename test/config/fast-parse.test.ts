@@ -34,6 +34,7 @@ const COMMON_FORMS = [
   'apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  labels: {app: web, "tier": \'front\'}\nspec:\n  ports:\n  - port: 80\n    targetPort: 8080\n',
   '# comment\n\n  # indented comment\nkey: value # trailing\nlist:\n  - a\n  -   b\n  - - nested\n    - compact\n  -\n    late: item\n  - \nafter: 1\n',
   'n: [1, -2, +3, 0o17, 0x1F, 1.5, -.5, 1e3, 2.5E-2, .inf, -.Inf, .NaN, 007, 1.0, 12.]\n',
+  'almost: [10.0.0.1, 1.2.3, 1., ., -., +.5, 1_000, 0b1, 0o8, 0xG, 1e, 1e+5, -1E-5, nulls, trueish, Falsey, NuLL, ~x, 12:30, .5.5]\n',
   'special: [~, null, Null, NULL, true, True, TRUE, false, FALSE, yes, no, on, off, y, n, nil]\n',
   'quoted: ["a\\"b", "tab\\tnew\\nline", "\\u00e9\\/\\\\", \'it\'\'s\', "", \'\', "#not comment"]\n',
   'url: http://example.com:8080/path?q=1#frag\nimage: nginx:1.25\ncolon: a:b\ntime: 12:30:00\n',
