@@ -15,6 +15,7 @@
 #include "lb.h"
 #include "policy.h"
 #include "proxy.h"
+#include "local_reply.h"
 #include "events.h"
 #include "sock_lb.h"
 
@@ -190,12 +191,17 @@ static __noinline int from_endpoint(struct __sk_buff *skb, struct skf_pkt *p,
 			return drop(ifindex, p, &d, REASON_PROXY_UNAVAILABLE);
 		return TC_ACT_OK;
 	}
-	/* a reply of a flow that entered this pod */
+	/* a reply of a flow that entered this pod; one a socket of this node opened (the proxy,
+	 * the HBONE inbound from the client's address) goes to that socket, never off the node */
 	tuple_reverse(&p->t, &key, CT_SCOPE_INGRESS);
 	ct = ct_lookup(&key, 0);
 	if (ct) {
 		ct_account(ct, p, skb->len, 1);
-		return forward(ifindex, p, &p->t.daddr, dst);
+		if (!(ct->flags & CT_F_FROM_PROXY) || p->t.proto != IPPROTO_TCP_)
+			return forward(ifindex, p, &p->t.daddr, dst);
+		if (local_reply_assign(skb, &p->t) < 0)
+			return drop(ifindex, p, &d, REASON_PROXY_UNAVAILABLE);
+		return TC_ACT_OK;
 	}
 
 	/* an established service flow: its SERVICE entry holds the backend, so neither the service

@@ -5,17 +5,36 @@
 // :authority is a workload on this node with that identity, authorizes the client's SPIFFE ID (401
 // on deny), connects to the pod (503 when it does not answer) and splices the stream to it.
 //
-// The connection to the pod comes from the node's address, not the client's: keeping the client's
-// address would need an IP_TRANSPARENT socket and a route that brings the pod's replies back to
-// this process. The client is named to the pod by the CONNECT's `forwarded` header only.
+// The connection to the pod keeps the client's address, as ztunnel does: it comes from the client
+// pod's IP (the `forwarded` header's, or the TLS peer's own when it is a workload, and only when
+// that address is a workload with the client certificate's SPIFFE ID; else 401), through an
+// IP_TRANSPARENT socket (connectTransparent) marked as a proxy upstream with no identity
+// (proxyUpstreamMark()). So the destination's datapath judges the flow by the client's identity
+// from the ipcache, and its conntrack entry says the replies belong to a socket of this node:
+// from_pod hands them to that socket (bpf_sk_assign and the proxy route), never to the wire.
 import { createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
 import { createSecureServer, type Http2SecureServer, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
-import { connect, type Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo, type Socket } from 'node:net';
+import { proxyUpstreamMark } from '../../bpf/maps/constants.js';
 import { logger, type Logger } from '../../config/log.js';
-import { HBONE_PORT, SESSION_WINDOW, STREAM_WINDOW, parseHostPort, sniFor, spiffeIdOf, tlsOptions, type HboneDirectory, type TunnelCertificate } from './hbone.js';
+import { HBONE_PORT, SESSION_WINDOW, STREAM_WINDOW, parseHostPort, plainIp, sniFor, spiffeIdOf, tlsOptions, type HboneDirectory, type TunnelCertificate } from './hbone.js';
+import { connectTransparent } from './transparent.js';
 
 export const RECENT_CONNECTS = 32;
+
+/** The address a `forwarded` header (RFC 7239) names in its first element's `for=`: `for=10.1.0.10`,
+ * `for="[fd00::10]"`, with or without a port; undefined when there is none. */
+export function forwardedFor(header: string): string | undefined {
+  const first = header.split(',')[0] ?? '';
+  for (const pair of first.split(';')) {
+    const [name, value = ''] = pair.trim().split('=', 2);
+    if (name?.toLowerCase() !== 'for') continue;
+    const node = value.replace(/^"|"$/g, '');
+    const address = /^\[([^\]]+)\](?::\d+)?$/.exec(node)?.[1] ?? node.replace(/:\d+$/, '');
+    return isIP(address) ? address : undefined;
+  }
+  return undefined;
+}
 
 export interface InboundConnect {
   client: string;
@@ -135,21 +154,34 @@ export class HboneInbound {
       this.#log.info({ client, destination: `${destination.namespace}/${destination.name}`, port: target.port, reason: verdict.reason }, 'HBONE CONNECT denied');
       return reply(401, verdict.reason);
     }
-    const upstream = connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true, timeout: this.#options.connectTimeoutMs ?? 1000 });
-    const fail = (why: string) => {
-      this.counters.unavailable++;
-      upstream.destroy();
-      reply(503, why);
-    };
-    upstream.once('timeout', () => fail('the workload did not answer'));
-    upstream.once('error', (err: NodeJS.ErrnoException) => fail(err.code ?? err.message));
-    upstream.once('connect', () => {
-      upstream.removeAllListeners('timeout').removeAllListeners('error').setTimeout(0);
-      this.counters.streams++;
-      this.#record(headers, client, 200, 'connected');
-      stream.respond({ ':status': 200 });
-      this.#splice(stream, upstream);
-    });
+    const source = this.#clientAddress(headers, tls, client, target.host);
+    if (!source) return reply(401, `the client address is not a workload with the identity ${client}`);
+    const pending = connectTransparent({ localAddress: source, host: target.host, port: target.port, mark: proxyUpstreamMark(), timeoutMs: this.#options.connectTimeoutMs ?? 1000 });
+    pending.then(
+      (upstream) => {
+        if (stream.destroyed) {
+          upstream.destroy();
+          return;
+        }
+        upstream.setNoDelay(true);
+        this.counters.streams++;
+        this.#record(headers, client, 200, 'connected');
+        stream.respond({ ':status': 200 });
+        this.#splice(stream, upstream);
+      },
+      (err: NodeJS.ErrnoException) => {
+        this.counters.unavailable++;
+        reply(503, err.code === 'ETIMEDOUT' ? 'the workload did not answer' : (err.code ?? err.message));
+      },
+    );
+  }
+
+  /** The client pod's address the connection to target comes from: the one `forwarded` names, or
+   * the TLS peer's own (a waypoint, a client on the node network), whichever is a workload with
+   * the client's SPIFFE ID and of target's family; undefined when neither is. */
+  #clientAddress(headers: IncomingHttpHeaders, tls: TLSSocket | undefined, client: string, target: string): string | undefined {
+    const candidates = [forwardedFor(String(headers.forwarded ?? '')), plainIp(tls?.remoteAddress)];
+    return candidates.find((ip) => ip && isIP(ip) === isIP(target) && this.#directory.workloadByIp(ip)?.spiffeId === client);
   }
 
   #splice(stream: ServerHttp2Stream, upstream: Socket): void {

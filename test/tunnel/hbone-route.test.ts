@@ -1,11 +1,13 @@
 // The HBONE decisions that need no packets: where an outbound flow goes (the destination's node,
 // or its waypoint) with which identity and CONNECT authority; the inbound L4 authorization by SPIFFE
-// identity over an EndpointPolicy's authorization layer; and the SNI / SPIFFE helpers.
+// identity over an EndpointPolicy's authorization layer; the SNI / SPIFFE helpers; and the client
+// address the inbound side reads from a CONNECT's `forwarded` header.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { outboundRoute } from '../../redirector/tunnel/hbone-outbound.js';
 import { authorizeIdentities } from '../../redirector/tunnel/hbone-authz.js';
 import { parseHostPort, sniFor } from '../../redirector/tunnel/hbone.js';
+import { forwardedFor } from '../../redirector/tunnel/hbone-inbound.js';
 import type { PolicyEntry__Output } from '../../proto/skiff/v1alpha1/wire.js';
 
 const web = { namespace: 'shop', name: 'web', spiffeId: 'spiffe://cluster.local/ns/shop/sa/web', nodeAddress: '172.31.1.2' };
@@ -51,4 +53,14 @@ test('SNI names are DNS names derived from the SPIFFE ID; authorities parse with
   assert.deepEqual(parseHostPort('[fd00::10]:443'), { host: 'fd00::10', port: 443 });
   assert.equal(parseHostPort('web.shop:80'), undefined);
   assert.equal(parseHostPort('10.2.0.10:0'), undefined);
+});
+
+test("the inbound side reads the client's address from the forwarded header's first for=", () => {
+  assert.equal(forwardedFor('for=10.1.0.10'), '10.1.0.10');
+  assert.equal(forwardedFor('for="[fd00::10]"'), 'fd00::10');
+  assert.equal(forwardedFor('For="10.1.0.10:4711";proto=https, for=10.9.9.9'), '10.1.0.10');
+  assert.equal(forwardedFor('proto=https;for="[fd00::10]:4711"'), 'fd00::10');
+  assert.equal(forwardedFor('for=unknown'), undefined);
+  assert.equal(forwardedFor('by=10.1.0.10'), undefined);
+  assert.equal(forwardedFor(''), undefined);
 });

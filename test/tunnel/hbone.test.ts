@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { CertificateAuthority } from '../../xds/ca/index.js';
 import { HBONE_OUTBOUND_PORT, type TunnelCertificate } from '../../redirector/tunnel/hbone.js';
 import { NetnsFixture, requireRoot, type NetnsNode } from '../helpers/netns.js';
+import { startServer, request } from '../helpers/tcp-peer.js';
 import { PLAINTEXT_MARKER, bulkSend, startBulkServer } from './bulk.js';
 import { WireCapture } from './capture.js';
 import { HboneNode } from './hbone-node.js';
@@ -16,6 +17,7 @@ import { TRUST_DOMAIN, client, intruder, issueNodeCertificates, nodeResources, s
 
 const PORT = 7000;
 const CLOSED_PORT = 7001;
+const ECHO_PORT = 7002;
 const MiB = 1024 * 1024;
 
 requireRoot('the HBONE tunnel test');
@@ -30,11 +32,24 @@ let certsB: TunnelCertificate[];
 
 const podNetns = (name: string) => a.pods.find((p) => p.name === name)!.netns;
 
-/** Steers TCP from node a's pods to node b's pod CIDR to the outbound listener (TPROXY + the local route). */
-function steerWithTproxy(node: NetnsNode): void {
-  fx.exec(node.netns, 'iptables', '-t', 'mangle', '-A', 'PREROUTING', '-p', 'tcp', '-d', '10.2.0.0/24', '-j', 'TPROXY', '--on-port', String(HBONE_OUTBOUND_PORT), '--tproxy-mark', '0x200/0xf00');
+/** Marked packets are local: the route that delivers them to the tunnel's transparent sockets. */
+function localRoute(node: NetnsNode): void {
   fx.ip(node.netns, 'rule', 'add', 'fwmark', '0x200/0xf00', 'lookup', '100');
   fx.ip(node.netns, 'route', 'add', 'local', '0.0.0.0/0', 'dev', 'lo', 'table', '100');
+}
+
+/** Steers TCP from node a's pods to node b's pod CIDR to the outbound listener (TPROXY). */
+function steerWithTproxy(node: NetnsNode): void {
+  fx.exec(node.netns, 'iptables', '-t', 'mangle', '-A', 'PREROUTING', '-p', 'tcp', '-d', '10.2.0.0/24', '-j', 'TPROXY', '--on-port', String(HBONE_OUTBOUND_PORT), '--tproxy-mark', '0x200/0xf00');
+  localRoute(node);
+}
+
+/** Brings the pods' replies to the inbound side's connections, which come from the client pod's
+ * address, back to their transparent socket (the socket match; the datapath does this with
+ * bpf_sk_assign in hbone-datapath.test.ts) instead of routing them to node a. */
+function returnToTransparentSockets(node: NetnsNode): void {
+  fx.exec(node.netns, 'iptables', '-t', 'mangle', '-A', 'PREROUTING', '-p', 'tcp', '-m', 'socket', '--transparent', '-j', 'MARK', '--set-xmark', '0x200/0xf00');
+  localRoute(node);
 }
 
 before(async () => {
@@ -45,7 +60,9 @@ before(async () => {
   fx.addPod(a, intruder);
   const webPod = fx.addPod(b, web);
   await startBulkServer(fx, webPod.netns, PORT);
+  await startServer(fx, webPod.netns, ECHO_PORT, 'web');
   steerWithTproxy(a);
+  returnToTransparentSockets(b);
   ({ a: certsA, b: certsB } = issueNodeCertificates(ca));
   tunnelA = HboneNode.start(fx, a.netns);
   tunnelB = HboneNode.start(fx, b.netns);
@@ -76,6 +93,7 @@ test('pod to pod across nodes over HBONE: 64 concurrent connections and a 32 MiB
   assert.equal(last.client, spiffeOf(client));
   assert.equal(last.authority, `${web.ip}:${PORT}`);
   assert.equal(last.forwarded, `for=${client.ip}`);
+  assert.equal(await request(fx, podNetns('client'), web.ip, ECHO_PORT, 'hi'), `web ${client.ip} hi`, 'web sees the client pod as its peer');
   assert.match(last.baggage, /k8s\.namespace\.name=shop,k8s\.pod\.name=client/);
   assert.match(last.traceparent, /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
 });
