@@ -110,6 +110,25 @@ test('an AuthorizationPolicy deny by principal gets 401 at the tunnel; a closed 
   assert.deepEqual([unavailable?.status, unavailable?.client], [503, spiffeOf(client)]);
 });
 
+test("a client address that is not a workload of the client certificate's identity gets 401: the tunnel never connects from an address the client does not own", async () => {
+  const resources = nodeResources('b', certsB);
+  // node b's directory gives the client's address to the intruder: a CONNECT of client naming it is refused
+  const workloads = resources.workloads.map((w) => {
+    if (w.name === intruder.name) return { ...w, ips: [client.ip] };
+    if (w.name === client.name) return { ...w, ips: [] };
+    return w;
+  });
+  try {
+    await tunnelB.update({ ...resources, workloads });
+    const result = await bulkSend(fx, podNetns('client'), web.ip, PORT, 1024, 1);
+    assert.equal(result.ok, 0);
+    const last = (await tunnelB.status()).recentInbound.at(-1);
+    assert.deepEqual([last?.client, last?.status, last?.reason], [spiffeOf(client), 401, `the client address is not a workload with the identity ${spiffeOf(client)}`]);
+  } finally {
+    await tunnelB.update(resources);
+  }
+});
+
 async function refusedWith(label: string, nodeA: TunnelCertificate[], nodeB: TunnelCertificate[]): Promise<void> {
   await tunnelA.update(nodeResources('a', nodeA));
   await tunnelB.update(nodeResources('b', nodeB));
