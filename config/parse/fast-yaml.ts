@@ -35,11 +35,6 @@ const DOUBLE_QUOTE = 34;
 const SINGLE_QUOTE = 39;
 const BACKSLASH = 92;
 
-/** Characters the subset never holds, even in comments (tabs, CR, controls, BOM, odd line breaks). */
-// eslint-disable-next-line no-control-regex -- finding control characters is the point
-const OUTSIDE_SUBSET = /[\x00-\x09\x0b-\x1f\x7f-\x9f\ufeff\u2028\u2029]/;
-/** A line that starts a document (`---`), ends one (`...`) or holds a directive (`%`). */
-const MARKER = /^(?:---|\.\.\.)(?=[ \n]|$)|^%/gm;
 /** The longest implicit key YAML allows is 1024 characters; stay below it. */
 const MAX_KEY_LENGTH = 1000;
 /** Documents this close to the size limit are left to the full parser, which measures them its own way. */
@@ -62,15 +57,9 @@ const CORE_FLOAT = /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/;
  * subset, or some document is larger than `maxDocumentBytes` or nests deeper than `maxDepth`.
  */
 export function fastParseDocuments(text: string, maxDepth: number, maxDocumentBytes: number): FastDocument[] | undefined {
-  if (OUTSIDE_SUBSET.test(text)) return undefined;
-  const bounds: number[] = [0];
-  for (const m of text.matchAll(MARKER)) {
-    if (m[0] !== '---') return undefined; // `...` and directives are left to the full parser
-    const lineEnd = endOfLine(text, m.index);
-    if (!isBlankOrComment(text, m.index + 3, lineEnd)) return undefined; // content after `---`
-    bounds.push(m.index, lineEnd + 1);
-  }
-  bounds.push(text.length + 1);
+  if (hasCharOutsideSubset(text)) return undefined;
+  const bounds = documentBounds(text);
+  if (!bounds) return undefined;
   const documents: FastDocument[] = [];
   const lines = new LineCounter(text);
   try {
@@ -89,6 +78,37 @@ export function fastParseDocuments(text: string, maxDepth: number, maxDocumentBy
     throw err;
   }
   return documents;
+}
+
+/** Whether the text holds a character the subset never holds, even in comments: tabs, CR, controls, BOM, odd line breaks. */
+function hasCharOutsideSubset(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < SPACE ? c !== NEWLINE : c >= 0x7f && (c <= 0x9f || c === 0xfeff || c === 0x2028 || c === 0x2029)) return true;
+  }
+  return false;
+}
+
+/**
+ * Where each document starts and ends, as [start, end, start, end, …] (the last end past the text),
+ * split at `---` lines; undefined when a line ends a document (`...`), holds a directive (`%`) or
+ * has content after its `---`: those are left to the full parser.
+ */
+function documentBounds(text: string): number[] | undefined {
+  const bounds: number[] = [0];
+  for (let line = 0; line < text.length; line = endOfLine(text, line) + 1) {
+    const c = text.charCodeAt(line);
+    if (c === 37) return undefined; // %
+    if (c !== DASH && c !== 46) continue;
+    const three = text.slice(line, line + 3);
+    const after = line + 3 < text.length ? text.charCodeAt(line + 3) : NEWLINE;
+    if ((three !== '---' && three !== '...') || !isBlankCode(after)) continue;
+    const lineEnd = endOfLine(text, line);
+    if (three === '...' || !isBlankOrComment(text, line + 3, lineEnd)) return undefined;
+    bounds.push(line, lineEnd + 1);
+  }
+  bounds.push(text.length + 1);
+  return bounds;
 }
 
 function endOfLine(text: string, from: number): number {
@@ -226,7 +246,7 @@ class Reader {
     for (;;) {
       const key = this.key(false);
       const value = this.mapValue(column);
-      if (Object.prototype.hasOwnProperty.call(map, key)) throw GIVE_UP; // the full parser reports it
+      if (map[key] !== undefined) throw GIVE_UP; // a duplicate (the full parser reports it), or a key Object.prototype has
       map[key] = value;
       if (this.indent < column) break;
       if (this.indent > column || !this.keyAhead()) throw GIVE_UP;
@@ -401,7 +421,7 @@ class Reader {
         const key = this.key(true);
         this.skipFlowSpace(blockIndent);
         const value = this.flowValue(blockIndent);
-        if (Object.prototype.hasOwnProperty.call(map, key)) throw GIVE_UP;
+        if (map[key] !== undefined) throw GIVE_UP;
         map[key] = value;
       }
       this.skipFlowSpace(blockIndent);
@@ -553,19 +573,18 @@ function startsPlain(c: number, next: number, flow: boolean): boolean {
 /** A plain scalar's value under the YAML 1.2 core schema, as the `yaml` package resolves it. */
 export function resolvePlain(text: string): unknown {
   const c = text.charCodeAt(0);
-  const digit = c >= 48 && c <= 57;
-  // Only these first characters can begin a null, bool or number; everything else is a string.
-  const maybeSpecial = digit || c === 43 || c === 45 || c === 46 || c === 126 || c === 110 || c === 78 || c === 116 || c === 84 || c === 102 || c === 70 || text === '';
-  if (!maybeSpecial) return text;
-  // Past these quick cuts only numbers, and words of at most five letters (null, false, -.inf), remain.
-  if (!digit && c !== 43 && c !== 45 && c !== 46 && text.length > 5) return text;
-  if (text.indexOf('.') !== text.lastIndexOf('.')) return text; // an IP address or a version, never a number
+  // The first character tells which of the schema's tests can match at all.
+  if ((c >= 48 && c <= 57) || c === 43 || c === 45 || c === 46) return resolveNumber(text); // digit + - .
+  if (c === 110 || c === 78 || c === 126 || text === '') return CORE_NULL.test(text) ? null : text; // n N ~
+  if (c === 116 || c === 84 || c === 102 || c === 70) return CORE_BOOL.test(text) ? c === 116 || c === 84 : text; // t T f F
+  return text;
+}
+
+/** A plain scalar starting with a digit, sign or dot: a number when one of the schema's number tests matches. */
+function resolveNumber(text: string): unknown {
   // An int matches none of the tests before it in the schema, so it may be tried first.
   if (CORE_INT.test(text)) return parseInt(text, 10);
-  if (!digit) {
-    if (CORE_NULL.test(text)) return null;
-    if (CORE_BOOL.test(text)) return c === 116 || c === 84;
-  }
+  if (text.indexOf('.') !== text.lastIndexOf('.')) return text; // an IP address or a version, never a number
   if (CORE_OCT.test(text)) return parseInt(text.substring(2), 8);
   if (CORE_HEX.test(text)) return parseInt(text.substring(2), 16);
   if (CORE_NAN.test(text)) return text.slice(-3).toLowerCase() === 'nan' ? NaN : text.startsWith('-') ? -Infinity : Infinity;

@@ -64,6 +64,8 @@ const OUTSIDE_SUBSET = [
   '? complex\n: key\n',
   '<<: {a: 1}\n',
   '__proto__: {polluted: true}\n',
+  'constructor: 1\n',
+  '{toString: 2}\n',
   '1: numeric key\n',
   'true: bool key\n',
   'a: b: c\n',
@@ -81,6 +83,10 @@ test('the fast path answers for the common forms of manifests, exactly as the fu
 
 test('the fast path gives up on what it does not cover, and the full parser decides', () => {
   for (const text of OUTSIDE_SUBSET) assert.equal(fastParseDocuments(text, DEPTH, SIZE), undefined, `the fast path answered for:\n${text}`);
+});
+
+test('keys that Object.prototype also has are left to the full parser, which loads them as plain keys', () => {
+  assert.deepEqual(parseDocuments('constructor: 1\ntoString: {valueOf: 2}\n', 'proto-keys.yaml').documents.map((d) => d.raw), [{ constructor: 1, toString: { valueOf: 2 } }]);
 });
 
 test('the fast path gives up near the limits: deep nesting and large documents go to the full parser', () => {
