@@ -173,6 +173,10 @@ export class RedirectorAgent {
         hboneOutboundPort: options.hboneOutboundPort ?? HBONE_OUTBOUND_PORT,
         keyRotationMs: options.wireguardKeyRotationMs,
         rotationGraceMs: options.wireguardRotationGraceMs,
+        onChange: () => {
+          agent.#desired.setHboneRunning(agent.tunnels.hbone !== undefined);
+          if (agent.#ready) agent.#scheduleReconcile();
+        },
         log: agent.log,
       },
       agent.tunnels,

@@ -265,6 +265,7 @@ export class DesiredState {
   readonly #endpointIdByIp = new Map<string, number>();
   readonly #cidrIds = new IdAllocator(FIRST_CIDR_IDENTITY);
   #prefixes: CidrIdentity[] = [];
+  #hboneRunning = false;
 
   constructor(options: DesiredStateOptions, actual?: Partial<Record<MapKind, MapContent>>) {
     this.node = options.node;
@@ -400,9 +401,20 @@ export class DesiredState {
     return w !== undefined && w.node_name === this.node;
   }
 
+  /**
+   * Keeps steering cross-node flows to the HBONE tunnel while it still runs though the mesh no
+   * longer asks for it (a switch to WireGuard: until WireGuard carries the traffic, never in clear).
+   */
+  setHboneRunning(running: boolean): void {
+    if (running === this.#hboneRunning) return;
+    this.#hboneRunning = running;
+    this.#updateConfig();
+  }
+
   /** skf_config: the HBONE outbound port when the node tunnels with HBONE, else 0. */
   #updateConfig(): void {
-    const hbonePort = this.resources.nodeConfig?.encryption === 'hbone' ? (this.#options.hboneOutboundPort ?? HBONE_OUTBOUND_PORT) : 0;
+    const steer = this.resources.nodeConfig?.encryption === 'hbone' || this.#hboneRunning;
+    const hbonePort = steer ? (this.#options.hboneOutboundPort ?? HBONE_OUTBOUND_PORT) : 0;
     const entries: OwnerEntries = new Map();
     put(entries, config.encodeKey(), config.encodeValue({ proxyAddr4: '', proxyAddr6: '', flags: 0, hbonePort }));
     this.maps.config.set('config', entries);

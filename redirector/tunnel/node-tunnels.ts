@@ -39,6 +39,8 @@ export interface NodeTunnelOptions {
   /** WireGuard key rotation period (0 = never). */
   keyRotationMs?: number;
   rotationGraceMs?: number;
+  /** Called after every change the tunnels followed (to steer flows by what runs now). */
+  onChange?: () => void;
   log: Logger;
 }
 
@@ -61,6 +63,7 @@ export class NodeTunnelManager {
   #own: NodeInfo__Output | undefined;
   #publishing = false;
   #publishAgain = false;
+  #lastPublished = '';
   #rotationTimer: NodeJS.Timeout | undefined;
   #rotating = false;
   #echo: (() => void) | undefined;
@@ -81,15 +84,20 @@ export class NodeTunnelManager {
     this.#latest = inputs;
     if (this.#applying || this.#stopped) return;
     this.#applying = (async () => {
+      let retryMs = 1000;
       while (this.#latest && !this.#stopped) {
         const next = this.#latest;
         this.#latest = undefined;
         try {
           await this.#apply(next);
+          retryMs = 1000;
         } catch (err) {
-          this.#log.error({ error: (err as Error).message }, 'node tunnel update failed; retrying');
+          this.#log.error({ error: (err as Error).message, retryInMs: retryMs }, 'node tunnel update failed; retrying');
           this.#latest ??= next;
-          await sleep(1000);
+          await sleep(retryMs);
+          retryMs = Math.min(retryMs * 2, 30_000);
+        } finally {
+          this.#options.onChange?.();
         }
       }
     })().finally(() => {
@@ -153,11 +161,18 @@ export class NodeTunnelManager {
     return peers;
   }
 
-  /** Whether this node's NodeInfo shows the keys the tunnel has. */
+  /** The tunnel's keys as published (`public next`). */
+  #keys(wireguard: WireGuardTunnel): string {
+    return `${wireguard.publicKey} ${wireguard.nextPublicKey ?? ''}`;
+  }
+
+  /** Whether the control plane has the tunnel's keys: this node's NodeInfo shows them, or (a node
+   * the control plane lists no Node for) they were published. */
   #published(): boolean {
     const wireguard = this.#tunnels.wireguard;
     if (!wireguard) return true;
-    return this.#own?.wireguard_public_key === wireguard.publicKey && this.#own.wireguard_next_public_key === (wireguard.nextPublicKey ?? '');
+    if (!this.#own) return this.#lastPublished === this.#keys(wireguard);
+    return this.#own.wireguard_public_key === wireguard.publicKey && this.#own.wireguard_next_public_key === (wireguard.nextPublicKey ?? '');
   }
 
   /** Publishes the tunnel's keys until the control plane takes them (one call at a time). */
@@ -175,6 +190,7 @@ export class NodeTunnelManager {
         this.#publishAgain = false;
         try {
           await this.#publisher.publish(wireguard.publicKey, wireguard.nextPublicKey);
+          this.#lastPublished = this.#keys(wireguard);
           this.#log.info({ publicKey: wireguard.publicKey, nextPublicKey: wireguard.nextPublicKey }, 'wireguard keys published');
           if (!this.#publishAgain) break;
         } catch (err) {
