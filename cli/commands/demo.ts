@@ -115,13 +115,13 @@ async function down(demo: Instance): Promise<number> {
   return (await removeAll(demo, new Progress(), 'tearing the demo down', readRecord(demo))) ? EXIT_OK : EXIT_PROBLEM;
 }
 
-/** The report, from the traffic's results, both flow logs and the control plane's sync state. */
+/** The report, from the traffic's results, both flow logs, the control plane's sync state and the node tunnels. */
 async function report(demo: Demo, progress: Progress, startup: StepTime[], envoyPath: string | undefined): Promise<DemoReport> {
   const steps = await demo.traffic();
   return progress.step('reading the flow logs and proxy-status', async () => {
-    const [logs, sync] = await Promise.all([demo.settledFlows(), demo.settledSync()]);
+    const [logs, sync, tunnels] = await Promise.all([demo.settledFlows(), demo.settledSync(), demo.tunnels()]);
     const plan = demo.plan as DemoPlan;
-    return buildReport({ plan, steps, logs, sync, controlPlane: demo.controlPlaneAdmin, envoyPath, proxyPort: demo.proxyPort, startup });
+    return buildReport({ plan, steps, logs, sync, controlPlane: demo.controlPlaneAdmin, envoyPath, proxyPort: demo.proxyPort, startup, tunnels });
   });
 }
 

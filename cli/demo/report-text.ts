@@ -1,5 +1,6 @@
 // The demo's report as a short text for a terminal: the traffic grouped by what the datapath did
-// (fast path, node proxy, denied), the canary split, the flow-log totals and proxy-status.
+// (fast path, node proxy, denied), the canary split, the encryption between nodes, the flow-log
+// totals and proxy-status.
 import type { DatapathCount, DemoReport, StepReport } from './report.js';
 
 function counts(record: Record<string, number>): string {
@@ -48,6 +49,9 @@ export function renderReport(r: DemoReport): string {
     'steered to the node proxy; DROPPED: with the reason. A client\'s retried SYNs show up as more events.',
     '',
     `Canary: ${r.canary.note}`,
+    '',
+    `Encryption: ${r.encryption.note}`,
+    ...r.encryption.nodes.map((n) => `  ${n.node}: ${n.detail}`),
     '',
     `Flow log (both redirectors): ${r.flows.total} events — fast path ${r.flows.fastPathed}, redirected ${r.flows.redirected}, dropped ${dropped}${dropped > 0 ? ` (${counts(r.flows.dropped)})` : ''}`,
     '',

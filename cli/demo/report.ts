@@ -1,7 +1,9 @@
 // The demo's report, built from what really happened: what each traffic step's clients got back,
 // what the redirectors' flow logs say the kernel decided for those connections (fast path,
 // redirect to the node proxy, drop with a reason), the canary split the answers show, and the
-// control plane's view of every xDS client (proxy-status). Rendered as JSON or as a short text.
+// control plane's view of every xDS client (proxy-status), and the node tunnels each redirector
+// runs. Rendered as JSON or as a short text.
+import type { TunnelStatus } from '../../redirector/tunnel/tunnel-status.js';
 import type { SyncClient } from '../clients/control-plane.js';
 import type { Flow } from '../clients/redirector.js';
 import { shortType, typeSync } from '../output/sync-state.js';
@@ -42,6 +44,13 @@ export interface ClientStatus {
   synced: boolean;
 }
 
+export interface EncryptionReport {
+  /** MeshConfig encryption as the redirectors run it (`none`, `hbone`, `wireguard`). */
+  mode: string;
+  nodes: { node: string; encryption: string; detail: string }[];
+  note: string;
+}
+
 export interface DemoReport {
   config: string;
   nodes: { name: string; pods: string[] }[];
@@ -52,6 +61,7 @@ export interface DemoReport {
   flows: { total: number; fastPathed: number; redirected: number; dropped: Record<string, number> };
   canary: { observed: boolean; versions: Record<string, number>; note: string };
   proxyStatus: { controlPlane: string; clients: ClientStatus[]; allSynced: boolean };
+  encryption: EncryptionReport;
   /** Every step went as the mesh says and every xDS client is SYNCED. */
   ok: boolean;
 }
@@ -131,6 +141,35 @@ function canary(steps: readonly StepReport[], plan: DemoPlan, envoy: boolean): D
   return { observed: false, versions, note };
 }
 
+/** What one node's tunnel status says, in a line. */
+function tunnelDetail(t: TunnelStatus): string {
+  if (t.wireguard) {
+    const peers = t.wireguard.peers.map((p) => `${p.node ?? p.publicKey.slice(0, 8)} ${p.latestHandshakeMs > 0 ? 'handshaken' : 'no handshake yet'}`);
+    return `WireGuard (${t.wireguard.implementation}) ${t.wireguard.interface}, key ${t.wireguard.publicKey.slice(0, 8)}…, peers: ${peers.join(', ') || 'none yet'}`;
+  }
+  if (t.hbone) {
+    const ids = t.hbone.certificates.map((c) => c.spiffeId);
+    return `HBONE on :${t.hbone.inboundPort} (outbound :${t.hbone.outboundPort}), ${ids.length} certificates (${ids.join(', ') || 'none yet'}), ${t.hbone.sessions.length} pooled sessions`;
+  }
+  return t.encryption === 'none' ? 'no tunnel' : `no ${t.encryption} tunnel running`;
+}
+
+const ENCRYPTION_NOTES: Record<string, string> = {
+  none: 'none (MeshConfig spec.encryption): pod traffic between nodes crosses the wire in clear; set it to hbone or wireguard to encrypt it',
+  hbone: 'hbone: new cross-node pod flows are steered by the kernel into HBONE (HTTP/2 CONNECT over mutual TLS with the workloads\' SPIFFE certificates, port 15008)',
+  wireguard: 'wireguard: pod traffic between nodes goes through WireGuard (skiff-wg0), each node\'s public key published through the control plane',
+};
+
+function encryptionOf(tunnels: readonly TunnelStatus[]): EncryptionReport {
+  const modes = [...new Set(tunnels.map((t) => t.encryption))];
+  const mode = modes.join('/') || 'none';
+  return {
+    mode,
+    nodes: tunnels.map((t) => ({ node: t.node, encryption: t.encryption, detail: tunnelDetail(t) })),
+    note: ENCRYPTION_NOTES[mode] ?? `the nodes disagree (${mode}): a change of MeshConfig encryption is still rolling out`,
+  };
+}
+
 export interface ReportInputs {
   plan: DemoPlan;
   steps: StepResult[];
@@ -140,6 +179,8 @@ export interface ReportInputs {
   envoyPath: string | undefined;
   proxyPort: number;
   startup: { step: string; ms: number }[];
+  /** Each redirector's /debug/tunnel. */
+  tunnels: TunnelStatus[];
 }
 
 export function buildReport(i: ReportInputs): DemoReport {
@@ -188,6 +229,7 @@ export function buildReport(i: ReportInputs): DemoReport {
     flows,
     canary: canary(traffic, i.plan, envoy),
     proxyStatus: { controlPlane: i.controlPlane, clients, allSynced },
+    encryption: encryptionOf(i.tunnels),
     ok: allSynced && traffic.every((s) => s.asExpected),
   };
 }

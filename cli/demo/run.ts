@@ -2,13 +2,17 @@
 // failure, Ctrl-C or `skiff demo --down` can remove it: the mesh's nodes and pods as namespaces,
 // the pods' servers, the control plane (root namespace: xDS on the demo's control plane address,
 // which every node reaches over its uplink; admin on loopback), a redirector per node (in the node's
-// namespace, admin on a unix socket), and node-local Envoys where `envoy` is on PATH. Then sends
-// the traffic and collects the report's inputs.
-import { mkdirSync, writeFileSync } from 'node:fs';
+// namespace, admin on a unix socket, attested by the bootstrap token the control plane writes for
+// its node), and node-local Envoys where `envoy` is on PATH (with the same token). Then sends the
+// traffic and collects the report's inputs.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { envoyBootstrap } from '../../envoy/bootstrap.js';
+import { readTokenFile } from '../../redirector/agent.js';
+import type { TunnelStatus } from '../../redirector/tunnel/tunnel-status.js';
+import { nodeSubject, tokenFilePath } from '../../xds/ca/attest.js';
 import { ControlPlaneClient, type SyncClient } from '../clients/control-plane.js';
 import { getJson, getText } from '../clients/http.js';
 import { RedirectorClient } from '../clients/redirector.js';
@@ -36,6 +40,9 @@ const DROP_WAIT_MS = 800;
 const ANSWER_WAIT_MS = 5000;
 /** How long a connected redirector may go without its NodeConfig before the demo gives up. */
 const UNSERVED_MS = 5000;
+/** Each redirector gets a mount namespace of its own, as a machine has: wireguard-go (where the
+ * kernel has no WireGuard) keeps its control socket in /run/wireguard, one path per machine. */
+const OWN_MOUNTS = ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', 'mkdir -p /run/wireguard && mount -t tmpfs skiff-wg /run/wireguard && exec "$@"', 'sh'];
 /** Flow events reach the agents' logs within this (ring buffer → flow log) unless the machine is very busy. */
 const FLOWS_SETTLE_MS = 250;
 
@@ -80,6 +87,7 @@ export class Demo {
   xds = '';
   readonly redirectors = new Map<string, string>();
   proxyPort = 15001;
+  #controlPlane: Launched | undefined;
 
   constructor(options: StartOptions) {
     this.#options = options;
@@ -169,9 +177,15 @@ export class Demo {
     this.record.endpoints.controlPlaneAdmin = this.controlPlaneAdmin;
     this.record.endpoints.xds = this.xds;
     writeRecord(this.instance, this.record);
+    this.#controlPlane = p;
     const ready = this.#until('the control plane', p, () => answers(this.controlPlaneAdmin, '/readyz'));
     ready.catch(() => undefined); // awaited later; a failure before then is not unhandled
     return ready;
+  }
+
+  /** The bootstrap token file the control plane writes for a node (in the demo's CA directory). */
+  tokenFile(node: string): string {
+    return tokenFilePath(join(this.instance.dir, 'ca'), nodeSubject(node));
   }
 
   /** Starts a redirector per node; the promises settle when each has attached to its pods. */
@@ -181,25 +195,34 @@ export class Demo {
       this.redirectors.set(node.name, admin);
       this.record.endpoints.redirectors[node.name] = admin;
       writeRecord(this.instance, this.record);
-      const p = this.#launch(`redirector-${node.name}`, this.instance.nodeNetns(node.name), [
-        process.execPath, MAIN_JS, 'redirector', '--node', node.name, '--xds', this.xds, '--bpffs', join(this.instance.pinRoot, node.name),
-        '--admin', admin, '--max-entries', MAX_ENTRIES,
-      ]);
-      const local = plan.pods.filter((pod) => pod.node === node.name).length;
-      let unservedSince: number | undefined;
-      const ready = this.#until(`the redirector of ${node.name}`, p, async () => {
-        const state = await getJson<RedirectorState>(admin, '/debug/state');
-        if (state.ready && state.interfaces.length >= local) return true;
-        const nodeConfig = Object.entries(state.xds.types).find(([type]) => type.endsWith('.NodeConfig'))?.[1];
-        if (!state.xds.connected || nodeConfig?.resources) return undefined;
-        unservedSince ??= Date.now();
-        if (Date.now() - unservedSince > UNSERVED_MS) {
-          throw new GiveUp(`connected for ${UNSERVED_MS / 1000} s, but the control plane sends no NodeConfig for ${node.name}: does skiff control-plane serve the redirector resources?`);
-        }
-        return undefined;
+      const tokenFile = this.tokenFile(node.name);
+      const cp = this.#controlPlane as Launched;
+      const ready = this.#until(`the bootstrap token of ${node.name} (${tokenFile})`, cp, async () => (existsSync(tokenFile) ? true : undefined)).then(() => {
+        const p = this.#launch(`redirector-${node.name}`, this.instance.nodeNetns(node.name), [
+          ...OWN_MOUNTS, process.execPath, MAIN_JS, 'redirector', '--node', node.name, '--xds', this.xds, '--bpffs', join(this.instance.pinRoot, node.name),
+          '--admin', admin, '--max-entries', MAX_ENTRIES, '--token-file', tokenFile,
+        ]);
+        return this.#redirectorReady(plan, node.name, admin, p);
       });
       ready.catch(() => undefined);
       return ready;
+    });
+  }
+
+  /** Settles when the redirector has attached to its node's pods; gives up when it is never served. */
+  #redirectorReady(plan: DemoPlan, node: string, admin: string, p: Launched): Promise<unknown> {
+    const local = plan.pods.filter((pod) => pod.node === node).length;
+    let unservedSince: number | undefined;
+    return this.#until(`the redirector of ${node}`, p, async () => {
+      const state = await getJson<RedirectorState>(admin, '/debug/state');
+      if (state.ready && state.interfaces.length >= local) return true;
+      const nodeConfig = Object.entries(state.xds.types).find(([type]) => type.endsWith('.NodeConfig'))?.[1];
+      if (!state.xds.connected || nodeConfig?.resources) return undefined;
+      unservedSince ??= Date.now();
+      if (Date.now() - unservedSince > UNSERVED_MS) {
+        throw new GiveUp(`connected for ${UNSERVED_MS / 1000} s, but the control plane sends no NodeConfig for ${node}: does skiff control-plane serve the redirector resources?`);
+      }
+      return undefined;
     });
   }
 
@@ -208,7 +231,10 @@ export class Demo {
     const at = this.xds.lastIndexOf(':');
     const synced = plan.nodes.map((node, i) => {
       const id = `node-proxy~${node.name}`;
-      const bootstrap = envoyBootstrap({ role: 'node-proxy', nodeId: id, nodeName: node.name, xdsHost: this.xds.slice(0, at), xdsPort: Number(this.xds.slice(at + 1)), adminPort: ENVOY_ADMIN_PORT, sotw: false });
+      const bootstrap = envoyBootstrap({
+        role: 'node-proxy', nodeId: id, nodeName: node.name, xdsHost: this.xds.slice(0, at), xdsPort: Number(this.xds.slice(at + 1)), adminPort: ENVOY_ADMIN_PORT, sotw: false,
+        token: readTokenFile(this.tokenFile(node.name)),
+      });
       const path = join(this.instance.dir, `envoy-${node.name}.json`);
       writeFileSync(path, JSON.stringify(bootstrap));
       const p = this.#launch(`envoy-${node.name}`, this.instance.nodeNetns(node.name), [
@@ -232,6 +258,11 @@ export class Demo {
     const answered = (s: TrafficStep): boolean => s.expect === 'fast-path' || (s.expect === 'l7' && this.#options.envoyPath !== undefined);
     const patience = (s: TrafficStep): number => (answered(s) ? ANSWER_WAIT_MS : DROP_WAIT_MS);
     return this.#options.progress.step('sending traffic (HTTP, gRPC, TCP between the pods)', () => sendTraffic(plan, steps, (pod) => this.podControl(pod), patience));
+  }
+
+  /** Every redirector's node tunnels (/debug/tunnel). */
+  tunnels(): Promise<TunnelStatus[]> {
+    return Promise.all([...this.redirectors.values()].map((admin) => getJson<TunnelStatus>(admin, '/debug/tunnel')));
   }
 
   /** Every redirector's flow log. */

@@ -71,7 +71,8 @@ test('without Envoy: fast path served, L7 dropped PROXY_UNAVAILABLE, denied by p
     flow('node-b', 'DROPPED', 'POLICY_DENIED', pod('inventory').ip, `${pod('postgres').ip}:5432`),
   ];
   const steps = results({ 'orders → postgres': { 'postgres-0': 12 }, 'payments → frontend': { [frontend.name]: 8 } });
-  const report = buildReport({ plan, steps, logs, sync: synced, controlPlane: '127.0.0.1:1', envoyPath: undefined, proxyPort: 15001, startup: [{ step: 's', ms: 5 }] });
+  const tunnels = [{ node: 'node-a', encryption: 'none' }, { node: 'node-b', encryption: 'none' }];
+  const report = buildReport({ plan, steps, logs, sync: synced, controlPlane: '127.0.0.1:1', envoyPath: undefined, proxyPort: 15001, startup: [{ step: 's', ms: 5 }], tunnels });
   assert.deepEqual(report.traffic.filter((s) => !s.asExpected).map((s) => s.name), []);
   assert.ok(report.ok);
   assert.deepEqual(report.flows, { total: 7, fastPathed: 2, redirected: 0, dropped: { PROXY_UNAVAILABLE: 3, POLICY_DENIED: 2 } });
@@ -82,13 +83,16 @@ test('without Envoy: fast path served, L7 dropped PROXY_UNAVAILABLE, denied by p
   assert.match(text, /✓ checkout: frontend → shop\/orders \(10\.96\.0\.20:8080\), HTTP POST \/orders/);
   assert.match(text, /DROPPED POLICY_DENIED ×1 \(node-b\)/);
   assert.match(text, /Everything went as the mesh says/);
+  assert.equal(report.encryption.mode, 'none');
+  assert.match(text, /Encryption: none \(MeshConfig spec.encryption\): pod traffic between nodes crosses the wire in clear/);
+  assert.match(text, /node-a: no tunnel/);
 });
 
 test('a flow that bypasses the proxy, or a denied request answered, is not as the mesh says', () => {
   const frontend = pod('frontend');
   const logs = [flow('node-a', 'TRANSLATED', 'NONE', frontend.ip, '10.96.0.20:8080'), flow('node-b', 'FORWARDED', 'NONE', frontend.ip, `${pod('postgres').ip}:5432`)];
   const steps = results({ checkout: { [pod('orders', 'v1').name]: 10 }, 'frontend → postgres': { 'postgres-0': 3 } });
-  const report = buildReport({ plan, steps, logs, sync: synced, controlPlane: '', envoyPath: undefined, proxyPort: 15001, startup: [] });
+  const report = buildReport({ plan, steps, logs, sync: synced, controlPlane: '', envoyPath: undefined, proxyPort: 15001, startup: [], tunnels: [] });
   const failed = report.traffic.filter((s) => !s.asExpected).map((s) => s.name);
   assert.ok(failed.includes('checkout') && failed.includes('frontend → postgres'), failed.join(', '));
   assert.equal(report.ok, false);
@@ -117,8 +121,22 @@ test('with Envoy: L7 steps redirected and answered (or denied by L7 policy), the
     },
     { charge: { 'HTTP 403': 3 } },
   );
-  const report = buildReport({ plan, steps, logs, sync: synced, controlPlane: '', envoyPath: '/usr/bin/envoy', proxyPort: 15001, startup: [] });
+  const wireguard = (peer: string, key: string) => ({
+    interface: 'skiff-wg0',
+    implementation: 'kernel' as const,
+    publicKey: key,
+    listenPort: 51871,
+    peers: [{ publicKey: 'x', node: peer, allowedIps: ['10.244.2.0/24'], latestHandshakeMs: 1, rxBytes: 1, txBytes: 1 }],
+  });
+  const tunnels = [
+    { node: 'node-a', encryption: 'wireguard', wireguard: wireguard('node-b', 'AAAAAAAAkeyA') },
+    { node: 'node-b', encryption: 'wireguard', wireguard: wireguard('node-a', 'BBBBBBBBkeyB') },
+  ];
+  const report = buildReport({ plan, steps, logs, sync: synced, controlPlane: '', envoyPath: '/usr/bin/envoy', proxyPort: 15001, startup: [], tunnels });
   assert.deepEqual(report.traffic.filter((s) => !s.asExpected).map((s) => s.name), []);
   assert.deepEqual(report.canary, { observed: true, versions: { v1: 90, v2: 10 }, note: 'orders-canary asks for 90/10; 100 answered requests went v1 90 (90%), v2 10 (10%)' });
   assert.match(renderReport(report), /Canary: orders-canary asks for 90\/10/);
+  assert.equal(report.encryption.mode, 'wireguard');
+  assert.match(renderReport(report), /Encryption: wireguard: pod traffic between nodes goes through WireGuard/);
+  assert.match(renderReport(report), /node-a: WireGuard \(kernel\) skiff-wg0, key AAAAAAAA…, peers: node-b handshaken/);
 });

@@ -26,6 +26,7 @@ interface Report {
   flows: { fastPathed: number; redirected: number; dropped: Record<string, number> };
   canary: { observed: boolean; versions: Record<string, number> };
   proxyStatus: { controlPlane: string; clients: { id: string; role: string; node: string; types: Record<string, string>; synced: boolean }[]; allSynced: boolean };
+  encryption: { mode: string; nodes: { node: string; encryption: string; detail: string }[] };
   ok: boolean;
 }
 
@@ -76,6 +77,7 @@ test('skiff demo -o json: fast path, policy drops, L7 fail closed or served, eve
 
   assert.ok(report.ok, 'every step as the mesh says');
   assert.ok(report.flows.fastPathed > 0, 'flows decided in the kernel');
+  assert.deepEqual(report.encryption.nodes.map((n) => [n.node, n.encryption]), [['node-a', 'none'], ['node-b', 'none']], 'the example mesh runs no node tunnel, and the report says so');
   const fast = report.traffic.filter((s) => s.expect === 'fast-path');
   assert.ok(fast.length > 0);
   for (const s of fast) {

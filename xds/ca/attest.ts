@@ -21,6 +21,11 @@ export function waypointSubject(namespace: string, name: string): string {
   return `waypoint/${namespace}/${name}`;
 }
 
+/** Where a subject's token file is: `<caDir>/bootstrap-tokens/<subject with / as .>.token`. */
+export function tokenFilePath(caDir: string, subject: string): string {
+  return join(caDir, TOKEN_DIR, `${subject.replaceAll('/', '.')}.token`);
+}
+
 export class BootstrapTokens {
   private constructor(private readonly key: Buffer) {}
 
@@ -58,9 +63,8 @@ export class BootstrapTokens {
 
   /** Writes a subject's token to `<dir>/bootstrap-tokens/<subject with / as .>.token` (0600); returns the path. */
   writeToken(dir: string, subject: string): string {
-    const tokens = join(dir, TOKEN_DIR);
-    mkdirSync(tokens, { recursive: true, mode: 0o700 });
-    const path = join(tokens, `${subject.replaceAll('/', '.')}.token`);
+    mkdirSync(join(dir, TOKEN_DIR), { recursive: true, mode: 0o700 });
+    const path = tokenFilePath(dir, subject);
     writePrivateFile(path, `${this.tokenFor(subject)}\n`);
     return path;
   }
