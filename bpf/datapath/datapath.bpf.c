@@ -137,10 +137,12 @@ static __noinline int parse_or_drop(struct __sk_buff *skb, struct skf_pkt *p, __
 	return -1;
 }
 
-/* The HBONE outbound port for a new TCP flow to a workload (not a reserved identity) that is not
- * a local endpoint, when the node tunnels with HBONE; else 0. Service flows are not steered (the
- * tunnel would see the VIP, not the backend): with socket LB they connect to the backend directly. */
-static __always_inline __u16 hbone_steer_port(const struct skf_pkt *p, __u32 dst_identity)
+/* The HBONE outbound port for a new TCP flow to daddr, a workload (not a reserved identity) that
+ * is not a local endpoint, when the node tunnels with HBONE; else 0. For a service flow daddr is
+ * the chosen backend: the flow is translated to it before it is steered, so the tunnel sees the
+ * backend as the original destination (socket LB does the same at connect() where it applies). */
+static __always_inline __u16 hbone_steer_port(const struct skf_pkt *p, const union skf_addr *daddr,
+					      __u32 dst_identity)
 {
 	struct skf_config *cfg;
 	__u32 zero = 0;
@@ -148,7 +150,7 @@ static __always_inline __u16 hbone_steer_port(const struct skf_pkt *p, __u32 dst
 	if (p->t.proto != IPPROTO_TCP_ || dst_identity <= IDENTITY_WORLD)
 		return 0;
 	cfg = bpf_map_lookup_elem(&skf_config, &zero);
-	if (!cfg || !cfg->hbone_port || ep_lookup(&p->t.daddr, p->t.family))
+	if (!cfg || !cfg->hbone_port || ep_lookup(daddr, p->t.family))
 		return 0;
 	return cfg->hbone_port;
 }
@@ -221,8 +223,15 @@ static __noinline int from_endpoint(struct __sk_buff *skb, struct skf_pkt *p,
 		if (ct) {
 			ct_account(ct, p, skb->len, 0);
 			ct_follow(svc_ct, ct);
+			/* steered to the HBONE outbound listener, translated (its socket has the
+			 * backend as local address) */
+			d.proxy_port = ct->proxy_port;
+			if ((ct->flags & CT_F_REDIRECT) && proxy_steer(skb, &key, ct->proxy_port) < 0)
+				return drop(ifindex, p, &d, REASON_PROXY_UNAVAILABLE);
 			if (nat_rewrite(skb, p, 1, &d.xlated.daddr, d.xlated.dport) < 0)
 				return drop(ifindex, p, &d, REASON_INVALID_PACKET);
+			if (ct->flags & CT_F_REDIRECT)
+				return TC_ACT_OK;
 			translated(p, &d.xlated);
 			return forward(ifindex, p, &p->t.daddr, dst);
 		}
@@ -274,10 +283,10 @@ static __noinline int from_endpoint(struct __sk_buff *skb, struct skf_pkt *p,
 	nv.dst_identity = d.dst_identity;
 	nv.rev_nat_id = d.rev_nat_id;
 	if (!d.proxy_port && !svc)
-		d.proxy_port = hbone_steer_port(p, d.dst_identity);
+		d.proxy_port = hbone_steer_port(p, &p->t.daddr, d.dst_identity);
 	if (d.proxy_port) {
 		/* needs L7 (the proxy gets the untranslated packet: it sees the VIP), or a
-		 * cross-node flow for the HBONE tunnel: fail closed */
+		 * cross-node pod flow for the HBONE tunnel: fail closed */
 		d.xlated = p->t;
 		if (p->t.proto != IPPROTO_TCP_)
 			return drop(ifindex, p, &d, REASON_UNSUPPORTED_L4);
@@ -298,6 +307,13 @@ static __noinline int from_endpoint(struct __sk_buff *skb, struct skf_pkt *p,
 		emit_event(ifindex, &p->t, &d, p->tcp_flags, VERDICT_FORWARDED, REASON_NONE);
 		return forward(ifindex, p, &p->t.daddr, dst);
 	}
+	/* a service flow to a backend on another node, when the node tunnels with HBONE (and socket
+	 * LB did not apply: IPv6, or a process outside the pods' cgroup): translated, then steered
+	 * to the HBONE outbound listener, fail closed; never in clear off the node */
+	key = d.xlated;
+	d.proxy_port = hbone_steer_port(p, &d.xlated.daddr, d.dst_identity);
+	if (d.proxy_port && proxy_steer(skb, &key, d.proxy_port) < 0)
+		return drop(ifindex, p, &d, REASON_PROXY_UNAVAILABLE);
 	key = p->t;
 	key.scope = CT_SCOPE_SERVICE;
 	nv.backend_id = backend_id;
@@ -307,13 +323,18 @@ static __noinline int from_endpoint(struct __sk_buff *skb, struct skf_pkt *p,
 	ct_create(&key, &nv, p, skb->len);
 	key = d.xlated;
 	key.scope = CT_SCOPE_EGRESS;
-	nv.flags = CT_F_DNAT;
+	nv.flags = d.proxy_port ? CT_F_DNAT | CT_F_REDIRECT : CT_F_DNAT;
+	nv.proxy_port = d.proxy_port;
 	nv.nat_addr = p->t.daddr;
 	nv.nat_port = p->t.dport;
 	nv.backend_checked = 0;
 	ct_create(&key, &nv, p, skb->len);
 	if (nat_rewrite(skb, p, 1, &d.xlated.daddr, d.xlated.dport) < 0)
 		return drop(ifindex, p, &d, REASON_INVALID_PACKET);
+	if (d.proxy_port) {
+		emit_event(ifindex, &p->t, &d, p->tcp_flags, VERDICT_REDIRECTED, REASON_NONE);
+		return TC_ACT_OK;
+	}
 	emit_event(ifindex, &p->t, &d, p->tcp_flags, VERDICT_TRANSLATED, REASON_NONE);
 	translated(p, &d.xlated);
 	return forward(ifindex, p, &p->t.daddr, dst);
