@@ -69,7 +69,26 @@ export function envoyRoot(): protobuf.Root {
   root.loadSync(apiFiles(), { keepCase: true });
   root.resolveAll();
   cached = root;
+  resolveAnyByUrl(root);
   return root;
+}
+
+/**
+ * protobufjs converts an Any written as `{ '@type': url, ...fields }` by looking the type up from
+ * the Any's namespace (splitting, joining and walking names) every time: the translator converts
+ * tens of thousands. Here a full `type.googleapis.com/…` URL is resolved through typeForUrl's
+ * cache; the conversion itself is protobufjs's (anything else goes to its own converter).
+ */
+function resolveAnyByUrl(root: protobuf.Root): void {
+  const any = root.lookupType('google.protobuf.Any').setup();
+  const convert = any.fromObject;
+  const fromObject = (object: { [k: string]: unknown }, depth?: number): protobuf.Message => {
+    const url = object['@type'];
+    const type = typeof url === 'string' && url.includes('/') && !url.startsWith('.') ? typeForUrl(url) : undefined;
+    if (!type || (depth ?? 0) > protobuf.util.recursionLimit) return convert(object, depth);
+    return any.create({ type_url: url, value: type.encode(type.fromObject(object, (depth ?? 0) + 1)).finish() });
+  };
+  any.fromObject = fromObject as typeof any.fromObject;
 }
 
 /** The message type with a full name such as `envoy.config.cluster.v3.Cluster`; throws if unknown. */
