@@ -33,7 +33,7 @@ Flags:
   --xds HOST:PORT        the control plane's xDS address, or unix:PATH (default ${DEFAULT_XDS})
   --bpffs DIR            pin directory (default /sys/fs/bpf/skiff/NAME)
   --admin HOST:PORT      admin HTTP (or unix:PATH): /healthz /readyz /metrics /debug/maps/NAME
-                         /debug/flows?follow=1 /debug/state
+                         /debug/flows?follow=1 /debug/state /debug/tunnel
                          (default ${DEFAULT_ADMIN})
   --proxy-port PORT      the node proxy's transparent listener (default: the mesh's, 15001)
   --token-file PATH      the node's bootstrap token, written by the control plane to
