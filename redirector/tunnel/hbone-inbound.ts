@@ -177,7 +177,7 @@ export class HboneInbound {
   }
 
   /** The client pod's address the connection to target comes from: the one `forwarded` names, or
-   * the TLS peer's own (a waypoint, a client on the node network), whichever is a workload with
+   * the TLS peer's own (a waypoint's), whichever is a workload with
    * the client's SPIFFE ID and of target's family; undefined when neither is. */
   #clientAddress(headers: IncomingHttpHeaders, tls: TLSSocket | undefined, client: string, target: string): string | undefined {
     const candidates = [forwardedFor(String(headers.forwarded ?? '')), plainIp(tls?.remoteAddress)];
