@@ -36,7 +36,8 @@ if [[ ! -e $addon || bpf/native/skiff_bpf.c -nt $addon || bpf/native/binding.gyp
   cp bpf/native/build/Release/skiff_bpf.node "$addon"
 fi
 
-# The node tunnel's transparent-listener helper (redirector/tunnel/native): one N-API function.
+# The node tunnel's transparent-socket helper (redirector/tunnel/native): a transparent listener and a
+# non-blocking transparent connect (N-API; libuv's symbols come from the node binary).
 tunnel_addon=redirector/tunnel/build/skiff_transparent.node
 if [[ ! -e $tunnel_addon || redirector/tunnel/native/transparent.c -nt $tunnel_addon ]]; then
   mkdir -p redirector/tunnel/build
