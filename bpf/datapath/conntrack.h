@@ -25,20 +25,38 @@ static __always_inline int tcp_opens(__u8 tcp_flags)
 	return (tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN;
 }
 
+/* bpf_ktime_get_ns(), read at most once per packet: *now keeps it (0: not read yet). The clock
+ * is not free (tens of ns under a hypervisor), and a packet's lookups and updates share it. */
+static __always_inline __u64 ct_now(__u64 *now)
+{
+	if (!*now)
+		*now = bpf_ktime_get_ns();
+	return *now;
+}
+
 /* The live entry for key, or NULL. An expired entry is removed; a closing TCP entry does not
- * match a fresh SYN (the tuple is being reused by a new connection). */
-static __always_inline struct skf_ct_value *ct_lookup(struct skf_tuple *key, __u8 tcp_flags)
+ * match a fresh SYN (the tuple is being reused by a new connection). The clock is read (into
+ * *now) only when an entry is found. */
+static __always_inline struct skf_ct_value *ct_lookup_at(struct skf_tuple *key, __u8 tcp_flags,
+							 __u64 *now)
 {
 	struct skf_ct_value *v = bpf_map_lookup_elem(&skf_ct, key);
 
 	if (!v)
 		return NULL;
-	if (v->expires < bpf_ktime_get_ns() ||
+	if (v->expires < ct_now(now) ||
 	    (key->proto == IPPROTO_TCP_ && (v->flags & CT_F_CLOSING) && tcp_opens(tcp_flags))) {
 		bpf_map_delete_elem(&skf_ct, key);
 		return NULL;
 	}
 	return v;
+}
+
+static __always_inline struct skf_ct_value *ct_lookup(struct skf_tuple *key, __u8 tcp_flags)
+{
+	__u64 now = 0;
+
+	return ct_lookup_at(key, tcp_flags, &now);
 }
 
 static __always_inline __u64 ct_lifetime(__u8 proto, __u16 flags)
@@ -53,8 +71,8 @@ static __always_inline __u64 ct_lifetime(__u8 proto, __u16 flags)
 }
 
 /* Counts a packet of an existing entry, in the original direction or as a reply. */
-static __always_inline void ct_account(struct skf_ct_value *v, const struct skf_pkt *p, __u32 len,
-				       int reply)
+static __always_inline void ct_account_at(struct skf_ct_value *v, const struct skf_pkt *p,
+					  __u32 len, int reply, __u64 *now)
 {
 	__u16 was = v->flags;
 	__u16 flags = was;
@@ -73,7 +91,15 @@ static __always_inline void ct_account(struct skf_ct_value *v, const struct skf_
 		v->flags = flags;
 	/* a closing entry keeps the deadline set by the first FIN/RST */
 	if (!(was & CT_F_CLOSING))
-		v->expires = bpf_ktime_get_ns() + ct_lifetime(p->t.proto, flags);
+		v->expires = ct_now(now) + ct_lifetime(p->t.proto, flags);
+}
+
+static __always_inline void ct_account(struct skf_ct_value *v, const struct skf_pkt *p, __u32 len,
+				       int reply)
+{
+	__u64 now = 0;
+
+	ct_account_at(v, p, len, reply, &now);
 }
 
 /* A SERVICE entry lives as long as its flow's egress entry (which replies keep up to date too)

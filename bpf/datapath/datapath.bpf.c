@@ -40,6 +40,7 @@ static __noinline int to_endpoint(struct __sk_buff *skb, const struct skf_pkt *p
 	struct skf_tuple key;
 	struct skf_ct_value *ct;
 	int from_proxy = (mark & MARK_MASK) == MARK_FROM_PROXY;
+	__u64 now = 0;
 
 	d.source = EV_TO_POD;
 	d.xlated = p->t;
@@ -52,16 +53,16 @@ static __noinline int to_endpoint(struct __sk_buff *skb, const struct skf_pkt *p
 
 	key = p->t;
 	key.scope = CT_SCOPE_INGRESS;
-	ct = ct_lookup(&key, p->tcp_flags);
+	ct = ct_lookup_at(&key, p->tcp_flags, &now);
 	if (ct) {
-		ct_account(ct, p, skb->len, 0);
+		ct_account_at(ct, p, skb->len, 0, &now);
 		return TC_ACT_OK;
 	}
 	/* a reply of a flow this pod opened: undo the DNAT (proxied flows were never translated) */
 	tuple_reverse(&p->t, &key, CT_SCOPE_EGRESS);
-	ct = ct_lookup(&key, 0);
+	ct = ct_lookup_at(&key, 0, &now);
 	if (ct) {
-		ct_account(ct, p, skb->len, 1);
+		ct_account_at(ct, p, skb->len, 1, &now);
 		if ((ct->flags & CT_F_DNAT) &&
 		    nat_rewrite(skb, p, 0, &ct->nat_addr, ct->nat_port) < 0)
 			return drop(ifindex, p, &d, REASON_INVALID_PACKET);
@@ -170,6 +171,7 @@ static __noinline int from_endpoint(struct __sk_buff *skb, struct skf_pkt *p,
 	struct skf_svc_value *svc;
 	struct skf_ct_value *svc_ct;
 	__u32 backend_id = 0;
+	__u64 now = 0;
 
 	d.source = EV_FROM_POD;
 	d.xlated = p->t;
@@ -183,9 +185,9 @@ static __noinline int from_endpoint(struct __sk_buff *skb, struct skf_pkt *p,
 	/* a flow this pod opened (or one steered to the proxy) */
 	key = p->t;
 	key.scope = CT_SCOPE_EGRESS;
-	ct = ct_lookup(&key, p->tcp_flags);
+	ct = ct_lookup_at(&key, p->tcp_flags, &now);
 	if (ct) {
-		ct_account(ct, p, skb->len, 0);
+		ct_account_at(ct, p, skb->len, 0, &now);
 		if (!(ct->flags & CT_F_REDIRECT))
 			return forward(ifindex, p, &p->t.daddr, dst);
 		d.proxy_port = ct->proxy_port;
@@ -210,8 +212,8 @@ static __noinline int from_endpoint(struct __sk_buff *skb, struct skf_pkt *p,
 	 * nor the backend map is read (skf_backends confirms it every CT_BACKEND_RECHECK) */
 	key = p->t;
 	key.scope = CT_SCOPE_SERVICE;
-	svc_ct = ct_lookup(&key, p->tcp_flags);
-	if (svc_ct && !lb_backend_current(svc_ct))
+	svc_ct = ct_lookup_at(&key, p->tcp_flags, &now);
+	if (svc_ct && !lb_backend_current(svc_ct, now))
 		svc_ct = NULL; /* its backend is gone: re-balanced below as a new flow */
 	if (svc_ct) {
 		d.rev_nat_id = svc_ct->rev_nat_id;
@@ -219,9 +221,9 @@ static __noinline int from_endpoint(struct __sk_buff *skb, struct skf_pkt *p,
 		d.xlated.dport = svc_ct->nat_port;
 		key = d.xlated;
 		key.scope = CT_SCOPE_EGRESS;
-		ct = ct_lookup(&key, p->tcp_flags);
+		ct = ct_lookup_at(&key, p->tcp_flags, &now);
 		if (ct) {
-			ct_account(ct, p, skb->len, 0);
+			ct_account_at(ct, p, skb->len, 0, &now);
 			ct_follow(svc_ct, ct);
 			/* steered to the HBONE outbound listener, translated (its socket has the
 			 * backend as local address) */
@@ -319,7 +321,7 @@ static __noinline int from_endpoint(struct __sk_buff *skb, struct skf_pkt *p,
 	nv.backend_id = backend_id;
 	nv.nat_addr = d.xlated.daddr;
 	nv.nat_port = d.xlated.dport;
-	nv.backend_checked = bpf_ktime_get_ns();
+	nv.backend_checked = ct_now(&now);
 	ct_create(&key, &nv, p, skb->len);
 	key = d.xlated;
 	key.scope = CT_SCOPE_EGRESS;

@@ -28,10 +28,9 @@ static __always_inline struct skf_backend *lb_backend(__u32 backend_id)
  * from backend_id) is still there. skf_backends is asked at most every CT_BACKEND_RECHECK, and
  * an entry that was never checked (opened before the entry carried its backend) is filled from
  * it. 0: the backend is gone, or its id now names another address (the flow must be
- * re-balanced). */
-static __always_inline int lb_backend_current(struct skf_ct_value *svc_ct)
+ * re-balanced). now: the packet's clock (ct_now). */
+static __always_inline int lb_backend_current(struct skf_ct_value *svc_ct, __u64 now)
 {
-	__u64 now = bpf_ktime_get_ns();
 	struct skf_backend *b;
 
 	if (svc_ct->backend_checked && now - svc_ct->backend_checked < CT_BACKEND_RECHECK)
