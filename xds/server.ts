@@ -23,6 +23,8 @@ const SERVER_BUFFER_BUDGET = 128 * 1024 * 1024;
 /** HTTP/2 receive windows: per connection, and per stream (see widenReceiveWindows). */
 const RECEIVE_WINDOW = 64 * 1024 * 1024;
 const STREAM_RECEIVE_WINDOW = 4 * 1024 * 1024;
+/** Connections waiting to be accepted: thousands of proxies reconnect at once after a restart (the kernel caps it at net.core.somaxconn). */
+const LISTEN_BACKLOG = 4096;
 
 export interface XdsServerOptions {
   cache: SnapshotCache;
@@ -54,7 +56,8 @@ export class XdsServer implements ConnectionHost {
     this.cache = options.cache;
     this.log = options.log ?? logger('xds');
     this.queue = new PushQueue(options.debounceMs ?? 0, () => this.unwritten > SERVER_BUFFER_BUDGET);
-    this.server = new grpc.Server({ 'grpc.max_concurrent_streams': 1 << 20, ...options.grpcOptions });
+    // No channelz: its per-connection and per-call trackers cost every client memory, and nothing reads them.
+    this.server = new grpc.Server({ 'grpc.max_concurrent_streams': 1 << 20, 'grpc.enable_channelz': 0, ...options.grpcOptions });
     for (const { definition, methods } of SERVICES) {
       const implementation: grpc.UntypedServiceImplementation = {};
       for (const m of methods) {
@@ -99,7 +102,7 @@ export class XdsServer implements ConnectionHost {
     const listener = createServer({ noDelay: true }, (socket) => injector.injectConnection(socket));
     await new Promise<void>((resolve, reject) => {
       listener.once('error', reject);
-      listener.listen(Number(match[3]), match[1] ?? match[2], () => {
+      listener.listen({ port: Number(match[3]), host: match[1] ?? match[2], backlog: LISTEN_BACKLOG }, () => {
         listener.off('error', reject);
         resolve();
       });
