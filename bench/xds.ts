@@ -3,9 +3,13 @@
 // configurations — then one route weight changes. Measured: time from the change until every
 // client has ACKed it (p50, p99, max), server CPU seconds for the change, and server memory per
 // connected client. The server and the load clients run in separate processes (this file forks
-// itself in the role named by SKIFF_BENCH_XDS_ROLE) so the clients never share the server's loop.
+// itself in the role named by SKIFF_BENCH_XDS_ROLE) so the clients never share the server's loop and
+// their memory is never counted. Each client has its own HTTP/2 connection, as every Envoy does
+// (SKIFF_BENCH_XDS_STREAMS_PER_CONNECTION=10 multiplexes clients, as earlier runs did).
 import { type ChildProcess, fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import type { ClientHttp2Session } from 'node:http2';
 import { fileURLToPath } from 'node:url';
 import type { Benchmark } from './benchmark.js';
 import { printTable, quantile } from './benchmark.js';
@@ -19,8 +23,10 @@ const TYPE = {
   route: 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration',
 };
 const SHAPE = { clusters: 1000, listeners: 50, routes: 200 };
-/** Streams sharing one HTTP/2 connection (an Envoy has its own; a few per connection keeps the load client light). */
-const STREAMS_PER_CONNECTION = 10;
+/** Clients sharing one HTTP/2 connection: 1, as with Envoys (every connection costs the server ~25 KB in nghttp2 alone). */
+const STREAMS_PER_CONNECTION = Number(process.env.SKIFF_BENCH_XDS_STREAMS_PER_CONNECTION ?? 1);
+/** Connections a load process opens at once. */
+const CONNECT_BATCH = 256;
 
 type Message = { type: string; [key: string]: unknown };
 
@@ -66,6 +72,12 @@ function meshInput(weight: number): Record<string, { message: object }[]> {
 
 // ---------------------------------------------------------------- server process
 
+/** Resident bytes of the C heap (glibc's main arena: nghttp2 sessions, Node's HTTP/2 and socket objects, Buffers). */
+function cHeapResident(): number {
+  const kb = /\[heap\]\n(?:.*\n)*?Rss:\s+(\d+) kB/.exec(readFileSync('/proc/self/smaps', 'utf8'))?.[1];
+  return Number(kb ?? 0) * 1024;
+}
+
 async function serverRole(): Promise<void> {
   const { SnapshotCache, XdsServer } = await import('../xds/index.js');
   const { encodeResource } = await import('../xds/protos.js');
@@ -85,7 +97,7 @@ async function serverRole(): Promise<void> {
     gc();
     gc();
     const m = process.memoryUsage();
-    return { rss: m.rss, heap: m.heapUsed + m.external };
+    return { rss: m.rss, heap: m.heapUsed + m.external, cHeap: cHeapResident() };
   };
   const base = memory();
   let cpuAtChange: NodeJS.CpuUsage | undefined;
@@ -151,19 +163,24 @@ async function clientRole(): Promise<void> {
     return { version, typeUrl, nonce };
   };
 
-  // Streams are raw HTTP/2 requests in gRPC framing over a few connections: the load client's own
-  // per-message cost stays far below the server's, so the figures are the server's.
+  // Streams are raw HTTP/2 requests in gRPC framing: the load client's own per-message cost stays
+  // far below the server's, so the figures are the server's.
   const path = `/envoy.service.discovery.v3.AggregatedDiscoveryService/${delta ? 'DeltaAggregatedResources' : 'StreamAggregatedResources'}`;
   const window = 64 * 1024 * 1024;
-  const sessions = Array.from({ length: channels }, () => {
-    const session = http2.connect(`http://127.0.0.1:${port}`, {
-      settings: { initialWindowSize: window },
-      createConnection: () => net.connect({ host: '127.0.0.1', port, noDelay: true }),
+  const connect = () =>
+    new Promise<ClientHttp2Session>((resolve, reject) => {
+      const session = http2.connect(`http://127.0.0.1:${port}`, {
+        settings: { initialWindowSize: window },
+        createConnection: () => net.connect({ host: '127.0.0.1', port, noDelay: true }),
+      });
+      session.once('error', reject);
+      session.once('connect', () => {
+        session.off('error', reject);
+        session.on('error', () => undefined);
+        session.setLocalWindowSize(window);
+        resolve(session);
+      });
     });
-    session.on('connect', () => session.setLocalWindowSize(window));
-    session.on('error', () => undefined);
-    return session;
-  });
   const frame = (message: Buffer) => {
     const header = Buffer.alloc(5);
     header.writeUInt32BE(message.length, 1);
@@ -173,8 +190,7 @@ async function clientRole(): Promise<void> {
   let synced = 0;
   let armed = false;
   const ackTimes: number[] = [];
-  for (let i = 0; i < count; i++) {
-    const session = sessions[i % channels] as import('node:http2').ClientHttp2Session;
+  const open = (i: number, session: ClientHttp2Session) => {
     const stream = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers' });
     const seen = new Set<string>();
     let changed = false;
@@ -213,7 +229,8 @@ async function clientRole(): Promise<void> {
     stream.on('error', () => undefined);
     const node = encode({ node: { id: `node-proxy-${offset + i}`, cluster: 'bench', metadata: { fields: { role: { stringValue: 'node-proxy' }, node_name: { stringValue: `node-${offset + i}` } } } } });
     types.forEach((t, index) => stream.write(frame(index === 0 ? Buffer.concat([node, subscribe.get(t) as Buffer]) : (subscribe.get(t) as Buffer))));
-  }
+  };
+  const sessions: ClientHttp2Session[] = [];
   process.on('message', (msg: Message) => {
     if (msg.type === 'arm') {
       armed = true;
@@ -224,6 +241,13 @@ async function clientRole(): Promise<void> {
       process.exit(0);
     }
   });
+  // Connections open a batch at a time, as in a rolling start: thousands of SYNs at once overflow
+  // the listen queue and the kernel drops them. Each connection's clients start as it connects.
+  for (let first = 0; first < channels; first += CONNECT_BATCH) {
+    const batch = await Promise.all(Array.from({ length: Math.min(CONNECT_BATCH, channels - first) }, connect));
+    sessions.push(...batch);
+    for (let c = first; c < sessions.length; c++) for (let i = c; i < count; i += channels) open(i, sessions[c] as ClientHttp2Session);
+  }
 }
 
 // ---------------------------------------------------------------- orchestration
@@ -270,6 +294,7 @@ interface Row {
   cpuS: number;
   rssKB: number;
   heapKB: number;
+  cHeapKB: number;
 }
 
 async function runOne(mode: 'sotw' | 'delta', clients: number): Promise<Row> {
@@ -278,7 +303,7 @@ async function runOne(mode: 'sotw' | 'delta', clients: number): Promise<Row> {
   const loaders: ChildProcess[] = [];
   try {
     const ready = await next(server, 'ready', 30000);
-    const base = ready.base as { rss: number; heap: number };
+    const base = ready.base as { rss: number; heap: number; cHeap: number };
     const began = Date.now();
     for (let p = 0; p < processes; p++) {
       const count = Math.floor(clients / processes) + (p < clients % processes ? 1 : 0);
@@ -305,6 +330,7 @@ async function runOne(mode: 'sotw' | 'delta', clients: number): Promise<Row> {
       cpuS: (cpu.user + cpu.system) / 1e6,
       rssKB: ((memory.rss as number) - base.rss) / clients / 1024,
       heapKB: ((memory.heap as number) - base.heap) / clients / 1024,
+      cHeapKB: ((memory.cHeap as number) - base.cHeap) / clients / 1024,
     };
   } finally {
     for (const child of [...loaders, server]) if (child.connected) child.send({ type: 'stop' });
@@ -337,13 +363,13 @@ export const xdsBenchmark: Benchmark = {
         rows.push([
           r.mode, r.clients, r.syncS, r.p50, r.p99, r.max,
           target ? `${target}` : '-', target ? r.max / target : '-',
-          r.cpuS, r.rssKB, r.heapKB, r.rssKB / TARGET_KB,
+          r.cpuS, r.rssKB, r.heapKB, r.cHeapKB, r.rssKB / TARGET_KB,
         ]);
       }
     }
     printTable(
-      'xDS: one route weight change pushed to N clients until all ACKed (ms); memory per connected client (KB, beyond the shared snapshot)',
-      ['mode', 'clients', 'initial sync s', 'p50 ms', 'p99 ms', 'max ms', 'target max ms', 'max/target', 'change CPU s', 'RSS KB/client', 'heap KB/client', 'RSS/20 KB'],
+      `xDS: one route weight change pushed to N clients until all ACKed (ms); server memory per connected client (KB, beyond the shared snapshot; ${STREAMS_PER_CONNECTION} client(s) per HTTP/2 connection; heap: V8 heap + Buffers, C heap: malloc's main arena)`,
+      ['mode', 'clients', 'initial sync s', 'p50 ms', 'p99 ms', 'max ms', 'target max ms', 'max/target', 'change CPU s', 'RSS KB/client', 'heap KB/client', 'C heap KB/client', 'RSS/20 KB'],
       rows,
     );
   },
