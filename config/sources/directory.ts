@@ -41,7 +41,19 @@ interface FileState {
   fingerprint?: string;
 }
 
+/** A file's text, or why it could not be read. */
+interface FileText {
+  text?: string;
+  issues: ConfigIssue[];
+}
+
 const MAX_DIRECTORY_DEPTH = 32;
+/** Reads started ahead of the parser: at most this many files… */
+const READ_AHEAD_FILES = 8;
+/** …and this many bytes (by the sizes listed), besides the next file. */
+const READ_AHEAD_BYTES = 8 * 1024 * 1024;
+/** Directory entries stat'ed at once. */
+const STAT_BATCH = 64;
 
 export class DirectorySource implements ConfigSource {
   readonly name: string;
@@ -173,13 +185,15 @@ export class DirectorySource implements ConfigSource {
     this.dirty.clear();
     const next = new Map<string, FileState>();
     let changed = false;
+    const unchanged = (path: string, stamp: string) => this.files.get(path)?.stamp === stamp && !dirty.has(path);
+    const read = this.readAhead([...found].filter(([path, stamp]) => !unchanged(path, stamp)));
     for (const [path, stamp] of found) {
       const previous = this.files.get(path);
-      if (previous && previous.stamp === stamp && !dirty.has(path)) {
+      if (previous && unchanged(path, stamp)) {
         next.set(path, previous);
         continue;
       }
-      const state = await this.loadFile(path, stamp, previous);
+      const state = this.loadFile(path, stamp, previous, await read(path));
       if (previous && this.justEmptied(path, state, previous)) {
         next.set(path, previous);
         continue;
@@ -251,10 +265,11 @@ export class DirectorySource implements ConfigSource {
         unreadable.push(dir);
         return;
       }
-      for (const entry of entries.sort(compareText)) {
-        if (entry.startsWith('.')) continue;
+      const names = entries.filter((entry) => !entry.startsWith('.')).sort(compareText);
+      const infos = await statAll(names.map((entry) => join(dir, entry)));
+      for (const [index, entry] of names.entries()) {
         const path = join(dir, entry);
-        const info = await stat(path, { bigint: true }).catch(() => undefined);
+        const info = infos[index];
         if (!info) continue; // removed meanwhile, or a dangling link
         if (info.isDirectory()) {
           const id = `${info.dev}:${info.ino}`;
@@ -279,10 +294,37 @@ export class DirectorySource implements ConfigSource {
     return compareText(relative(this.dir, a), relative(this.dir, b));
   }
 
-  private async loadFile(path: string, stamp: string, previous: FileState | undefined): Promise<FileState> {
-    const issues: ConfigIssue[] = [];
+  /**
+   * Reads the files to load a few ahead of the one being parsed (at most READ_AHEAD_FILES files and
+   * READ_AHEAD_BYTES bytes by their listed size, and always the next one), so that parsing overlaps
+   * the reads; `read(path)` takes the files in the order given.
+   */
+  private readAhead(files: [path: string, stamp: string][]): (path: string) => Promise<FileText> {
+    const pending = new Map<string, { read: Promise<FileText>; bytes: number }>();
+    let bytes = 0;
+    let next = 0;
+    const fill = () => {
+      while (next < files.length && (pending.size === 0 || (pending.size < READ_AHEAD_FILES && bytes < READ_AHEAD_BYTES))) {
+        const [path, stamp] = files[next++] as [string, string];
+        const size = sizeOfStamp(stamp);
+        pending.set(path, { read: this.readText(path), bytes: size });
+        bytes += size;
+      }
+    };
+    return (path) => {
+      fill();
+      const ahead = pending.get(path);
+      pending.delete(path);
+      bytes -= ahead?.bytes ?? 0;
+      fill();
+      return ahead?.read ?? this.readText(path);
+    };
+  }
+
+  private loadFile(path: string, stamp: string, previous: FileState | undefined, read: FileText): FileState {
+    const issues: ConfigIssue[] = [...read.issues];
     const objects = new Map<string, Placed>();
-    const text = await this.readText(path, issues);
+    const text = read.text;
     // A file that cannot be read or parsed may be half-written: none of its new content is trusted.
     let unreadable = text === undefined;
     if (text !== undefined) {
@@ -327,15 +369,14 @@ export class DirectorySource implements ConfigSource {
     return { stamp, objects, issues };
   }
 
-  private async readText(path: string, issues: ConfigIssue[]): Promise<string | undefined> {
+  private async readText(path: string): Promise<FileText> {
     try {
       const info = await stat(path);
-      if (info.size <= this.maxFileBytes) return await readFile(path, 'utf8');
-      issues.push({ severity: 'error', source: path, message: `file is ${info.size} bytes, more than the limit of ${this.maxFileBytes}` });
+      if (info.size <= this.maxFileBytes) return { text: await readFile(path, 'utf8'), issues: [] };
+      return { issues: [{ severity: 'error', source: path, message: `file is ${info.size} bytes, more than the limit of ${this.maxFileBytes}` }] };
     } catch (err) {
-      issues.push({ severity: 'error', source: path, message: `cannot read file: ${(err as Error).message}` });
+      return { issues: [{ severity: 'error', source: path, message: `cannot read file: ${(err as Error).message}` }] };
     }
-    return undefined;
   }
 
   /** Folds every file's objects into one map, first file by path winning, and gathers the issues. */
@@ -379,6 +420,20 @@ function fingerprint(state: FileState): string {
 
 function stampOf(info: BigIntStats): string {
   return `${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`;
+}
+
+/** stat of each path (undefined where it fails), STAT_BATCH at a time rather than one after another. */
+async function statAll(paths: string[]): Promise<(BigIntStats | undefined)[]> {
+  const out: (BigIntStats | undefined)[] = [];
+  for (let i = 0; i < paths.length; i += STAT_BATCH) {
+    const batch = paths.slice(i, i + STAT_BATCH).map((path) => stat(path, { bigint: true }).catch(() => undefined));
+    out.push(...(await Promise.all(batch)));
+  }
+  return out;
+}
+
+function sizeOfStamp(stamp: string): number {
+  return Number(stamp.split(':')[1]);
 }
 
 function compareText(a: string, b: string): number {

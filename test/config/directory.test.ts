@@ -298,3 +298,37 @@ test('symlinked directories are followed once (a loop is no duplicate); a throwi
     }
   });
 });
+
+test('many files read ahead of the parser: each file gets its own objects and issues, in path order, on every scan', async () => {
+  await withTempDir(async (dir) => {
+    const big = 'x'.repeat(4000);
+    const file = (i: number) => join(dir, `f${String(i).padStart(2, '0')}.yaml`);
+    const write = (i: number, port: number) =>
+      writeFile(file(i), i % 7 === 3 ? `# too big\n${big}\n` : `${service(`svc-${i}`, port)}---\n${service('shared', i + 1)}`);
+    for (let i = 0; i < 30; i++) await write(i, 80);
+    const source = new DirectorySource(dir, { watch: false, pollIntervalMs: 3_600_000, maxFileBytes: 1000 });
+    await source.start();
+    try {
+      const tooBig = [3, 10, 17, 24];
+      const check = (port: number) => {
+        for (let i = 0; i < 30; i++) {
+          const svc = source.objects().get(`Service/shop/svc-${i}`) as { spec: { ports: { port: number }[] } } | undefined;
+          if (tooBig.includes(i)) assert.equal(svc, undefined, `f${i} is over the size limit`);
+          else assert.equal(svc?.spec.ports[0]?.port, i === 0 ? 80 : port, `svc-${i}`);
+        }
+        const shared = source.objects().get('Service/shop/shared') as { spec: { ports: { port: number }[] } };
+        assert.equal(shared.spec.ports[0]!.port, 1, 'the first file by path wins');
+        const sizes = source.issues().filter((i) => i.message.includes('more than the limit'));
+        assert.deepEqual(sizes.map((i) => i.source), tooBig.map(file));
+        const duplicates = source.issues().filter((i) => i.message.startsWith('duplicate object'));
+        assert.equal(duplicates.length, 30 - tooBig.length - 1);
+      };
+      check(80);
+      for (let i = 1; i < 30; i++) await write(i, 81);
+      await source.refresh();
+      check(81);
+    } finally {
+      await source.stop();
+    }
+  });
+});
