@@ -2,11 +2,13 @@
 // no programs (baseline), skiff's fast path with small maps, skiff with 10,000 services and 50,000
 // policy entries, the same 10,000 services as kube-proxy iptables chains, and the flow steered
 // through a user-space relay. sockperf TCP ping-pong (round-trip p50/p99), iperf3 TCP throughput,
-// and the connection-setup rate to the service VIP; rounds interleave the scenarios, figures are
-// medians. Everything it creates (namespaces, rules, pins, processes) goes even on Ctrl-C.
+// the connection-setup rate to the service VIP, and on skiff nodes the kernel's own time for one
+// from_pod pass over a packet of an established flow (BPF_PROG_TEST_RUN: the program's cost with
+// none of the machine's noise around it); rounds interleave the scenarios, figures are medians.
+// Everything it creates (namespaces, rules, pins, processes) goes even on Ctrl-C.
 import { NetnsFixture } from '../test/helpers/netns.js';
 import { median, printTable, type Benchmark } from './benchmark.js';
-import { connectRate, pingPong, throughput } from './datapath/measure.js';
+import { connectRate, pingPong, programCost, throughput, Ports } from './datapath/measure.js';
 import { createTestbed, type BenchSize, type Scenario, type ScenarioKey } from './datapath/testbed.js';
 import { buildTools } from './datapath/tools.js';
 
@@ -19,6 +21,8 @@ export interface DatapathBenchOptions {
   throughputSeconds: number;
   /** connection-setup loop per measurement. */
   connectSeconds: number;
+  /** from_pod runs per measurement of its cost per packet (BPF_PROG_TEST_RUN); 0 or absent: not measured. */
+  programRuns?: number;
   progress?: (line: string) => void;
   /** Prefix of the namespaces, pins and temporary files (default skfdpb). */
   prefix?: string;
@@ -33,6 +37,8 @@ export interface ScenarioResult {
   gbps: number;
   /** Connections per second (undefined where not measured). */
   connPerSec?: number;
+  /** skiff scenarios: ns of one from_pod pass over an established flow's packet (median, p90). */
+  programNs?: { p50: number; p90: number };
 }
 
 const fullRun: DatapathBenchOptions = {
@@ -41,6 +47,7 @@ const fullRun: DatapathBenchOptions = {
   latencySeconds: 2,
   throughputSeconds: 2,
   connectSeconds: 1,
+  programRuns: 20_000,
 };
 
 interface Samples {
@@ -48,10 +55,12 @@ interface Samples {
   p99: number[];
   gbps: number[];
   conn: number[];
+  progP50: number[];
+  progP90: number[];
 }
 
 async function measureRounds(fx: NetnsFixture, tools: string, scenarios: Scenario[], options: DatapathBenchOptions, progress: (line: string) => void): Promise<Map<ScenarioKey, Samples>> {
-  const samples = new Map(scenarios.map((s) => [s.key, { p50: [], p99: [], gbps: [], conn: [] } as Samples]));
+  const samples = new Map(scenarios.map((s) => [s.key, { p50: [], p99: [], gbps: [], conn: [], progP50: [], progP90: [] } as Samples]));
   for (let round = 0; round < options.rounds; round++) {
     // each round starts at another scenario, so none always runs first or last
     const order = scenarios.map((_, i) => scenarios[(i + round) % scenarios.length] as Scenario);
@@ -67,6 +76,14 @@ async function measureRounds(fx: NetnsFixture, tools: string, scenarios: Scenari
         const rate = await connectRate(fx, tools, s.client, s.target, options.connectSeconds);
         got.conn.push(rate);
         line += `, ${Math.round(rate)} conn/s`;
+      }
+      if (s.probe && options.programRuns) {
+        // a new flow each time (its own source port), opened by the first packet
+        const sport = 30_000 + round * scenarios.length + scenarios.indexOf(s);
+        const cost = await programCost(fx, tools, s.probe, s.target, Ports.SOCKPERF, sport, options.programRuns);
+        got.progP50.push(cost.p50);
+        got.progP90.push(cost.p90);
+        line += `, from_pod ${cost.p50} ns`;
       }
       progress(line);
     }
@@ -100,6 +117,7 @@ export async function runDatapathBench(options: DatapathBenchOptions): Promise<S
         p99: median(got.p99),
         gbps: median(got.gbps),
         connPerSec: got.conn.length > 0 ? median(got.conn) : undefined,
+        programNs: got.progP50.length > 0 ? { p50: median(got.progP50), p90: median(got.progP90) } : undefined,
       };
     });
   } catch (err) {
@@ -142,6 +160,20 @@ export function printDatapathTables(results: ScenarioResult[], options: Datapath
     'New TCP connections per second to the service VIP (one client, connect then RST close; the baseline to the pod IP)',
     ['scenario', 'conn/s', 'ratio to iptables', 'target', 'met?'],
     connRows,
+  );
+
+  const measured = results.filter((r) => r.programNs !== undefined);
+  if (measured.length === 0) return;
+  const podIpOf: Partial<Record<ScenarioKey, ScenarioKey>> = { 'fast-vip': 'fast', 'loaded-vip': 'loaded' };
+  const progRows = measured.map((r) => {
+    const ns = r.programNs as { p50: number; p90: number };
+    const podIp = podIpOf[r.key] && results.find((x) => x.key === podIpOf[r.key])?.programNs;
+    return [r.label, ns.p50, ns.p90, podIp ? `${(ns.p50 / podIp.p50).toFixed(2)}x (+${ns.p50 - podIp.p50} ns)` : ''];
+  });
+  printTable(
+    `One from_pod pass over a data segment of an established flow, timed by the kernel (BPF_PROG_TEST_RUN, a fresh skb per run, the local pod's ingress side included, the redirect not); median of ${options.programRuns} runs, medians of the rounds`,
+    ['scenario', 'ns p50', 'ns p90', 'VIP / pod IP'],
+    progRows,
   );
 }
 

@@ -4,12 +4,13 @@
 // flow to a user-space transparent relay. The skiff nodes give two scenarios each: to the server
 // pod's IP (pod to pod, as the baseline) and to the service VIP (as iptables). All live in one NetnsFixture, whose
 // cleanup removes namespaces (and the iptables rules in them), pins and processes.
-import { backends, conntrack, EndpointFlags, Direction, ipcache, lbSlots, policy, PolicyVerdict, Proto, proxyUpstreamMark, services } from '../../bpf/maps/index.js';
+import { join } from 'node:path';
+import { backends, conntrack, EndpointFlags, Direction, ipcache, lbSlots, policy, PolicyVerdict, Programs, Proto, proxyUpstreamMark, services } from '../../bpf/maps/index.js';
 import { DatapathNode } from '../../test/helpers/datapath-node.js';
 import type { NetnsFixture } from '../../test/helpers/netns.js';
 import { MEASURED_VIP, serviceCatalogue, type CatalogueService } from './catalogue.js';
 import { loadKubeProxyRules } from './iptables.js';
-import { Ports } from './measure.js';
+import { Ports, type ProgramProbe } from './measure.js';
 import { waitListening } from './tools.js';
 
 export interface BenchSize {
@@ -29,6 +30,8 @@ export interface Scenario {
   target: string;
   /** Whether the connection-setup rate is measured here. */
   connectRate: boolean;
+  /** skiff scenarios: where from_pod's own cost per packet is measured. */
+  probe?: ProgramProbe;
 }
 
 const CLI = 1001;
@@ -74,7 +77,7 @@ function plainNode(fx: NetnsFixture, name: string, subnet: number): NodePods {
 
 /** A skiff node whose client may reach the server on the benchmark's ports (an allow policy on
  * both endpoints, enforced), steering `proxied` ports to the relay. */
-function skiffNode(fx: NetnsFixture, name: string, subnet: number, sizes: typeof conntrackSize, proxied: number[] = []): { pods: NodePods; dp: DatapathNode } {
+function skiffNode(fx: NetnsFixture, name: string, subnet: number, sizes: typeof conntrackSize, proxied: number[] = []): { pods: NodePods; dp: DatapathNode; probe: ProgramProbe } {
   const { cli, srv } = podSpecs(name, subnet);
   const dp = DatapathNode.create(fx, name, [{ ...cli, identity: CLI }, { ...srv, identity: SRV }], sizes);
   // flow events are not read here (an agent's work, not the datapath's): the ring fills, and the
@@ -89,7 +92,11 @@ function skiffNode(fx: NetnsFixture, name: string, subnet: number, sizes: typeof
     dp.setPolicy({ endpointId: client.endpointId, identity: SRV, dport: port, proto: Proto.TCP, direction: Direction.EGRESS }, { proxyPort });
     dp.setPolicy({ endpointId: server.endpointId, identity: CLI, dport: port, proto: Proto.TCP, direction: Direction.INGRESS });
   }
-  return { pods: { node: dp.node.netns, client: client.netns, server: server.netns, clientIp: cli.ip, serverIp: srv.ip }, dp };
+  return {
+    pods: { node: dp.node.netns, client: client.netns, server: server.netns, clientIp: cli.ip, serverIp: srv.ip },
+    dp,
+    probe: { node: dp.node.netns, pin: join(dp.pinRoot, Programs.FROM_POD), ifindex: client.hostIfindex, clientIp: cli.ip },
+  };
 }
 
 /** Keys and values for one batch update. */
@@ -156,8 +163,8 @@ async function startServers(fx: NetnsFixture, tools: string, netns: string): Pro
 export async function createTestbed(fx: NetnsFixture, tools: string, size: BenchSize, progress: (line: string) => void): Promise<Scenario[]> {
   const scenarios: Scenario[] = [];
   const count = (n: number) => n.toLocaleString('en-US');
-  const add = (key: ScenarioKey, label: string, pods: NodePods, target: string, connectRate: boolean) => {
-    scenarios.push({ key, label, client: pods.client, target, connectRate });
+  const add = (key: ScenarioKey, label: string, pods: NodePods, target: string, connectRate: boolean, probe?: ProgramProbe) => {
+    scenarios.push({ key, label, client: pods.client, target, connectRate, probe });
   };
 
   progress('set-up: baseline node (no programs)');
@@ -169,8 +176,8 @@ export async function createTestbed(fx: NetnsFixture, tools: string, size: Bench
   const fast = skiffNode(fx, 'fast', 82, conntrackSize);
   loadServices(fast.dp, serviceCatalogue(0, 1, fast.pods.serverIp, PORTS));
   await startServers(fx, tools, fast.pods.server);
-  add('fast', 'skiff fast path, small maps, pod IP', fast.pods, fast.pods.serverIp, false);
-  add('fast-vip', 'skiff fast path, small maps, VIP', fast.pods, MEASURED_VIP, true);
+  add('fast', 'skiff fast path, small maps, pod IP', fast.pods, fast.pods.serverIp, false, fast.probe);
+  add('fast-vip', 'skiff fast path, small maps, VIP', fast.pods, MEASURED_VIP, true, fast.probe);
 
   const svcCount = `${count(size.services)} services`;
   progress(`set-up: skiff node with ${svcCount} x ${size.backendsPerService} backends and ${count(size.policies)} policy entries`);
@@ -181,8 +188,8 @@ export async function createTestbed(fx: NetnsFixture, tools: string, size: Bench
   progress(`  maps written in ${Date.now() - started} ms`);
   await startServers(fx, tools, loaded.pods.server);
   const loadedLabel = `skiff, ${svcCount} + ${count(size.policies)} policies`;
-  add('loaded', `${loadedLabel}, pod IP`, loaded.pods, loaded.pods.serverIp, false);
-  add('loaded-vip', `${loadedLabel}, VIP`, loaded.pods, MEASURED_VIP, true);
+  add('loaded', `${loadedLabel}, pod IP`, loaded.pods, loaded.pods.serverIp, false, loaded.probe);
+  add('loaded-vip', `${loadedLabel}, VIP`, loaded.pods, MEASURED_VIP, true, loaded.probe);
 
   progress(`set-up: iptables node with the same ${svcCount} as kube-proxy chains`);
   started = Date.now();
