@@ -11,7 +11,7 @@ function healthOf(e: EndpointView): string {
   return 'UNHEALTHY';
 }
 
-/** An LbEndpoint without health: how a client reaches one endpoint. */
+/** An LbEndpoint without health (a new object each call: the health is added to it): how a client reaches one endpoint. */
 export type EndpointShape = (e: EndpointView) => Json;
 
 /** Straight to the endpoint's address and port. */
@@ -26,7 +26,9 @@ export function loadAssignment(service: ServiceView, port: ServicePortView, shap
     const zone = e.zone ?? '';
     let list = byZone.get(zone);
     if (!list) byZone.set(zone, (list = []));
-    list.push({ ...shape(e), health_status: healthOf(e) });
+    const lbEndpoint = shape(e);
+    lbEndpoint.health_status = healthOf(e);
+    list.push(lbEndpoint);
   }
   // gRPC clients ignore a locality without a weight; weighting by endpoint count keeps the
   // per-endpoint share even across zones (Envoy uses it only with locality-weighted LB).
