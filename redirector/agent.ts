@@ -164,12 +164,12 @@ export class RedirectorAgent {
     }
     const admin = options.admin ?? DEFAULT_ADMIN;
     const tokenFile = options.tokenFile;
-    const token = tokenFile ? () => readTokenFile(tokenFile) : () => undefined;
+    const token = tokenFile ? () => readTokenFile(tokenFile) : undefined;
     agent.#tunnelManager = new NodeTunnelManager(
       {
         node: options.node,
         xds: options.xds ?? DEFAULT_XDS,
-        token,
+        token: token ?? (() => undefined),
         hboneOutboundPort: options.hboneOutboundPort ?? HBONE_OUTBOUND_PORT,
         keyRotationMs: options.wireguardKeyRotationMs,
         rotationGraceMs: options.wireguardRotationGraceMs,

@@ -4,8 +4,8 @@
 // last good state stays. The stream reconnects with jittered back-off; the resources held are kept
 // across control plane restarts and announced (initial_resource_versions) so that only differences
 // come back. With a bootstrap token (call metadata `x-skiff-token`, read from the token file at
-// every connect) the stream is attested: it is also served this node's WorkloadCertificates and the
-// TrustBundle (identity.proto), which it subscribes to beside the redirector's own types.
+// every connect) the stream is attested: it also subscribes to this node's WorkloadCertificates and
+// the TrustBundle (identity.proto) beside the redirector's own types.
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -86,10 +86,6 @@ export type AgentMessage<U extends AgentTypeUrl> = U extends RedirectorTypeUrl
     ? WorkloadCertificate__Output
     : TrustBundle__Output;
 
-function isAgentType(url: string): url is AgentTypeUrl {
-  return (AGENT_TYPE_URLS as readonly string[]).includes(url);
-}
-
 function decodeAgentResource(url: AgentTypeUrl, bytes: Uint8Array): AgentMessage<AgentTypeUrl> {
   return isRedirectorType(url) ? decodeRedirectorResource(url, bytes) : decodeIdentityResource(url, bytes);
 }
@@ -117,7 +113,8 @@ export interface XdsClientOptions {
   node: string;
   /** The agent's admin address, announced in node metadata (`admin_address`) for the CLI. */
   adminAddress?: string;
-  /** The node's bootstrap token, asked at every connect (undefined: an unattested stream). */
+  /** The node's bootstrap token, asked at every connect. Without it the stream is unattested and
+   * subscribes to the redirector's types only. */
   token?: () => string | undefined;
   /** Called with each accepted response; throwing NACKs it. */
   onUpdate(update: ResourceUpdate): void;
@@ -133,6 +130,8 @@ export class RedirectorXdsClient {
   /** type → name → version held. */
   readonly #versions = new Map<string, Map<string, string>>();
   readonly status = new Map<string, TypeStatus>();
+  /** The types subscribed to. */
+  readonly #types: readonly AgentTypeUrl[];
   #stream: AdsStream | undefined;
   #timer: NodeJS.Timeout | undefined;
   #backoffMs: number;
@@ -145,7 +144,8 @@ export class RedirectorXdsClient {
     this.#backoffMs = options.minBackoffMs ?? 200;
     const Client = loadAdsClient();
     this.#client = new Client(options.address, grpc.credentials.createInsecure()) as unknown as AdsClient;
-    for (const url of AGENT_TYPE_URLS) {
+    this.#types = options.token ? AGENT_TYPE_URLS : REDIRECTOR_TYPE_URLS;
+    for (const url of this.#types) {
       this.#versions.set(url, new Map());
       this.status.set(url, { resources: 0, lastAckNonce: '', lastNackNonce: '', lastNackError: '', acks: 0, nacks: 0 });
     }
@@ -171,7 +171,7 @@ export class RedirectorXdsClient {
     stream.on('error', (err: grpc.ServiceError) => this.#lost(stream, err.details || err.message));
     stream.on('end', () => this.#lost(stream, 'stream ended'));
     let first = true;
-    for (const typeUrl of AGENT_TYPE_URLS) {
+    for (const typeUrl of this.#types) {
       const request: DeltaRequest = {
         type_url: typeUrl,
         resource_names_subscribe: [],
@@ -233,9 +233,13 @@ export class RedirectorXdsClient {
     this.#timer = setTimeout(() => this.#connect(), delay);
   }
 
+  #subscribed(url: string): url is AgentTypeUrl {
+    return (this.#types as readonly string[]).includes(url);
+  }
+
   #onResponse(stream: AdsStream, response: DeltaResponse): void {
     const typeUrl = response.type_url;
-    if (!isAgentType(typeUrl)) {
+    if (!this.#subscribed(typeUrl)) {
       stream.write({ type_url: typeUrl, response_nonce: response.nonce, error_detail: { code: 3, message: `unknown type ${typeUrl}` } });
       return;
     }

@@ -230,7 +230,8 @@ export class NodeTunnelManager {
       this.#publish();
       if (!(await echoed)) throw new Error(`the control plane did not push the next key within ${ECHO_TIMEOUT_MS / 1000} s; keeping the current key`);
       await sleep(this.#options.rotationGraceMs ?? DEFAULT_ROTATION_GRACE_MS);
-      if (this.#tunnels.wireguard !== wireguard) return;
+      // a stopped agent leaves the interface to the next one: never switch keys behind its back
+      if (this.#stopped || this.#tunnels.wireguard !== wireguard) return;
       await wireguard.commitKeyRotation();
       this.rotations++;
       this.#publish();
