@@ -42,7 +42,8 @@ Flags:
   --wireguard-key-rotation DURATION
                          WireGuard key rotation period, e.g. 12h, 30m (default 24h; 0s = never)
   --max-entries MAP=N,…  map sizes other than the defaults (e.g. skf_ct=16384); keep them stable
-  --uninstall            detach every program, remove the pins and the proxy route, and exit
+  --uninstall            detach every program, remove the pins, the proxy route and the WireGuard
+                         interface with its routes, and exit
 
 Examples:
   skiff redirector --node node-a --xds 10.0.0.1:15010 --token-file /etc/skiff/node-a.token

@@ -68,8 +68,6 @@ export class NodeTunnelManager {
   #rotating = false;
   #echo: (() => void) | undefined;
   #stopped = false;
-  /** Key rotations completed. */
-  rotations = 0;
 
   /** `tunnels` is filled and emptied as the tunnels start and stop (the agent reports it). */
   constructor(options: NodeTunnelOptions, tunnels: NodeTunnels) {
@@ -113,6 +111,7 @@ export class NodeTunnelManager {
       if (!this.#tunnels.hbone) {
         this.#tunnels.hbone = new HboneTunnel({ hbonePort, outboundPort: this.#options.hboneOutboundPort, log: this.#log });
         this.#hbonePort = hbonePort;
+        this.#log.info({ inboundPort: hbonePort, outboundPort: this.#options.hboneOutboundPort }, 'hbone tunnel starting');
       }
       await this.#tunnels.hbone.update({
         nodeConfig: inputs.nodeConfig,
@@ -233,7 +232,6 @@ export class NodeTunnelManager {
       // a stopped agent leaves the interface to the next one: never switch keys behind its back
       if (this.#stopped || this.#tunnels.wireguard !== wireguard) return;
       await wireguard.commitKeyRotation();
-      this.rotations++;
       this.#publish();
     } finally {
       this.#echo = undefined;
