@@ -5,8 +5,10 @@
 // across the nodes works in each mode, a capture on the wire holds no plaintext, the agents report
 // their peers and certificates on /debug/tunnel (and `skiff tunnel status`), and WireGuard keys
 // rotated through the control plane mid-transfer lose nothing; while an agent is down nothing goes
-// around the tunnel, and once restarted it publishes a new key and traffic flows again. Each agent has a mount namespace of
-// its own, as separate machines do (wireguard-go keeps its control socket in /run/wireguard).
+// around the tunnel, and once restarted it publishes a new key and traffic flows again; with
+// encryption none the tunnels go and the same capture sees the plaintext. Each agent has a mount
+// namespace of its own, as separate machines do (wireguard-go keeps its control socket in
+// /run/wireguard).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
@@ -236,4 +238,23 @@ test('a stopped agent leaves no way around the tunnel (remote pods unreachable, 
   const pcap = await capture.stop();
   assert.deepEqual([after.ok, after.errors], [4, []]);
   assert.ok(!pcap.includes(marker), 'no plaintext marker on the wire, before or after the restart');
+});
+
+test('switching to encryption none closes the tunnels (interface, routes, listeners); then the capture does see the plaintext, so it would have seen it above', async () => {
+  writeMesh('none');
+  await Promise.all(
+    ['a', 'b'].map((node) =>
+      eventually(`node ${node} runs no tunnel`, async () => {
+        const status = await tunnel(node);
+        return status.encryption === 'none' && !status.wireguard && !status.hbone ? true : undefined;
+      }, 20_000),
+    ),
+  );
+  assert.equal(spawnSync('ip', ['-n', nodeA.netns, 'link', 'show', 'skiff-wg0']).status, 1, 'the WireGuard interface is gone');
+  assert.doesNotMatch(fx.ip(nodeA.netns, 'rule', 'show'), /lookup 51871/, 'and its routing rules');
+  const capture = await WireCapture.start(fx, nodeA.netns, 'n-b');
+  const result = await bulkSend(fx, clientNs(), web.ip, PORT, 256 * 1024, 1);
+  const pcap = await capture.stop();
+  assert.deepEqual([result.ok, result.errors], [1, []]);
+  assert.ok(pcap.includes(marker), 'the marker crossed the wire in clear');
 });
