@@ -12,6 +12,7 @@ import { Translator, type Translation } from '../../xds/translate/translator.js'
 import { envoyChecks } from '../../xds/validate/envoy-checks.js';
 import { durationPass, enumPass, scalarPass } from '../../xds/validate/fast.js';
 import { envoyRoot, validateResource, type Violation } from '../../xds/validate/index.js';
+import { anyContentsOf } from '../../xds/validate/proto-root.js';
 import { needsCheck } from '../../xds/validate/plan.js';
 import { planOf, sub } from '../../xds/validate/rules.js';
 import { checkDuration, checkEnum, scalarFailures } from '../../xds/validate/scalars.js';
@@ -212,4 +213,18 @@ test('a fast pass never vouches for a value the full check rejects (every rule o
   }
   assert.ok(vouched > 1000, `fast passes vouch for most good values (${vouched})`);
   assert.ok(rejected > 100, `and leave the bad ones to the full check (${rejected})`);
+});
+
+test('an Any converted from object form is checked without decoding; bytes replaced afterwards are decoded and checked', () => {
+  const type = typeOf(LISTENER_TYPE);
+  const listener = copyOf(NODE, LISTENER_TYPE, TRANSPARENT_LISTENER);
+  const chain = (listener.filter_chains as Obj[])[0] as Obj;
+  delete (((chain.filters as Obj[])[0] as Obj).typed_config as Obj).stat_prefix;
+  const encoded = type.fromObject(listener) as unknown as { filter_chains: { filters: { typed_config: { value: Uint8Array } }[] }[] };
+  const any = encoded.filter_chains[0].filters[0].typed_config;
+  assert.ok(anyContentsOf(any), 'the converted Any keeps the message its bytes came from');
+  assertFound(validateResource(LISTENER_TYPE, encoded), 'filter_chains[0].filters[0].typed_config.stat_prefix', 'string.min_len');
+  any.value = Uint8Array.from([0xff]);
+  assert.equal(anyContentsOf(any), undefined);
+  assertFound(validateResource(LISTENER_TYPE, encoded), 'filter_chains[0].filters[0].typed_config', 'any.decode');
 });

@@ -12,7 +12,7 @@
 // including a proto3 `optional` field, is checked only when set.
 import protobuf from 'protobufjs';
 import { checkPlanOf, type AnyRules, type CheckPlan, type FieldPlan, type ValueCheck } from './plan.js';
-import { lookupType, typeForUrl } from './proto-root.js';
+import { anyContentsOf, lookupType, typeForUrl } from './proto-root.js';
 import { planOf, type Rules } from './rules.js';
 import type { Failure } from './scalars.js';
 import { checkShape, joinPath } from './shape.js';
@@ -120,6 +120,11 @@ export class Walk {
     if (!type) {
       const why = typeUrl ? `unknown type ${typeUrl}: Envoy rejects a type it does not know` : 'type_url is empty';
       this.failures([{ rule: 'any.type_url', message: why }]);
+      return;
+    }
+    const converted = anyContentsOf(value);
+    if (converted?.$type === type) {
+      this.message(type, converted as unknown as Fields);
       return;
     }
     let inner: Fields;

@@ -86,9 +86,25 @@ function resolveAnyByUrl(root: protobuf.Root): void {
     const url = object['@type'];
     const type = typeof url === 'string' && url.includes('/') && !url.startsWith('.') ? typeForUrl(url) : undefined;
     if (!type || (depth ?? 0) > protobuf.util.recursionLimit) return convert(object, depth);
-    return any.create({ type_url: url, value: type.encode(type.fromObject(object, (depth ?? 0) + 1)).finish() });
+    const contents = type.fromObject(object, (depth ?? 0) + 1);
+    const value = type.encode(contents).finish();
+    const message = any.create({ type_url: url, value });
+    anyContents.set(message, { value, contents });
+    return message;
   };
   any.fromObject = fromObject as typeof any.fromObject;
+}
+
+/** Each Any converted from object form: the message its bytes were encoded from. */
+const anyContents = new WeakMap<object, { value: Uint8Array; contents: protobuf.Message }>();
+
+/**
+ * The message an Any's bytes were encoded from, when the Any was converted from object form here
+ * and still holds those very bytes: the same fields the bytes decode to, with no decoding.
+ */
+export function anyContentsOf(any: { value?: unknown }): protobuf.Message | undefined {
+  const entry = anyContents.get(any);
+  return entry && entry.value === any.value ? entry.contents : undefined;
 }
 
 /** The message type with a full name such as `envoy.config.cluster.v3.Cluster`; throws if unknown. */
