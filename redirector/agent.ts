@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { ensureBpffs, TcAttachment, type BpfMap, type BpfObject } from '../bpf/libbpf.js';
 import { conntrack, CtScope, events, loadDatapath, Programs, type MapName } from '../bpf/maps/index.js';
 import { logger, type Logger } from '../config/log.js';
-import { IdentityType, type TrustBundle__Output, type WorkloadCertificate__Output } from '../proto/skiff/v1alpha1/identity-wire.js';
+import { IdentityType, NODE_CERTIFICATE_NAME, type TrustBundle__Output, type WorkloadCertificate__Output } from '../proto/skiff/v1alpha1/identity-wire.js';
 import { RedirectorType } from '../proto/skiff/v1alpha1/wire.js';
 import { AdminServer } from './admin.js';
 import { Attacher } from './attach.js';
@@ -264,7 +264,6 @@ export class RedirectorAgent {
     });
   }
 
-
   /** The first reconcile compares every key; interfaces are found first, so a re-adopted node matches. */
   #firstReconcile(): void {
     this.#scanning = (async () => {
@@ -382,7 +381,9 @@ export class RedirectorAgent {
       interfaces: this.#attacher.interfaces(),
       entries: this.#entryCounts(),
       lastReconcile: this.lastReconcile,
-      attested: this.certificates.size > 0,
+      // only an attested stream is served the node's own certificate
+      attested: this.certificates.has(NODE_CERTIFICATE_NAME),
+      trustDomain: this.trustBundle?.trust_domain,
       certificates: [...this.certificates].map(([name, c]) => ({ name, spiffeId: c.spiffe_id, serial: c.serial, notAfterMs: Number(c.not_after_ms) })),
     };
   }

@@ -157,6 +157,8 @@ test('encryption hbone: the attested agents hold their workloads\' certificates;
   assert.deepEqual(b?.hbone?.certificates.map((c) => c.spiffeId), ['spiffe://cluster.local/ns/demo/sa/web']);
   assert.equal(a?.encryption, 'hbone');
   assert.equal(a?.wireguard, undefined);
+  const state = await (agents.get('a') as AgentProcess).json<{ attested: boolean; trustDomain: string; certificates: { name: string }[] }>('/debug/state');
+  assert.deepEqual([state.attested, state.trustDomain, state.certificates.map((c) => c.name).sort()], [true, 'cluster.local', ['node', 'spiffe://cluster.local/ns/demo/sa/client']]);
 
   const capture = await WireCapture.start(fx, nodeA.netns, 'n-b');
   const many = await bulkSend(fx, clientNs(), web.ip, PORT, 16 * 1024, 16);
