@@ -112,7 +112,8 @@ export class IdentityRuntime {
     });
   }
 
-  /** Adds CertificateService to the xDS server (XdsServerOptions.addServices). */
+  /** Adds CertificateService and WireGuardKeyService to the xDS server (XdsServerOptions.addServices);
+   * a node's new WireGuard keys republish every class through the callback given to startRotation. */
   addServices(server: grpc.Server, mesh: () => MeshSnapshot): void {
     addCertificateService(server, this.identities, mesh, this.log);
     addWireGuardKeyService(server, this.identities, this.wireguardKeys, () => this.republish(), this.log);
