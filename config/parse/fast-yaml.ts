@@ -565,7 +565,7 @@ function startsPlain(c: number, next: number, flow: boolean): boolean {
 }
 
 /** A plain scalar's value under the YAML 1.2 core schema, as the `yaml` package resolves it. */
-export function resolvePlain(text: string): unknown {
+function resolvePlain(text: string): unknown {
   const c = text.charCodeAt(0);
   // The first character tells which of the schema's tests can match at all.
   if ((c >= 48 && c <= 57) || c === 43 || c === 45 || c === 46) return resolveNumber(text); // digit + - .
