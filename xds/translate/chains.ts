@@ -37,9 +37,9 @@ export function buildChain(d: DestinationChain, origin: string, issues: readonly
   try {
     const type = typeOf(FILTER_CHAIN_TYPE);
     encoded = type.fromObject(chain);
-    const bytes = type.encode(encoded).finish();
+    // Encoded straight into its field (tag, length, bytes): no second copy of the chain's bytes.
     const id = (typeOf(LISTENER_TYPE).fields.filter_chains as protobuf.Field).id;
-    field = protobuf.Writer.create().uint32((id << 3) | 2).bytes(bytes).finish();
+    field = type.encode(encoded, protobuf.Writer.create().uint32((id << 3) | 2).fork()).ldelim().finish();
   } catch (err) {
     all.push({ object: origin, message: `cannot encode filter chain ${d.name}: ${(err as Error).message}`, resource: { typeUrl: LISTENER_TYPE, name: d.name } });
   }

@@ -2,7 +2,8 @@
 // ingests config: field rules, required oneofs, submessages, repeated items, map keys and values,
 // wrapper types, and google.protobuf.Any (decoded by its type URL and checked in turn). Checks
 // Envoy makes beyond PGV are included too: Duration range (`duration.valid`), and those in
-// envoy-checks.ts (rule names `envoy.*` and `re2.compile`).
+// envoy-checks.ts (rule names `envoy.*` and `re2.compile`). The walk follows each type's check
+// plan (plan.ts, compiled once per type): it visits only what can break a rule.
 //
 // Input: the encoded bytes, a protobufjs message, or a plain object in `Type.fromObject` form (field
 // names as in the .proto, Any as `{ '@type': url, ...fields }` or `{ type_url, value }`, enums as
@@ -74,10 +75,14 @@ export class Walk {
 
   /** Walks a message (top-level, a submessage, or an Any's contents) at the current path. */
   message(type: protobuf.Type, message: Fields): void {
-    const plan = checkPlanOf(type);
+    this.planned(checkPlanOf(type), message);
+  }
+
+  /** Walks a message by its type's plan. */
+  planned(plan: CheckPlan, message: Fields): void {
     if (plan.disabled) return;
     for (const oneof of plan.requiredOneofs) this.requiredOneof(oneof, message);
-    if (plan.byName) this.byKeys(plan.byName, plan.fields, message);
+    if (plan.byName) this.byKeys(plan.byName, plan.absent, message);
     else for (const field of plan.fields) this.field(field, message);
     plan.envoy?.(message, this.relative);
   }
@@ -101,15 +106,18 @@ export class Walk {
   }
 
   /** A message with many checked fields: the ones it has, by its own keys, then the absent ones. */
-  private byKeys(byName: ReadonlyMap<string, FieldPlan>, fields: readonly FieldPlan[], message: Fields): void {
+  private byKeys(byName: ReadonlyMap<string, FieldPlan>, absent: readonly FieldPlan[], message: Fields): void {
     for (const name of Object.keys(message)) {
       const field = byName.get(name);
       if (field && message[name] != null) this.field(field, message);
     }
-    for (const field of fields) if (field.absent.length > 0 && !isSet(message, field.name)) this.field(field, message);
+    for (const field of absent) if (!isSet(message, field.name)) this.field(field, message);
   }
 
-  /** An Any: its type must be known (and allowed here); its contents are decoded and walked. */
+  /**
+   * An Any: its type must be known (and allowed here); its contents are walked: the message its
+   * bytes were encoded from when proto-root converted it, else the bytes decoded.
+   */
   any(rules: AnyRules, value: Fields): void {
     const typeUrl = typeof value.type_url === 'string' ? value.type_url : '';
     if (rules.allowed.length > 0 && !rules.allowed.includes(typeUrl)) {

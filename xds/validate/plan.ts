@@ -35,6 +35,8 @@ export interface CheckPlan {
    * message): those are walked by the keys they have, then their absent fields; others field by field.
    */
   byName: ReadonlyMap<string, FieldPlan> | undefined;
+  /** The fields whose absence breaks a rule. */
+  absent: readonly FieldPlan[];
   /** Envoy's own checks of this type (envoy-checks.ts). */
   envoy: EnvoyCheck | undefined;
 }
@@ -178,7 +180,9 @@ function messageCheck(type: protobuf.Type, rules: Rules | undefined): ((walk: Wa
     const compiled: AnyRules = { allowed: list(anyRules?.in).map(String), denied: list(anyRules?.not_in).map(String) };
     return (walk, value) => walk.any(compiled, value);
   }
-  return needsCheck(type) ? (walk, value) => walk.message(type, value) : undefined;
+  if (!needsCheck(type)) return undefined;
+  let plan: CheckPlan | undefined;
+  return (walk, value) => walk.planned((plan ??= checkPlanOf(type)), value);
 }
 
 /** One value of a field (the field itself, one repeated item, or one map value). */
@@ -305,6 +309,7 @@ function compile(type: protobuf.Type): CheckPlan {
     requiredOneofs: base.requiredOneofs.map((o) => ({ name: o.name, members: o.oneof, message: `one of ${o.oneof.join(', ')} must be set` })),
     fields,
     byName: fields.length > BY_NAME_ABOVE ? new Map(fields.map((f) => [f.name, f])) : undefined,
+    absent: fields.filter((f) => f.absent.length > 0),
     envoy: envoyChecks.get(base.name),
   };
 }
