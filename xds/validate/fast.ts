@@ -14,7 +14,7 @@ export type Pass = (value: unknown) => boolean;
 const MAX_SAFE_NANOS_SECONDS = 9_000_000;
 
 /** An integer (number, or a Long within ±2^53) as a number; undefined for anything else. */
-export function safeInteger(value: unknown): number | undefined {
+function safeInteger(value: unknown): number | undefined {
   if (typeof value === 'number') return Number.isInteger(value) ? value : undefined;
   if (typeof value !== 'object' || value === null) return undefined;
   const long = value as { low?: unknown; high?: unknown; unsigned?: unknown };

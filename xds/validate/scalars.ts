@@ -14,7 +14,7 @@ export interface Failure {
 type Ordered = number | bigint;
 
 export const INTEGER_KINDS = new Set(['int32', 'int64', 'uint32', 'uint64', 'sint32', 'sint64', 'fixed32', 'fixed64', 'sfixed32', 'sfixed64']);
-export const NUMBER_KINDS = new Set([...INTEGER_KINDS, 'float', 'double']);
+const NUMBER_KINDS = new Set([...INTEGER_KINDS, 'float', 'double']);
 
 /** An integer from a decoded field (number, Long, string) or a rule value, as a bigint (never throws). */
 function toBigInt(value: unknown): bigint {
@@ -72,7 +72,7 @@ function orderedRules(kind: string, rules: Rules, value: Ordered, convert: (v: u
 }
 
 /** Rules of a numeric kind (`uint32`, `double`, …) on a decoded value. */
-export function checkNumber(kind: string, rules: Rules, value: unknown): Failure[] {
+function checkNumber(kind: string, rules: Rules, value: unknown): Failure[] {
   if (rules.ignore_empty === true && Number(String(value)) === 0) return [];
   if (INTEGER_KINDS.has(kind)) return orderedRules(kind, rules, toBigInt(value), toBigInt, String);
   // A float field and its float rules compare at single precision, as PGV's generated code does.
@@ -80,7 +80,7 @@ export function checkNumber(kind: string, rules: Rules, value: unknown): Failure
   return orderedRules(kind, rules, convert(value), convert, String);
 }
 
-export function checkBool(rules: Rules, value: boolean): Failure[] {
+function checkBool(rules: Rules, value: boolean): Failure[] {
   if (rules.const !== undefined && rules.const !== value) {
     return [{ rule: 'bool.const', message: `must be ${String(rules.const)}` }];
   }
@@ -144,7 +144,7 @@ function meetsLowerBounds(rules: Rules, value: string): boolean {
   return rules.min_bytes === undefined || value.length >= Number(rules.min_bytes);
 }
 
-export function checkString(rules: Rules, value: string): Failure[] {
+function checkString(rules: Rules, value: string): Failure[] {
   if (rules.ignore_empty === true && value === '') return [];
   if (meetsLowerBounds(rules, value)) return [];
   const shown = () => quote(value);
@@ -177,7 +177,7 @@ function ruleBytes(value: unknown): Buffer {
   return value instanceof Uint8Array ? Buffer.from(value) : Buffer.from(String(value), 'latin1');
 }
 
-export function checkBytes(rules: Rules, value: Uint8Array): Failure[] {
+function checkBytes(rules: Rules, value: Uint8Array): Failure[] {
   const bytes = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
   if (rules.ignore_empty === true && bytes.length === 0) return [];
   const hex = bytes.toString('hex');
