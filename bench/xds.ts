@@ -167,20 +167,40 @@ async function clientRole(): Promise<void> {
   // far below the server's, so the figures are the server's.
   const path = `/envoy.service.discovery.v3.AggregatedDiscoveryService/${delta ? 'DeltaAggregatedResources' : 'StreamAggregatedResources'}`;
   const window = 64 * 1024 * 1024;
-  const connect = () =>
+  const connectOnce = () =>
     new Promise<ClientHttp2Session>((resolve, reject) => {
       const session = http2.connect(`http://127.0.0.1:${port}`, {
         settings: { initialWindowSize: window },
         createConnection: () => net.connect({ host: '127.0.0.1', port, noDelay: true }),
       });
-      session.once('error', reject);
+      const timer = setTimeout(() => fail(new Error('no HTTP/2 connection within 10 s')), 10000);
+      const fail = (error?: Error) => {
+        clearTimeout(timer);
+        session.destroy();
+        reject(error ?? new Error('connection closed before it was up'));
+      };
+      session.once('error', fail);
+      session.once('close', fail);
       session.once('connect', () => {
-        session.off('error', reject);
+        clearTimeout(timer);
+        session.off('error', fail);
+        session.off('close', fail);
         session.on('error', () => undefined);
         session.setLocalWindowSize(window);
         resolve(session);
       });
     });
+  // Under a burst of connections the kernel may drop one before HTTP/2 is up: try again, as a proxy would.
+  const connect = async (): Promise<ClientHttp2Session> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await connectOnce();
+      } catch (error) {
+        if (attempt === 5) throw error;
+        await new Promise((r) => setTimeout(r, 200 * attempt));
+      }
+    }
+  };
   const frame = (message: Buffer) => {
     const header = Buffer.alloc(5);
     header.writeUInt32BE(message.length, 1);
