@@ -148,12 +148,13 @@ export class NodeTunnelManager {
     this.#log.info('hbone tunnel closed');
   }
 
-  /** Every remote node with its published keys (a node without a valid key: routed, unreachable). */
+  /** Every remote node with its published keys (a node without a valid key or an InternalIP: its
+   * pods routed into the tunnel and unreachable, never reached in clear). */
   #peers(nc: NodeConfig__Output): WireGuardPeer[] {
     const peers: WireGuardPeer[] = [];
     for (const n of nc.nodes) {
-      if (n.name === this.#options.node || !n.internal_ip) continue;
-      const publicKey = isWireGuardKey(n.wireguard_public_key) ? n.wireguard_public_key : '';
+      if (n.name === this.#options.node) continue;
+      const publicKey = n.internal_ip && isWireGuardKey(n.wireguard_public_key) ? n.wireguard_public_key : '';
       const next = isWireGuardKey(n.wireguard_next_public_key) ? n.wireguard_next_public_key : undefined;
       peers.push({ node: n.name, endpoint: n.internal_ip, publicKey, nextPublicKey: next, podCidrs: [...n.pod_cidrs] });
     }
