@@ -60,6 +60,8 @@ export class NodeTunnelManager {
   #latest: TunnelInputs | undefined;
   #applying: Promise<void> | undefined;
   #hbonePort = 0;
+  /** The peers last given to the WireGuard tunnel (JSON). */
+  #appliedPeers = '';
   #own: NodeInfo__Output | undefined;
   #publishing = false;
   #publishAgain = false;
@@ -123,9 +125,16 @@ export class NodeTunnelManager {
     } else if (mode === 'wireguard') {
       if (!this.#tunnels.wireguard) {
         this.#tunnels.wireguard = await WireGuardTunnel.start({ log: this.#log });
+        this.#appliedPeers = '';
         this.#startRotation();
       }
-      await this.#tunnels.wireguard.setPeers(this.#peers(inputs.nodeConfig));
+      // most updates are workloads and policies: the peers change only with the nodes and their keys
+      const peers = this.#peers(inputs.nodeConfig);
+      const key = JSON.stringify(peers);
+      if (key !== this.#appliedPeers) {
+        await this.#tunnels.wireguard.setPeers(peers);
+        this.#appliedPeers = key;
+      }
       this.#own = inputs.nodeConfig.nodes.find((n) => n.name === this.#options.node);
       if (this.#own?.wireguard_next_public_key && this.#own.wireguard_next_public_key === this.#tunnels.wireguard.nextPublicKey) this.#echo?.();
       if (!this.#published()) this.#publish();
