@@ -52,13 +52,6 @@ static __always_inline struct skf_ct_value *ct_lookup_at(struct skf_tuple *key, 
 	return v;
 }
 
-static __always_inline struct skf_ct_value *ct_lookup(struct skf_tuple *key, __u8 tcp_flags)
-{
-	__u64 now = 0;
-
-	return ct_lookup_at(key, tcp_flags, &now);
-}
-
 static __always_inline __u64 ct_lifetime(__u8 proto, __u16 flags)
 {
 	if (proto != IPPROTO_TCP_)
@@ -92,14 +85,6 @@ static __always_inline void ct_account_at(struct skf_ct_value *v, const struct s
 	/* a closing entry keeps the deadline set by the first FIN/RST */
 	if (!(was & CT_F_CLOSING))
 		v->expires = ct_now(now) + ct_lifetime(p->t.proto, flags);
-}
-
-static __always_inline void ct_account(struct skf_ct_value *v, const struct skf_pkt *p, __u32 len,
-				       int reply)
-{
-	__u64 now = 0;
-
-	ct_account_at(v, p, len, reply, &now);
 }
 
 /* A SERVICE entry lives as long as its flow's egress entry (which replies keep up to date too)

@@ -198,9 +198,9 @@ static __noinline int from_endpoint(struct __sk_buff *skb, struct skf_pkt *p,
 	/* a reply of a flow that entered this pod; one a socket of this node opened (the proxy,
 	 * the HBONE inbound from the client's address) goes to that socket, never off the node */
 	tuple_reverse(&p->t, &key, CT_SCOPE_INGRESS);
-	ct = ct_lookup(&key, 0);
+	ct = ct_lookup_at(&key, 0, &now);
 	if (ct) {
-		ct_account(ct, p, skb->len, 1);
+		ct_account_at(ct, p, skb->len, 1, &now);
 		if (!(ct->flags & CT_F_FROM_PROXY) || p->t.proto != IPPROTO_TCP_)
 			return forward(ifindex, p, &p->t.daddr, dst);
 		if (local_reply_assign(skb, &p->t) < 0)

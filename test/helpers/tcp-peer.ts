@@ -21,7 +21,8 @@ import type { NetnsFixture } from './netns.js';
 const script = fileURLToPath(import.meta.url);
 
 function lines(socket: Socket, onLine: (line: string) => void): void {
-  createInterface({ input: socket }).on('line', onLine);
+  // readline re-emits the socket's errors (a reset by the client): the socket's own handler closes it
+  createInterface({ input: socket }).on('line', onLine).on('error', () => undefined);
 }
 
 function serve(port: number, name: string): void {
