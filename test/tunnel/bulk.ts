@@ -3,8 +3,8 @@
 //   server PORT           per connection: SHA-256 of every byte received; at the client's FIN it
 //                         replies "<bytes> <sha256>" and closes. Prints "listening".
 //   send HOST PORT BYTES CONNS [PACE_MS]
-//                         CONNS concurrent connections, each sending BYTES random bytes that start
-//                         with PLAINTEXT_MARKER (PACE_MS between 64 KiB chunks, to stretch a
+//                         CONNS concurrent connections, each sending BYTES random bytes with
+//                         PLAINTEXT_MARKER at every MARKER_EVERY bytes (PACE_MS between 64 KiB chunks, to stretch a
 //                         transfer over time); each compares the server's reply with its own count
 //                         and hash. Prints one JSON line {connections, ok, bytes, errors}.
 import { createHash, randomBytes } from 'node:crypto';
@@ -16,8 +16,10 @@ import type { NetnsFixture } from '../helpers/netns.js';
 import { LineReader } from '../helpers/tcp-peer.js';
 
 const script = fileURLToPath(import.meta.url);
-/** Sent at the start of every transfer: a capture that contains it saw plaintext. */
+/** Written all through every transfer: a capture that contains it saw plaintext. */
 export const PLAINTEXT_MARKER = 'SKIFF-PLAINTEXT-MARKER-7f3a9c';
+/** In every TCP segment, so a capture that drops packets under load still holds the marker. */
+const MARKER_EVERY = 1024;
 const CHUNK = 64 * 1024;
 
 function serve(port: number): void {
@@ -51,7 +53,7 @@ async function sendOne(host: string, port: number, total: number, paceMs: number
   let sent = 0;
   while (sent < total) {
     const chunk = randomBytes(Math.min(CHUNK, total - sent));
-    if (sent === 0) chunk.write(PLAINTEXT_MARKER.repeat(8).slice(0, chunk.length));
+    for (let at = 0; at < chunk.length; at += MARKER_EVERY) chunk.write(PLAINTEXT_MARKER, at);
     hash.update(chunk);
     sent += chunk.length;
     if (socket.destroyed) break;
