@@ -119,7 +119,11 @@ export class RedirectorAgent {
     ensureBpffs();
     mkdirSync(this.pinRoot, { recursive: true });
     ensureBpffs(this.pinRoot);
-    this.#object = loadDatapath({ pinRoot: this.pinRoot, maxEntries: options.maxEntries });
+    this.#object = loadDatapath({
+      pinRoot: this.pinRoot,
+      maxEntries: options.maxEntries,
+      onMigrated: (copied) => this.log.info({ copied }, 'pinned maps of an earlier datapath layout migrated, entries kept'),
+    });
     this.#maps = Object.fromEntries(MAP_KINDS.map((k) => [k, this.#object.map(MAP_NAMES[k])])) as Record<MapKind, BpfMap>;
     this.#reconciler = new Reconciler(this.#maps);
     this.#desired = new DesiredState(
