@@ -228,3 +228,26 @@ test('an Any converted from object form is checked without decoding; bytes repla
   assert.equal(anyContentsOf(any), undefined);
   assertFound(validateResource(LISTENER_TYPE, encoded), 'filter_chains[0].filters[0].typed_config', 'any.decode');
 });
+
+test('a deeply frozen typed config is converted once and shared; any other is converted each time', () => {
+  const type = typeOf(LISTENER_TYPE);
+  const filter = (typedConfig: Obj) => ({ name: 'skiff', filter_chains: [{ filters: [{ name: 'hcm', typed_config: typedConfig }] }] });
+  const hcm = (router: Obj) => ({
+    '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+    stat_prefix: 'x',
+    rds: { route_config_name: 'r', config_source: { ads: {} } },
+    http_filters: [{ name: 'router', typed_config: router }],
+  });
+  const routerOf = (listener: object) => {
+    const chain = (listener as { filter_chains: { filters: { typed_config: object }[] }[] }).filter_chains[0];
+    const contents = anyContentsOf(chain.filters[0].typed_config) as unknown as { http_filters: { typed_config: object }[] };
+    return contents.http_filters[0].typed_config;
+  };
+  const constant = Object.freeze({ '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' });
+  assert.equal(routerOf(type.fromObject(filter(hcm(constant)))), routerOf(type.fromObject(filter(hcm(constant)))));
+  const plain = { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' };
+  assert.notEqual(routerOf(type.fromObject(filter(hcm(plain)))), routerOf(type.fromObject(filter(hcm(plain)))));
+  const shallow = Object.freeze({ '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router', suppress_envoy_headers: true, upstream_log: [] });
+  assert.notEqual(routerOf(type.fromObject(filter(hcm(shallow)))), routerOf(type.fromObject(filter(hcm(shallow)))), 'frozen only on top: not shared');
+  assert.deepEqual(validateResource(LISTENER_TYPE, type.fromObject(filter(hcm(constant)))), []);
+});

@@ -3,16 +3,16 @@
 // default chain), and the proxyless clients' `host:port` API listeners.
 import { ADS_CONFIG_SOURCE } from './clusters.js';
 import { PASSTHROUGH_CLUSTER } from './constants.js';
-import type { Json } from './types.js';
+import { frozen, type Json } from './types.js';
 import { XDS_CLUSTER } from '../../envoy/bootstrap.js';
 
 const HCM_TYPE = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 const TCP_PROXY_TYPE = 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
 
-export const ROUTER_FILTER: Json = {
+export const ROUTER_FILTER: Json = frozen({
   name: 'envoy.filters.http.router',
   typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' },
-};
+});
 
 export const TRANSPARENT_LISTENER = 'skiff-transparent';
 
@@ -20,13 +20,13 @@ export const TRANSPARENT_LISTENER = 'skiff-transparent';
  * Every request's access log entry to the control plane over gRPC ALS (its AccessLogService on the
  * xDS port, reached through the bootstrap's xDS cluster), for `skiff observe`'s L7 lines.
  */
-export const GRPC_ACCESS_LOG: Json = {
+export const GRPC_ACCESS_LOG: Json = frozen({
   name: 'envoy.access_loggers.http_grpc',
   typed_config: {
     '@type': 'type.googleapis.com/envoy.extensions.access_loggers.grpc.v3.HttpGrpcAccessLogConfig',
     common_config: { log_name: 'skiff', transport_api_version: 'V3', grpc_service: { envoy_grpc: { cluster_name: XDS_CLUSTER } } },
   },
-};
+});
 
 /**
  * An HTTP connection manager (HTTP/1.1 and HTTP/2 by codec sniffing) routing by RDS `routeName`,

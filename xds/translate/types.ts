@@ -5,6 +5,15 @@
 /** An Envoy message as a plain object: proto field names, enums by name, Any as `{ '@type', ... }`. */
 export type Json = { [field: string]: unknown };
 
+/**
+ * A constant part of Envoy messages, frozen all the way down: shared by every message that uses
+ * it, it cannot be changed through one of them (and its typed config is converted only once).
+ */
+export function frozen<T extends object>(value: T): T {
+  for (const inner of Object.values(value)) if (typeof inner === 'object' && inner !== null) frozen(inner);
+  return Object.freeze(value);
+}
+
 export interface TranslateIssue {
   /** Object key of the mesh object at fault (`HTTPRoute/shop/orders-canary`), or the resource name. */
   object: string;

@@ -83,6 +83,8 @@ function resolveAnyByUrl(root: protobuf.Root): void {
   const any = root.lookupType('google.protobuf.Any').setup();
   const convert = any.fromObject;
   const fromObject = (object: { [k: string]: unknown }, depth?: number): protobuf.Message => {
+    const reused = frozenAnys.get(object);
+    if (reused) return reused;
     const url = object['@type'];
     const type = typeof url === 'string' && url.includes('/') && !url.startsWith('.') ? typeForUrl(url) : undefined;
     if (!type || (depth ?? 0) > protobuf.util.recursionLimit) return convert(object, depth);
@@ -90,9 +92,21 @@ function resolveAnyByUrl(root: protobuf.Root): void {
     const value = type.encode(contents).finish();
     const message = any.create({ type_url: url, value });
     anyContents.set(message, { value, contents });
+    if (Object.isFrozen(object) && deeplyFrozen(object)) frozenAnys.set(object, message);
     return message;
   };
   any.fromObject = fromObject as typeof any.fromObject;
+}
+
+/**
+ * Anys converted from deeply frozen objects (constant typed configs such as the router filter's,
+ * in every HTTP connection manager): converted once, the one message shared by every parent.
+ */
+const frozenAnys = new WeakMap<object, protobuf.Message>();
+
+function deeplyFrozen(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return true;
+  return Object.isFrozen(value) && Object.values(value).every(deeplyFrozen);
 }
 
 /** Each Any converted from object form: the message its bytes were encoded from. */
