@@ -143,21 +143,42 @@ export class MeshStore {
         continue;
       }
       const before = this.seen[index] as ReadonlyMap<string, MeshObject>;
-      for (const [key, object] of now) if (before.get(key) !== object) candidates.add(key);
-      for (const key of before.keys()) if (!now.has(key)) candidates.add(key);
+      if (before.size === 0) {
+        for (const key of now.keys()) candidates.add(key);
+      } else {
+        for (const [key, object] of now) if (before.get(key) !== object) candidates.add(key);
+        for (const key of before.keys()) if (!now.has(key)) candidates.add(key);
+      }
       // A copy: sources may change their map in place (the Kubernetes informers do).
       this.seen[index] = new Map(now);
     }
     this.changedSources.clear();
     const updates = new Map<string, MeshObject | undefined>();
     for (const key of candidates) {
-      const holders = this.seen.map((objects, index) => (objects.has(key) ? index : -1)).filter((i) => i >= 0);
-      const winner = holders.length > 0 ? (this.seen[holders[holders.length - 1] as number] as ReadonlyMap<string, MeshObject>).get(key) : undefined;
-      this.noteConflict(key, holders);
+      const winner = this.winnerOf(key);
+      if (this.sources.length > 1) this.noteConflict(key, this.holdersOf(key));
       if (this.merged.get(key) !== winner) updates.set(key, winner);
     }
     this.merged = this.merged.update(updates);
-    return new Set(updates.keys());
+    return candidates.size === updates.size ? candidates : new Set(updates.keys());
+  }
+
+  /** The object in force for a key: the one of the last source holding it. */
+  private winnerOf(key: string): MeshObject | undefined {
+    for (let index = this.seen.length - 1; index >= 0; index--) {
+      const object = (this.seen[index] as ReadonlyMap<string, MeshObject>).get(key);
+      if (object !== undefined) return object;
+    }
+    return undefined;
+  }
+
+  /** The indexes of the sources holding a key. */
+  private holdersOf(key: string): number[] {
+    const holders: number[] = [];
+    this.seen.forEach((objects, index) => {
+      if (objects.has(key)) holders.push(index);
+    });
+    return holders;
   }
 
   private noteConflict(key: string, holders: number[]): void {

@@ -14,7 +14,9 @@ import type { Policy, PolicyContext } from './policies.js';
 import { compareGrpc, compareHttp, computeRoute } from './routes.js';
 import type { Route, RouteContext, RouteContribution } from './routes.js';
 import { buildServiceView, podIps, podReady, routeSignature } from './services.js';
-import { BuildState, GLOBAL_KINDS, USE_WAYPOINT_LABEL, addTo, removeFrom } from './state.js';
+import type { Mutable } from './services.js';
+import { BuildState, GLOBAL_KINDS, USE_WAYPOINT_LABEL } from './state.js';
+import { sortStrings, sortedStrings } from './sorted.js';
 import { usable } from './usable.js';
 import type {
   AttachedGrpcMatch,
@@ -58,18 +60,15 @@ function serviceOfSlice(slice: EndpointSlice | undefined): string | undefined {
 
 function selectorOf(service: Service | undefined): Labels | undefined {
   const selector = service?.spec?.selector;
-  return selector && Object.keys(selector).length > 0 ? selector : undefined;
+  if (selector) for (const key in selector) if (Object.hasOwn(selector, key)) return selector;
+  return undefined;
 }
 
-function selectorPairKey(namespace: string, key: string, value: string): string {
-  return `${namespace}|${key}=${value}`;
-}
-
-function firstSelectorPair(service: Service): string | undefined {
-  const selector = selectorOf(service);
-  if (!selector) return undefined;
-  const key = Object.keys(selector).sort()[0] as string;
-  return selectorPairKey(service.metadata.namespace ?? '', key, selector[key] as string);
+/** The smallest key of a selector: a service is indexed under that one pair of its selector. */
+function firstKey(selector: Labels): string {
+  let first: string | undefined;
+  for (const key in selector) if (first === undefined || key < first) first = key;
+  return first as string;
 }
 
 function isWorkloadPod(pod: Pod | undefined): pod is Pod {
@@ -85,6 +84,11 @@ function changedKeys(objects: ReadonlyMap<string, MeshObject>, before: ReadonlyM
 
 function kindOfKey(key: string): string {
   return key.slice(0, key.indexOf('/'));
+}
+
+function touchesGlobalKind(keys: Iterable<string>): boolean {
+  for (const key of keys) if (GLOBAL_KINDS.has(kindOfKey(key))) return true;
+  return false;
 }
 
 /** One build: the dirty sets of each step and the changes to the output maps. */
@@ -140,14 +144,13 @@ class Build {
    * becomes an issue on the object, and the unit is left out of the snapshot.
    */
   guard<T>(step: string, object: string, compute: () => T): T | undefined {
-    const unit = `broken:${step}:${object}`;
     try {
       const result = compute();
-      if (this.state.issuesByUnit.has(unit)) this.setIssues(unit, []);
+      this.clearLeftOut(`broken:${step}:`, object);
       return result;
     } catch (err) {
       const message = `left out of the ${step} view: ${err instanceof Error ? err.message : String(err)}`;
-      this.setIssues(unit, [{ severity: 'error', source: 'snapshot', object, message }]);
+      this.leaveOut(`broken:${step}:${object}`, [{ severity: 'error', source: 'snapshot', object, message }]);
       return undefined;
     }
   }
@@ -155,10 +158,24 @@ class Build {
   /** The object when it has the minimal shape every step relies on; otherwise an issue. */
   private usable(key: string, object: MeshObject | undefined): MeshObject | undefined {
     const ok = usable(object);
-    const unit = `unusable:${key}`;
-    if (object !== undefined && !ok) this.setIssues(unit, [{ severity: 'error', source: 'snapshot', object: key, message: 'left out: metadata.name, namespace or labels are not of the right type' }]);
-    else if (this.state.issuesByUnit.has(unit)) this.setIssues(unit, []);
+    if (object !== undefined && !ok) {
+      this.leaveOut(`unusable:${key}`, [{ severity: 'error', source: 'snapshot', object: key, message: 'left out: metadata.name, namespace or labels are not of the right type' }]);
+    } else {
+      this.clearLeftOut('unusable:', key);
+    }
     return ok;
+  }
+
+  private leaveOut(unit: string, issues: readonly ConfigIssue[]): void {
+    this.state.leftOut.add(unit);
+    this.setIssues(unit, issues);
+  }
+
+  /** Drops the issue of a unit left out before (its name is only built when some unit is). */
+  private clearLeftOut(prefix: string, object: string): void {
+    if (this.state.leftOut.size === 0) return;
+    const unit = prefix + object;
+    if (this.state.leftOut.delete(unit)) this.setIssues(unit, []);
   }
 
   // ---- step 1: raw indexes
@@ -200,10 +217,12 @@ class Build {
     const s = this.state;
     if (!this.oldPods.has(key)) this.oldPods.set(key, before);
     const namespace = key.slice(0, key.indexOf('/'));
-    for (const [k, v] of Object.entries(before?.metadata.labels ?? {})) removeFrom(s.podsBySelectorPair, selectorPairKey(namespace, k, v), key);
+    const oldLabels = before?.metadata.labels ?? {};
+    for (const k in oldLabels) s.podsBySelectorPair.delete(namespace, k, oldLabels[k] as string, key);
     if (after) {
       s.pods.set(key, after);
-      for (const [k, v] of Object.entries(after.metadata.labels ?? {})) addTo(s.podsBySelectorPair, selectorPairKey(namespace, k, v), key);
+      const labels = after.metadata.labels ?? {};
+      for (const k in labels) s.podsBySelectorPair.add(namespace, k, labels[k] as string, key);
     } else {
       s.pods.delete(key);
     }
@@ -213,12 +232,10 @@ class Build {
   private applyService(key: string, before: Service | undefined, after: Service | undefined): void {
     const s = this.state;
     if (!this.oldServices.has(key)) this.oldServices.set(key, before);
-    const oldPair = before ? firstSelectorPair(before) : undefined;
-    if (oldPair) removeFrom(s.servicesBySelectorPair, oldPair, key);
+    this.indexSelector(key, before, false);
     if (after) {
       s.services.set(key, after);
-      const pair = firstSelectorPair(after);
-      if (pair) addTo(s.servicesBySelectorPair, pair, key);
+      this.indexSelector(key, after, true);
     } else {
       s.services.delete(key);
     }
@@ -226,18 +243,27 @@ class Build {
     if (!before !== !after || JSON.stringify(selectorOf(before)) !== JSON.stringify(selectorOf(after))) this.selectorChangedServices.add(key);
   }
 
+  private indexSelector(key: string, service: Service | undefined, present: boolean): void {
+    const selector = selectorOf(service);
+    if (!selector) return;
+    const namespace = (service as Service).metadata.namespace ?? '';
+    const first = firstKey(selector);
+    if (present) this.state.servicesBySelectorPair.add(namespace, first, selector[first] as string, key);
+    else this.state.servicesBySelectorPair.delete(namespace, first, selector[first] as string, key);
+  }
+
   private applySlice(key: string, before: EndpointSlice | undefined, after: EndpointSlice | undefined): void {
     const s = this.state;
     const oldService = serviceOfSlice(before);
     const newService = serviceOfSlice(after);
     if (oldService) {
-      removeFrom(s.slicesByService, oldService, key);
+      s.slicesByService.delete(oldService, key);
       this.dirtyServices.add(oldService);
     }
     if (after) s.slices.set(key, after);
     else s.slices.delete(key);
     if (newService) {
-      addTo(s.slicesByService, newService, key);
+      s.slicesByService.add(newService, key);
       this.dirtyServices.add(newService);
     }
   }
@@ -246,22 +272,25 @@ class Build {
   /** Services of a namespace whose selector matches the labels. */
   servicesSelecting(namespace: string, labels: Labels): string[] {
     const s = this.state;
-    const out = new Set<string>();
-    for (const [key, value] of Object.entries(labels)) {
-      for (const service of s.servicesBySelectorPair.get(selectorPairKey(namespace, key, value)) ?? []) {
+    const out: string[] = [];
+    for (const key in labels) {
+      const services = s.servicesBySelectorPair.get(namespace, key, labels[key] as string);
+      if (!services) continue;
+      for (const service of services) {
         const selector = selectorOf(s.services.get(service));
-        if (selector && matchesMap(selector, labels)) out.add(service);
+        if (selector && matchesMap(selector, labels)) out.push(service);
       }
     }
-    return [...out].sort();
+    // A service is indexed under its first selector pair only, so it is found once.
+    return sortStrings(out);
   }
 
   private podsSelectedBy(service: Service | undefined): Pod[] {
     const selector = selectorOf(service);
-    const pair = service ? firstSelectorPair(service) : undefined;
-    if (!selector || !pair) return [];
+    if (!selector) return [];
+    const first = firstKey(selector);
     const out: Pod[] = [];
-    for (const key of this.state.podsBySelectorPair.get(pair) ?? []) {
+    for (const key of this.state.podsBySelectorPair.get((service as Service).metadata.namespace ?? '', first, selector[first] as string) ?? []) {
       const pod = this.state.pods.get(key) as Pod;
       if (matchesMap(selector, pod.metadata.labels ?? {})) out.push(pod);
     }
@@ -331,11 +360,11 @@ class Build {
         this.membershipChanged.add(key);
         this.previousIdentity.set(key, before?.identity);
         if (before) {
-          removeFrom(s.identityWorkloads, before.identity, key);
+          s.identityWorkloads.delete(before.identity, key);
           this.identityChanged.add(before.identity);
         }
         if (view) {
-          addTo(s.identityWorkloads, view.identity, key);
+          s.identityWorkloads.add(view.identity, key);
           this.identityChanged.add(view.identity);
         }
       }
@@ -353,7 +382,7 @@ class Build {
               id,
               namespace: labels['io.kubernetes.pod.namespace'] ?? '',
               labels,
-              workloads: Object.freeze([...(s.identityWorkloads.get(id) ?? [])].sort()),
+              workloads: Object.freeze(sortedStrings(s.identityWorkloads.get(id))),
             })
           : undefined,
       );
@@ -364,25 +393,20 @@ class Build {
   private workloadView(key: string, pod: Pod, identity: number): WorkloadView {
     const namespace = pod.metadata.namespace ?? '';
     const serviceAccount = serviceAccountOf(pod);
-    const containerPorts = (pod.spec?.containers ?? []).flatMap((c) =>
-      (c.ports ?? []).map((p) => Object.freeze({ ...(p.name ? { name: p.name } : {}), port: p.containerPort, protocol: p.protocol ?? 'TCP' })),
-    );
-    return Object.freeze({
-      key,
-      namespace,
-      name: pod.metadata.name,
-      ...(pod.metadata.uid ? { uid: pod.metadata.uid } : {}),
-      ips: Object.freeze(podIps(pod)),
-      ...(pod.spec?.nodeName ? { nodeName: pod.spec.nodeName } : {}),
-      labels: sortedLabels(pod.metadata.labels),
-      serviceAccount,
-      spiffeId: `spiffe://${this.state.meshConfig.trustDomain}/ns/${namespace}/sa/${serviceAccount}`,
-      identity,
-      phase: pod.status?.phase ?? '',
-      ready: podReady(pod),
-      containerPorts: Object.freeze(containerPorts),
-      services: Object.freeze(this.servicesSelecting(namespace, pod.metadata.labels ?? {})),
-    });
+    // Fields are assigned one by one, optional ones only when present (no spreads: 10,000s of pods).
+    const view: Mutable<WorkloadView> = { key, namespace, name: pod.metadata.name } as Mutable<WorkloadView>;
+    if (pod.metadata.uid) view.uid = pod.metadata.uid;
+    view.ips = Object.freeze(podIps(pod));
+    if (pod.spec?.nodeName) view.nodeName = pod.spec.nodeName;
+    view.labels = sortedLabels(pod.metadata.labels);
+    view.serviceAccount = serviceAccount;
+    view.spiffeId = `spiffe://${this.state.meshConfig.trustDomain}/ns/${namespace}/sa/${serviceAccount}`;
+    view.identity = identity;
+    view.phase = pod.status?.phase ?? '';
+    view.ready = podReady(pod);
+    view.containerPorts = containerPortsOf(pod);
+    view.services = Object.freeze(this.servicesSelecting(namespace, pod.metadata.labels ?? {}));
+    return Object.freeze(view);
   }
 
   // ---- step 3: services
@@ -425,12 +449,12 @@ class Build {
     const s = this.state;
     const service = s.services.get(key);
     const refs = s.serviceRefs.get(key);
-    for (const address of refs?.addresses ?? []) removeFrom(s.servicesByAddress, address, key);
-    for (const pod of refs?.pods ?? []) removeFrom(s.servicesByEndpointPod, pod, key);
+    for (const address of refs?.addresses ?? []) s.servicesByAddress.delete(address, key);
+    for (const pod of refs?.pods ?? []) s.servicesByEndpointPod.delete(pod, key);
     s.serviceRefs.delete(key);
     if (!service) return undefined;
     const addresses: string[] = [];
-    const slices = [...(s.slicesByService.get(key) ?? [])].sort().map((k) => s.slices.get(k) as EndpointSlice);
+    const slices = sortedStrings(s.slicesByService.get(key)).map((k) => s.slices.get(k) as EndpointSlice);
     const waypoint = this.waypointOf(service);
     const view = buildServiceView({
       service,
@@ -447,8 +471,8 @@ class Build {
     // Only a service without selector takes its workload list from its endpoints' pods.
     const pods = new Set<string>();
     if (!view.selector) for (const port of view.ports) for (const endpoint of port.endpoints) if (endpoint.pod) pods.add(endpoint.pod);
-    for (const address of addresses) addTo(s.servicesByAddress, address, key);
-    for (const pod of pods) addTo(s.servicesByEndpointPod, pod, key);
+    for (const address of addresses) s.servicesByAddress.add(address, key);
+    for (const pod of pods) s.servicesByEndpointPod.add(pod, key);
     s.serviceRefs.set(key, { addresses, pods: [...pods] });
     return view;
   }
@@ -465,9 +489,9 @@ class Build {
     const views = new Map<string, ReturnType<typeof computeRoute>['view'] | undefined>();
     for (const key of this.dirtyRoutes) {
       const before = s.routeResults.get(key);
-      for (const service of before?.refs ?? []) removeFrom(s.routesByService, service, key);
+      for (const service of before?.refs ?? []) s.routesByService.delete(service, key);
       for (const port of before?.contributions.keys() ?? []) {
-        removeFrom(s.routesByPort, port, key);
+        s.routesByPort.delete(port, key);
         dirtyPorts.add(port);
       }
       const route = s.routes.get(key);
@@ -485,9 +509,9 @@ class Build {
       }
       s.routeResults.set(key, result);
       views.set(key, result.view);
-      for (const service of result.refs) addTo(s.routesByService, service, key);
+      for (const service of result.refs) s.routesByService.add(service, key);
       for (const port of result.contributions.keys()) {
-        addTo(s.routesByPort, port, key);
+        s.routesByPort.add(port, key);
         dirtyPorts.add(port);
       }
       this.setIssues(`route:${key}`, result.issues);
@@ -542,8 +566,8 @@ class Build {
     for (const key of this.dirtyPolicies) {
       const before = s.policyResults.get(key);
       s.selectors.release(key);
-      for (const id of before?.policy.selectedIdentities ?? []) removeFrom(s.policiesByIdentity, id, key);
-      for (const service of before?.services ?? []) removeFrom(s.policiesByService, service, key);
+      for (const id of before?.policy.selectedIdentities ?? []) s.policiesByIdentity.delete(id, key);
+      for (const service of before?.services ?? []) s.policiesByService.delete(service, key);
       for (const w of before?.policy.selectedWorkloads ?? []) this.dirtyWorkloadPolicies.add(w);
       s.namedEgressPolicies.delete(key);
       const policy = s.policyObjects.get(key);
@@ -567,8 +591,8 @@ class Build {
       }
       s.policyResults.set(key, result);
       views.set(key, result.policy);
-      for (const id of result.policy.selectedIdentities) addTo(s.policiesByIdentity, id, key);
-      for (const service of result.services) addTo(s.policiesByService, service, key);
+      for (const id of result.policy.selectedIdentities) s.policiesByIdentity.add(id, key);
+      for (const service of result.services) s.policiesByService.add(service, key);
       for (const w of result.policy.selectedWorkloads) this.dirtyWorkloadPolicies.add(w);
       if (result.namedEgress) s.namedEgressPolicies.add(key);
       this.setIssues(`policy:${key}`, result.issues);
@@ -589,7 +613,7 @@ class Build {
         views.set(key, undefined);
         continue;
       }
-      const selecting: SelectingPolicy[] = [...(s.policiesByIdentity.get(workload.identity) ?? [])].sort().map((p) => {
+      const selecting: SelectingPolicy[] = sortedStrings(s.policiesByIdentity.get(workload.identity)).map((p) => {
         const result = s.policyResults.get(p) as NonNullable<ReturnType<typeof s.policyResults.get>>;
         return { key: p, layer: result.policy.layer, groups: result.groups };
       });
@@ -624,7 +648,7 @@ class Build {
       const before = s.serviceL7.get(key);
       for (const port of before?.ports ?? []) servicePorts.set(port.key, undefined);
       for (const workload of workloadsOf(before?.marks)) {
-        removeFrom(s.l7ServicesByWorkload, workload, key);
+        s.l7ServicesByWorkload.delete(workload, key);
         this.dirtyL7Workloads.add(workload);
       }
       const view = s.out.services.get(key);
@@ -633,12 +657,14 @@ class Build {
         continue;
       }
       const result = this.guard('L7', `Service/${key}`, () => serviceL7(view, (port) => s.out.attachments.get(port)));
-      if (!result || result.ports.length === 0) s.serviceL7.delete(key);
-      if (!result) continue;
-      else s.serviceL7.set(key, result);
+      if (!result || result.ports.length === 0) {
+        s.serviceL7.delete(key);
+        continue;
+      }
+      s.serviceL7.set(key, result);
       for (const port of result.ports) servicePorts.set(port.key, port);
       for (const workload of workloadsOf(result.marks)) {
-        addTo(s.l7ServicesByWorkload, workload, key);
+        s.l7ServicesByWorkload.add(workload, key);
         this.dirtyL7Workloads.add(workload);
       }
     }
@@ -648,11 +674,11 @@ class Build {
     for (const workload of this.dirtyL7Workloads) {
       for (const key of s.l7KeysByWorkload.get(workload) ?? []) entries.set(key, undefined);
       const marks: Marks = new Map();
-      for (const service of [...(s.l7ServicesByWorkload.get(workload) ?? [])].sort()) {
+      for (const service of sortedStrings(s.l7ServicesByWorkload.get(workload))) {
         for (const [key, mark] of s.serviceL7.get(service)?.marks.get(workload) ?? []) {
           const merged = marks.get(key);
           if (merged) merged.reasons.push(...mark.reasons.filter((r) => !merged.reasons.some((m) => m.source === r.source && m.detail === r.detail)));
-          else marks.set(key, { ...mark, reasons: [...mark.reasons] });
+          else marks.set(key, { workload: mark.workload, port: mark.port, protocol: mark.protocol, reasons: [...mark.reasons] });
         }
       }
       const policy = s.out.workloadPolicies.get(workload);
@@ -696,6 +722,20 @@ class Build {
     s.issueList = Object.freeze(all.map((i) => Object.freeze(i)));
     return s.issueList;
   }
+}
+
+function containerPortsOf(pod: Pod): WorkloadView['containerPorts'] {
+  const out: WorkloadView['containerPorts'][number][] = [];
+  for (const container of pod.spec?.containers ?? []) {
+    for (const port of container.ports ?? []) {
+      const view: Mutable<WorkloadView['containerPorts'][number]> = {} as Mutable<WorkloadView['containerPorts'][number]>;
+      if (port.name) view.name = port.name;
+      view.port = port.containerPort;
+      view.protocol = port.protocol ?? 'TCP';
+      out.push(Object.freeze(view));
+    }
+  }
+  return Object.freeze(out);
 }
 
 function serviceAccountOf(pod: Pod): string {
@@ -756,11 +796,11 @@ function fresh(objects: ReadonlyMap<string, MeshObject>): Build {
 export function buildSnapshot(objects: ReadonlyMap<string, MeshObject>, previous?: MeshSnapshot, options: BuildOptions = {}): MeshSnapshot {
   const prior = previous ? states.get(previous) : undefined;
   let build: Build | undefined;
-  if (prior && prior.owner === previous) {
+  // A previous snapshot of no objects (the store's first) has nothing to share: build afresh.
+  if (prior && prior.owner === previous && prior.objects.size > 0) {
     prior.owner = undefined;
     const keys = options.changedKeys ? new Set(options.changedKeys) : changedKeys(objects, prior.objects);
-    const global = [...keys].some((k) => GLOBAL_KINDS.has(kindOfKey(k)));
-    if (!global) build = run(prior, objects, keys, false);
+    if (!touchesGlobalKind(keys)) build = run(prior, objects, keys, false);
   }
   build ??= fresh(objects);
   const s = build.state;

@@ -23,22 +23,25 @@ function isL7Rule(rule: PolicyRule): boolean {
 
 /** The workload ports that an ingress L7 rule (CNP rules.http, Istio operations) selects. */
 export function policyMarks(policy: WorkloadPolicy, marks: Marks): void {
-  for (const rule of [...policy.ingress.rules, ...policy.authorization.rules]) {
-    if (!isL7Rule(rule)) continue;
-    const reason: L7Reason = Object.freeze({
-      kind: 'l7-policy',
-      source: rule.origin.policy,
-      detail: `${rule.origin.policy} ${rule.origin.field} has L7 rules`,
-    });
-    if (rule.ports.length === 0) mark(marks, policy.workload, 0, 'TCP', reason);
-    for (const range of rule.ports) {
-      if (range.protocol !== 'TCP' && range.protocol !== 'ANY') continue;
-      if (range.port === 0 || range.endPort - range.port > MAX_RANGE_MARKS) {
-        mark(marks, policy.workload, 0, 'TCP', reason);
-        continue;
-      }
-      for (let port = range.port; port <= range.endPort; port++) mark(marks, policy.workload, port, 'TCP', reason);
+  for (const rule of policy.ingress.rules) if (isL7Rule(rule)) markRule(policy.workload, rule, marks);
+  for (const rule of policy.authorization.rules) if (isL7Rule(rule)) markRule(policy.workload, rule, marks);
+}
+
+/** Marks the ports an L7 rule selects on one workload. */
+function markRule(workload: string, rule: PolicyRule, marks: Marks): void {
+  const reason: L7Reason = Object.freeze({
+    kind: 'l7-policy',
+    source: rule.origin.policy,
+    detail: `${rule.origin.policy} ${rule.origin.field} has L7 rules`,
+  });
+  if (rule.ports.length === 0) mark(marks, workload, 0, 'TCP', reason);
+  for (const range of rule.ports) {
+    if (range.protocol !== 'TCP' && range.protocol !== 'ANY') continue;
+    if (range.port === 0 || range.endPort - range.port > MAX_RANGE_MARKS) {
+      mark(marks, workload, 0, 'TCP', reason);
+      continue;
     }
+    for (let port = range.port; port <= range.endPort; port++) mark(marks, workload, port, 'TCP', reason);
   }
 }
 
@@ -48,8 +51,19 @@ export interface ServiceL7Result {
   readonly marks: ReadonlyMap<string, Marks>;
 }
 
+/** The routes attached to a service port, each once, in attachment order (HTTP, then gRPC). */
+function routesOf(attachment: ServicePortRoutes): Set<string> {
+  const routes = new Set<string>();
+  for (const match of attachment.http) routes.add(match.route);
+  for (const match of attachment.grpc) routes.add(match.route);
+  return routes;
+}
+
+const NO_L7: ServiceL7Result = Object.freeze({ ports: Object.freeze([]), marks: new Map<string, Marks>() });
+
 /** The service ports that need L7 (routes, waypoint) and the workload ports behind them. */
 export function serviceL7(service: ServiceView, attachments: (portKey: string) => ServicePortRoutes | undefined): ServiceL7Result {
+  if (!service.waypoint && !service.ports.some((port) => attachments(servicePortKey(service.key, port.port, port.protocol)))) return NO_L7;
   const ports: ServicePortL7[] = [];
   const marks = new Map<string, Marks>();
   for (const port of service.ports) {
@@ -57,7 +71,7 @@ export function serviceL7(service: ServiceView, attachments: (portKey: string) =
     const reasons: L7Reason[] = [];
     const routes = attachments(key);
     if (routes) {
-      for (const route of new Set([...routes.http, ...routes.grpc].map((m) => m.route))) {
+      for (const route of routesOf(routes)) {
         reasons.push(Object.freeze({ kind: 'route', source: route, detail: `${route} attaches to ${service.key}:${port.port}` }));
       }
     }

@@ -2,6 +2,7 @@
 // and the identity labels of a pod as Cilium derives them (pod labels, namespace, service account,
 // namespace labels).
 import type { LabelSelector } from '../resources.js';
+import { sortStrings } from './sorted.js';
 
 export type Labels = Readonly<Record<string, string>>;
 
@@ -73,24 +74,23 @@ export function selectorUsesKey(selector: LabelSelector, key: string): boolean {
 
 /** `k=v,k=v` with keys sorted: equal label sets give equal strings. */
 export function canonicalLabels(labels: Labels): string {
-  return Object.keys(labels)
-    .sort()
-    .map((k) => `${k}=${labels[k]}`)
-    .join(',');
+  let out = '';
+  for (const key of sortStrings(Object.keys(labels))) out += `${out === '' ? '' : ','}${key}=${labels[key]}`;
+  return out;
 }
 
 /** A sorted copy of a label map (stable JSON output). */
 export function sortedLabels(labels: Labels | undefined): Labels {
   const out: Record<string, string> = {};
-  for (const key of Object.keys(labels ?? {}).sort()) out[key] = (labels as Labels)[key] as string;
+  if (labels) for (const key of sortStrings(Object.keys(labels))) out[key] = labels[key] as string;
   return Object.freeze(out);
 }
 
 /** The identity labels of a pod: what its numeric identity is allocated for. */
 export function identityLabels(namespace: string, serviceAccount: string, podLabels: Labels, namespaceLabels: Labels): Labels {
   const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(podLabels)) if (!PER_POD_LABELS.has(key)) out[key] = value;
-  for (const [key, value] of Object.entries(namespaceLabels)) out[NAMESPACE_LABELS_PREFIX + key] = value;
+  for (const key in podLabels) if (!PER_POD_LABELS.has(key)) out[key] = podLabels[key] as string;
+  for (const key in namespaceLabels) out[NAMESPACE_LABELS_PREFIX + key] = namespaceLabels[key] as string;
   out[NAMESPACE_LABEL] = namespace;
   out[SERVICE_ACCOUNT_LABEL] = serviceAccount;
   return sortedLabels(out);

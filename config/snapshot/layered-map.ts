@@ -24,12 +24,20 @@ export class LayeredMap<K, V> implements ReadonlyMap<K, V> {
     return new LayeredMap<K, V>(new Map(), new Map(), 0);
   }
 
+  /** A first version holding the entries of `entries` whose value is not undefined (one copy). */
+  static of<K, V>(entries: ReadonlyMap<K, V | undefined>): LayeredMap<K, V> {
+    const base = new Map<K, V>();
+    for (const [key, value] of entries) if (value !== undefined) base.set(key, value);
+    return new LayeredMap<K, V>(base, new Map(), base.size);
+  }
+
   /**
    * A new version with `changes` applied: a value sets the key, undefined deletes it. A value
    * structurally equal to the one in place keeps the one in place (and its identity).
    */
   update(changes: ReadonlyMap<K, V | undefined>): LayeredMap<K, V> {
     if (changes.size === 0) return this;
+    if (this.size === 0) return LayeredMap.of(changes);
     let top: Map<K, Slot<V>> | undefined;
     let size = this.size;
     for (const [key, value] of changes) {
@@ -64,17 +72,32 @@ export class LayeredMap<K, V> implements ReadonlyMap<K, V> {
     return this.base.has(key);
   }
 
-  *entries(): MapIterator<[K, V]> {
+  entries(): MapIterator<[K, V]> {
+    if (this.top.size === 0) return this.base.entries();
+    return this.layeredEntries();
+  }
+
+  keys(): MapIterator<K> {
+    if (this.top.size === 0) return this.base.keys();
+    return this.layeredKeys();
+  }
+
+  values(): MapIterator<V> {
+    if (this.top.size === 0) return this.base.values();
+    return this.layeredValues();
+  }
+
+  private *layeredEntries(): MapIterator<[K, V]> {
     for (const entry of this.base) if (!this.top.has(entry[0])) yield entry;
     for (const [key, slot] of this.top) if (slot !== DELETED) yield [key, slot];
   }
 
-  *keys(): MapIterator<K> {
-    for (const [key] of this.entries()) yield key;
+  private *layeredKeys(): MapIterator<K> {
+    for (const [key] of this.layeredEntries()) yield key;
   }
 
-  *values(): MapIterator<V> {
-    for (const [, value] of this.entries()) yield value;
+  private *layeredValues(): MapIterator<V> {
+    for (const [, value] of this.layeredEntries()) yield value;
   }
 
   [Symbol.iterator](): MapIterator<[K, V]> {

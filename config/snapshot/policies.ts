@@ -20,6 +20,7 @@ import type {
 } from '../resources.js';
 import type { IdentitySelector } from './selector-cache.js';
 import { NAMESPACE_LABEL, selectorUsesKey } from './labels.js';
+import { sortedStrings } from './sorted.js';
 import type {
   CidrPeer,
   Direction,
@@ -469,7 +470,7 @@ export function computePolicy(policy: Policy, ctx: PolicyContext): PolicyResult 
     name: policy.metadata.name,
     layer,
     selectedIdentities: Object.freeze(selectedIdentities),
-    selectedWorkloads: Object.freeze([...workloads].sort()),
+    selectedWorkloads: Object.freeze(sortedStrings(workloads)),
     enforces: Object.freeze((['ingress', 'egress'] as const).filter((d) => enforces.has(d))),
     rules: Object.freeze(groups.flatMap((g) => g.rules)),
   });

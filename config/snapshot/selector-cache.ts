@@ -4,6 +4,7 @@
 import type { LabelSelector } from '../resources.js';
 import type { Labels } from './labels.js';
 import { NAMESPACE_LABEL, NAMESPACE_LABELS_PREFIX, SERVICE_ACCOUNT_LABEL, matchesSelector, stripSource } from './labels.js';
+import { LabelPairIndex } from './set-index.js';
 import type { StringMatch } from './types.js';
 
 /** What a policy may select identities by. */
@@ -75,12 +76,15 @@ function scopeOf(selector: IdentitySelector): string {
   return exact ?? '*';
 }
 
-function pair(key: string, value: string): string {
-  return `${key}=${value}`;
+/** A label key and value. */
+type Pair = readonly [key: string, value: string];
+
+function pair(key: string, value: string): Pair {
+  return [key, value];
 }
 
 /** The service account an exact SPIFFE principal names, if it is one. */
-function principalAccount(match: StringMatch, trustDomain: string): string | undefined {
+function principalAccount(match: StringMatch, trustDomain: string): Pair | undefined {
   if (match.type !== 'exact') return undefined;
   const prefix = `spiffe://${trustDomain}/ns/`;
   if (!match.value.startsWith(prefix)) return undefined;
@@ -92,7 +96,7 @@ function principalAccount(match: StringMatch, trustDomain: string): string | und
  * Label pairs of which a matching identity must carry at least one (undefined: no such list,
  * every identity of the scope is a candidate). Used to look candidates up instead of scanning.
  */
-function candidatePairs(selector: IdentitySelector): string[] | undefined {
+function candidatePairs(selector: IdentitySelector): Pair[] | undefined {
   if (selector.kind === 'pods') {
     const labels = selector.podSelector?.matchLabels ?? {};
     const first = Object.keys(labels).sort()[0];
@@ -101,7 +105,7 @@ function candidatePairs(selector: IdentitySelector): string[] | undefined {
   }
   if (selector.principals.length > 0) {
     const accounts = selector.principals.map((m) => principalAccount(m, selector.trustDomain));
-    if (accounts.every((a) => a !== undefined)) return accounts as string[];
+    if (accounts.every((a) => a !== undefined)) return accounts as Pair[];
   }
   if (selector.namespaces.length > 0 && selector.namespaces.every((m) => m.type === 'exact')) {
     return selector.namespaces.map((m) => pair(NAMESPACE_LABEL, m.value));
@@ -123,7 +127,7 @@ export class SelectorCache {
   private readonly usedBy = new Map<string, Set<string>>();
   /** The identities known, and an index of them by label pair. */
   private readonly labels = new Map<number, Labels>();
-  private readonly byPair = new Map<string, Set<number>>();
+  private readonly byPair = new LabelPairIndex<number>();
 
   /** The identities `selector` matches now, sorted; `user` is told of later changes. */
   select(selector: IdentitySelector, user: string): readonly number[] {
@@ -133,8 +137,8 @@ export class SelectorCache {
       const scope = scopeOf(selector);
       entry = { selector, scope, ids: new Set(), users: new Set() };
       const pairs = candidatePairs(selector);
-      const candidates = pairs ? pairs.flatMap((p) => [...(this.byPair.get(p) ?? [])]) : this.labels.keys();
-      for (const id of candidates) if (selectorMatches(selector, this.labels.get(id) as Labels)) entry.ids.add(id);
+      if (pairs) for (const [key, value] of pairs) this.matchAmong(entry, this.byPair.get('', key, value));
+      else this.matchAmong(entry, this.labels.keys());
       this.entries.set(key, entry);
       const scoped = this.byScope.get(scope) ?? new Set();
       scoped.add(entry);
@@ -146,6 +150,10 @@ export class SelectorCache {
     used.add(key);
     if (!entry.sorted) entry.sorted = Object.freeze([...entry.ids].sort((a, b) => a - b));
     return entry.sorted;
+  }
+
+  private matchAmong(entry: Entry, candidates: Iterable<number> | undefined): void {
+    for (const id of candidates ?? []) if (selectorMatches(entry.selector, this.labels.get(id) as Labels)) entry.ids.add(id);
   }
 
   /** Forgets what `user` selected (before it selects anew); unused selectors are dropped. */
@@ -163,15 +171,8 @@ export class SelectorCache {
   /** Records an identity that appeared or disappeared and updates every selector; adds the users affected. */
   identityChanged(id: number, labels: Labels, present: boolean, affected: Set<string>): void {
     for (const key in labels) {
-      const p = pair(key, labels[key] as string);
-      if (present) {
-        let ids = this.byPair.get(p);
-        if (!ids) this.byPair.set(p, (ids = new Set()));
-        ids.add(id);
-      } else {
-        this.byPair.get(p)?.delete(id);
-        if (this.byPair.get(p)?.size === 0) this.byPair.delete(p);
-      }
+      if (present) this.byPair.add('', key, labels[key] as string, id);
+      else this.byPair.delete('', key, labels[key] as string, id);
     }
     if (present) this.labels.set(id, labels);
     else this.labels.delete(id);

@@ -13,6 +13,7 @@ import type { ServiceL7Result } from './l7.js';
 import type { Policy, PolicyResult } from './policies.js';
 import type { Route, RouteResult } from './routes.js';
 import { SelectorCache } from './selector-cache.js';
+import { LabelPairIndex, SetIndex } from './set-index.js';
 import { usable } from './usable.js';
 import type {
   IdentityView,
@@ -52,19 +53,6 @@ export interface Outputs {
   serviceL7: LayeredMap<string, ServicePortL7>;
 }
 
-export function addTo<K, V>(index: Map<K, Set<V>>, key: K, value: V): void {
-  let set = index.get(key);
-  if (!set) index.set(key, (set = new Set()));
-  set.add(value);
-}
-
-export function removeFrom<K, V>(index: Map<K, Set<V>>, key: K, value: V): void {
-  const set = index.get(key);
-  if (!set) return;
-  set.delete(value);
-  if (set.size === 0) index.delete(key);
-}
-
 function positive(value: number | undefined, fallback: number): number {
   return typeof value === 'number' && Number.isInteger(value) && value > 0 && value < 65536 ? value : fallback;
 }
@@ -84,13 +72,13 @@ export class BuildState {
 
   // ---- raw indexes
   readonly pods = new Map<string, Pod>();
-  /** `namespace|key=value` → pods with that label. */
-  readonly podsBySelectorPair = new Map<string, Set<string>>();
+  /** (namespace, key, value) → pods with that label. */
+  readonly podsBySelectorPair = new LabelPairIndex<string>();
   readonly services = new Map<string, Service>();
-  /** `namespace|key=value` of the first selector pair → services with that selector pair. */
-  readonly servicesBySelectorPair = new Map<string, Set<string>>();
+  /** (namespace, key, value) of the first selector pair → services with that selector pair. */
+  readonly servicesBySelectorPair = new LabelPairIndex<string>();
   readonly slices = new Map<string, EndpointSlice>();
-  readonly slicesByService = new Map<string, Set<string>>();
+  readonly slicesByService = new SetIndex<string, string>();
   readonly routes = new Map<string, Route>();
   readonly policyObjects = new Map<string, Policy>();
   readonly objectsPerNamespace = new Map<string, number>();
@@ -98,24 +86,26 @@ export class BuildState {
   // ---- derived units
   readonly allocator = new IdentityAllocator();
   readonly identityKeyOf = new Map<string, string>();
-  readonly identityWorkloads = new Map<number, Set<string>>();
+  readonly identityWorkloads = new SetIndex<number, string>();
   readonly selectors = new SelectorCache();
   /** Endpoint address (slice endpoint without targetRef) → services that looked it up. */
-  readonly servicesByAddress = new Map<string, Set<string>>();
+  readonly servicesByAddress = new SetIndex<string, string>();
   /** Workload key → services whose endpoints point at it. */
-  readonly servicesByEndpointPod = new Map<string, Set<string>>();
+  readonly servicesByEndpointPod = new SetIndex<string, string>();
   readonly serviceRefs = new Map<string, { addresses: string[]; pods: string[] }>();
   readonly routeResults = new Map<string, RouteResult>();
-  readonly routesByService = new Map<string, Set<string>>();
-  readonly routesByPort = new Map<string, Set<string>>();
+  readonly routesByService = new SetIndex<string, string>();
+  readonly routesByPort = new SetIndex<string, string>();
   readonly policyResults = new Map<string, PolicyResult>();
-  readonly policiesByIdentity = new Map<number, Set<string>>();
-  readonly policiesByService = new Map<string, Set<string>>();
+  readonly policiesByIdentity = new SetIndex<number, string>();
+  readonly policiesByService = new SetIndex<string, string>();
   readonly namedEgressPolicies = new Set<string>();
   readonly serviceL7 = new Map<string, ServiceL7Result>();
-  readonly l7ServicesByWorkload = new Map<string, Set<string>>();
+  readonly l7ServicesByWorkload = new SetIndex<string, string>();
   readonly l7KeysByWorkload = new Map<string, string[]>();
   readonly issuesByUnit = new Map<string, readonly ConfigIssue[]>();
+  /** The units of issuesByUnit that are objects left out (unusable, or a step threw on them). */
+  readonly leftOut = new Set<string>();
   issueList: readonly ConfigIssue[] = Object.freeze([]);
 
   out: Outputs = {

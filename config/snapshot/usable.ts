@@ -5,7 +5,9 @@ import type { MeshObject } from '../resources.js';
 function isStringRecord(value: unknown): boolean {
   if (value === undefined) return true;
   if (!value || typeof value !== 'object' || Array.isArray(value)) return false;
-  return Object.values(value).every((v) => typeof v === 'string');
+  const record = value as Record<string, unknown>;
+  for (const key in record) if (typeof record[key] !== 'string') return false;
+  return true;
 }
 
 /** The object if its metadata has the shape every index relies on (name, namespace, labels). */

@@ -2,6 +2,7 @@
 // layer and direction, with named ports resolved to numbers (the workload's own container ports
 // for ingress, the peers' for egress), and whether it is default-deny in each direction.
 import type { RuleGroup } from './policies.js';
+import { sortedStrings } from './sorted.js';
 import type { DirectionPolicy, L4Protocol, PeerSet, PolicyLayer, PolicyRule, PortRange, WorkloadPolicy, WorkloadView } from './types.js';
 
 export interface SelectingPolicy {
@@ -53,7 +54,7 @@ interface Accumulator {
 }
 
 function finish(acc: Accumulator): DirectionPolicy {
-  return Object.freeze({ selected: acc.selected, rules: Object.freeze(acc.rules), policies: Object.freeze([...acc.policies].sort()) });
+  return Object.freeze({ selected: acc.selected, rules: Object.freeze(acc.rules), policies: Object.freeze(sortedStrings(acc.policies)) });
 }
 
 /** `policies` are the ones selecting the workload's identity, in key order. */

@@ -1,0 +1,67 @@
+// An index from a key to a set of values (pods by label, routes by service, workloads by
+// identity…). Most keys hold one value, and a mesh has 100,000s of keys: a Set per key costs
+// much memory and garbage collection, so a key's first few values are kept in an array (in the
+// order added, as a Set keeps them) and become a Set only when there are many.
+
+const ARRAY_LIMIT = 8;
+
+export class SetIndex<K, V> {
+  private readonly map = new Map<K, V[] | Set<V>>();
+
+  /** The values under `key`, in the order they were added; undefined when none. */
+  get(key: K): Iterable<V> | undefined {
+    return this.map.get(key);
+  }
+
+  add(key: K, value: V): void {
+    const values = this.map.get(key);
+    if (values === undefined) {
+      this.map.set(key, [value]);
+    } else if (values instanceof Set) {
+      values.add(value);
+    } else if (!values.includes(value)) {
+      if (values.length < ARRAY_LIMIT) values.push(value);
+      else this.map.set(key, new Set(values).add(value));
+    }
+  }
+
+  delete(key: K, value: V): void {
+    const values = this.map.get(key);
+    if (values === undefined) return;
+    if (values instanceof Set) {
+      values.delete(value);
+      if (values.size === 0) this.map.delete(key);
+      return;
+    }
+    const at = values.indexOf(value);
+    if (at < 0) return;
+    if (values.length === 1) this.map.delete(key);
+    else values.splice(at, 1);
+  }
+}
+
+/**
+ * A SetIndex keyed by a label pair within a scope (a namespace): (scope, key, value) → values.
+ * Nested maps keyed by the strings as they are, rather than one `scope|key=value` string built
+ * and hashed per lookup (10,000s of pods and identities, several labels each).
+ */
+export class LabelPairIndex<V> {
+  private readonly scopes = new Map<string, Map<string, SetIndex<string, V>>>();
+
+  get(scope: string, key: string, value: string): Iterable<V> | undefined {
+    return this.scopes.get(scope)?.get(key)?.get(value);
+  }
+
+  add(scope: string, key: string, value: string, item: V): void {
+    let keys = this.scopes.get(scope);
+    if (!keys) this.scopes.set(scope, (keys = new Map()));
+    let values = keys.get(key);
+    if (!values) keys.set(key, (values = new SetIndex()));
+    values.add(value, item);
+  }
+
+  /** Removes an item (an empty key stays, as the label keys of a scope are few). */
+  delete(scope: string, key: string, value: string, item: V): void {
+    this.scopes.get(scope)?.get(key)?.delete(value, item);
+  }
+}
