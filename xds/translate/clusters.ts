@@ -4,9 +4,17 @@
 import type { MeshSnapshot, ServicePortView, ServiceView } from '../../config/snapshot/types.js';
 import { PASSTHROUGH_CLUSTER, PROXY_UPSTREAM_MARK, SOL_SOCKET, SO_MARK } from './constants.js';
 import { clusterName } from './names.js';
-import type { Json } from './types.js';
+import { frozen, type Json } from './types.js';
 
 const HTTP_OPTIONS_KEY = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
+
+/** Upstream HTTP/2 (gRPC and h2c ports), the same for every cluster that needs it. */
+const HTTP2_UPSTREAM: Json = frozen({
+  [HTTP_OPTIONS_KEY]: {
+    '@type': `type.googleapis.com/${HTTP_OPTIONS_KEY}`,
+    explicit_http_config: { http2_protocol_options: {} },
+  },
+});
 
 /** The upstream socket of every proxy cluster: bound anywhere, marked PROXY_UPSTREAM_MARK. */
 export const MARKED_UPSTREAM: Json = {
@@ -48,14 +56,7 @@ export function serviceCluster(service: ServiceView, port: ServicePortView, flav
       max_ejection_percent: { value: 50 },
     },
   };
-  if (port.isHttp2) {
-    cluster.typed_extension_protocol_options = {
-      [HTTP_OPTIONS_KEY]: {
-        '@type': `type.googleapis.com/${HTTP_OPTIONS_KEY}`,
-        explicit_http_config: { http2_protocol_options: {} },
-      },
-    };
-  }
+  if (port.isHttp2) cluster.typed_extension_protocol_options = HTTP2_UPSTREAM;
   if (flavor === 'marked') cluster.upstream_bind_config = MARKED_UPSTREAM;
   return cluster;
 }
