@@ -7,8 +7,7 @@ import type { ConfigIssue } from '../source.js';
 import type { EndpointSlice, MeshObject, Node, Pod, Service } from '../resources.js';
 import { canonicalLabels, identityLabels, matchesMap, sortedLabels } from './labels.js';
 import type { Labels } from './labels.js';
-import { freezeMark, policyMarks, serviceL7 } from './l7.js';
-import type { Marks } from './l7.js';
+import { Marks, addReason, freezeMark, policyMarks, serviceL7 } from './l7.js';
 import { computePolicy } from './policies.js';
 import type { Policy, PolicyContext } from './policies.js';
 import { compareGrpc, compareHttp, computeRoute } from './routes.js';
@@ -107,7 +106,8 @@ class Build {
   readonly dirtyWorkloadPolicies = new Set<string>();
   readonly dirtyL7Services = new Set<string>();
   readonly dirtyL7Workloads = new Set<string>();
-  readonly changedIps = new Set<string>();
+  /** Pod IPs whose workload changed (the keys of the workloadsByIp update). */
+  changedIps: ReadonlyMap<string, unknown> = new Map();
   readonly identityChanged = new Set<number>();
   /** Identity before this build of the workloads in membershipChanged. */
   readonly previousIdentity = new Map<string, number | undefined>();
@@ -348,17 +348,14 @@ class Build {
       const input = identityInputs.get(key);
       const view = input ? this.guard('workload', `Pod/${key}`, () => this.workloadView(key, pod as Pod, s.allocator.idOf(input.key) as number)) : undefined;
       workloads.set(key, view);
-      for (const ip of before?.ips ?? []) {
-        byIp.set(ip, undefined);
-        this.changedIps.add(ip);
-      }
-      for (const ip of view?.ips ?? []) {
-        byIp.set(ip, key);
-        this.changedIps.add(ip);
-      }
+      for (const ip of before?.ips ?? []) byIp.set(ip, undefined);
+      for (const ip of view?.ips ?? []) byIp.set(ip, key);
       if (before?.identity !== view?.identity) {
-        this.membershipChanged.add(key);
-        this.previousIdentity.set(key, before?.identity);
+        // A full build recomputes every policy: it needs no record of who moved.
+        if (!this.full) {
+          this.membershipChanged.add(key);
+          this.previousIdentity.set(key, before?.identity);
+        }
         if (before) {
           s.identityWorkloads.delete(before.identity, key);
           this.identityChanged.add(before.identity);
@@ -371,6 +368,7 @@ class Build {
     }
     s.out.workloads = s.out.workloads.update(workloads);
     s.out.workloadsByIp = s.out.workloadsByIp.update(byIp);
+    this.changedIps = byIp;
     const identities = new Map<number, IdentityView | undefined>();
     for (const id of this.identityChanged) {
       const key = s.allocator.keyOf(id);
@@ -419,16 +417,22 @@ class Build {
     return Object.freeze({ gateway, found: s.waypoints.has(gateway) });
   }
 
-  updateServices(): void {
+  /** Services whose endpoints or workloads follow the pods changed (a full build has them all dirty). */
+  private servicesOfChangedPods(): void {
     const s = this.state;
-    for (const [key, before] of this.full ? [] : this.oldPods) {
+    for (const [key, before] of this.oldPods) {
       const namespace = key.slice(0, key.indexOf('/'));
       for (const pod of [before, s.pods.get(key)]) {
         if (pod) for (const service of this.servicesSelecting(namespace, pod.metadata.labels ?? {})) this.dirtyServices.add(service);
       }
     }
     for (const key of this.dirtyWorkloads) for (const service of s.servicesByEndpointPod.get(key) ?? []) this.dirtyServices.add(service);
-    for (const ip of this.changedIps) for (const service of s.servicesByAddress.get(ip) ?? []) this.dirtyServices.add(service);
+    for (const ip of this.changedIps.keys()) for (const service of s.servicesByAddress.get(ip) ?? []) this.dirtyServices.add(service);
+  }
+
+  updateServices(): void {
+    const s = this.state;
+    if (!this.full) this.servicesOfChangedPods();
 
     const views = new Map<string, ServiceView | undefined>();
     const byVip = new Map<string, string | undefined>();
@@ -438,7 +442,8 @@ class Build {
       views.set(key, view);
       for (const vip of before?.vips ?? []) byVip.set(vip, undefined);
       for (const vip of view?.vips ?? []) byVip.set(vip, key);
-      if (routeSignature(before) !== routeSignature(view)) this.signatureChanged.add(key);
+      // A full build recomputes every route: no need to find those a service change affects.
+      if (!this.full && routeSignature(before) !== routeSignature(view)) this.signatureChanged.add(key);
       this.dirtyL7Services.add(key);
     }
     s.out.services = s.out.services.update(views);
@@ -673,18 +678,18 @@ class Build {
     const entries = new Map<string, ReturnType<typeof freezeMark> | undefined>();
     for (const workload of this.dirtyL7Workloads) {
       for (const key of s.l7KeysByWorkload.get(workload) ?? []) entries.set(key, undefined);
-      const marks: Marks = new Map();
+      const marks = new Marks();
       for (const service of sortedStrings(s.l7ServicesByWorkload.get(workload))) {
-        for (const [key, mark] of s.serviceL7.get(service)?.marks.get(workload) ?? []) {
-          const merged = marks.get(key);
-          if (merged) merged.reasons.push(...mark.reasons.filter((r) => !merged.reasons.some((m) => m.source === r.source && m.detail === r.detail)));
-          else marks.set(key, { workload: mark.workload, port: mark.port, protocol: mark.protocol, reasons: [...mark.reasons] });
+        for (const mark of s.serviceL7.get(service)?.marks.get(workload)?.list ?? []) {
+          const merged = marks.get(mark.key);
+          if (merged) for (const reason of mark.reasons) addReason(merged, reason);
+          else marks.add({ key: mark.key, workload: mark.workload, port: mark.port, protocol: mark.protocol, reasons: [...mark.reasons] });
         }
       }
       const policy = s.out.workloadPolicies.get(workload);
       if (policy) policyMarks(policy, marks);
-      for (const [key, mark] of marks) entries.set(key, freezeMark(key, mark));
-      if (marks.size > 0) s.l7KeysByWorkload.set(workload, [...marks.keys()]);
+      for (const mark of marks.list) entries.set(mark.key, freezeMark(mark));
+      if (marks.list.length > 0) s.l7KeysByWorkload.set(workload, marks.list.map((mark) => mark.key));
       else s.l7KeysByWorkload.delete(workload);
     }
     s.out.l7 = s.out.l7.update(entries);

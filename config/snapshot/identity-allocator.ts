@@ -71,6 +71,13 @@ export class IdentityAllocator {
 
   /** Allocates ids for the label sets acquired and frees those released since the last commit. */
   commit(): IdentityChanges {
+    // The first allocation is a full one (the same as trying each id in sorted order).
+    if (this.ids.size === 0) {
+      const removing = [...this.pendingRemove];
+      this.pendingAdd.clear();
+      this.pendingRemove.clear();
+      return this.reallocate(removing);
+    }
     const adding = [...this.pendingAdd].sort();
     const removing = [...this.pendingRemove];
     this.pendingAdd.clear();

@@ -7,13 +7,50 @@ import { servicePortKey, workloadPortKey } from './types.js';
 /** Ranges wider than this mark every port (port 0) rather than each. */
 const MAX_RANGE_MARKS = 64;
 
-export type Marks = Map<string, { workload: string; port: number; protocol: L4Protocol; reasons: L7Reason[] }>;
+/** One workload port that needs L7, and why. */
+export interface Mark {
+  readonly key: string;
+  readonly workload: string;
+  readonly port: number;
+  readonly protocol: L4Protocol;
+  readonly reasons: L7Reason[];
+}
+
+/** Beyond this many marks a workload's marks get a lookup Map. */
+const LINEAR_LOOKUP_LIMIT = 8;
+
+/**
+ * One workload's marks by workload port key, in the order first marked. Most workloads have one
+ * or two, and a large mesh has 10,000s of marked workloads: a Map each would cost much memory, so
+ * the marks are a list, with a lookup Map only when there are many.
+ */
+export class Marks {
+  readonly list: Mark[] = [];
+  private index: Map<string, Mark> | undefined;
+
+  get(key: string): Mark | undefined {
+    if (this.index) return this.index.get(key);
+    for (const mark of this.list) if (mark.key === key) return mark;
+    return undefined;
+  }
+
+  add(mark: Mark): void {
+    this.list.push(mark);
+    if (this.index) this.index.set(mark.key, mark);
+    else if (this.list.length > LINEAR_LOOKUP_LIMIT) this.index = new Map(this.list.map((m) => [m.key, m]));
+  }
+}
+
+/** Adds a reason to a mark unless an equal one is there. */
+export function addReason(mark: Mark, reason: L7Reason): void {
+  if (!mark.reasons.some((r) => r.source === reason.source && r.detail === reason.detail)) mark.reasons.push(reason);
+}
 
 function mark(marks: Marks, workload: string, port: number, protocol: L4Protocol, reason: L7Reason): void {
   const key = workloadPortKey(workload, port, protocol);
   let entry = marks.get(key);
-  if (!entry) marks.set(key, (entry = { workload, port, protocol, reasons: [] }));
-  if (!entry.reasons.some((r) => r.source === reason.source && r.detail === reason.detail)) entry.reasons.push(reason);
+  if (!entry) marks.add((entry = { key, workload, port, protocol, reasons: [] }));
+  addReason(entry, reason);
 }
 
 /** True when a rule needs the proxy: HTTP conditions, or `when` keys on the request. */
@@ -84,13 +121,13 @@ export function serviceL7(service: ServiceView, attachments: (portKey: string) =
     for (const endpoint of port.endpoints) {
       if (!endpoint.pod) continue;
       let workloadMarks = marks.get(endpoint.pod);
-      if (!workloadMarks) marks.set(endpoint.pod, (workloadMarks = new Map()));
+      if (!workloadMarks) marks.set(endpoint.pod, (workloadMarks = new Marks()));
       for (const reason of reasons) mark(workloadMarks, endpoint.pod, endpoint.port, port.protocol, reason);
     }
   }
   return { ports, marks };
 }
 
-export function freezeMark(key: string, entry: { workload: string; port: number; protocol: L4Protocol; reasons: L7Reason[] }): WorkloadPortL7 {
-  return Object.freeze({ key, workload: entry.workload, port: entry.port, protocol: entry.protocol, needsL7: true, reasons: Object.freeze(entry.reasons) });
+export function freezeMark(entry: Mark): WorkloadPortL7 {
+  return Object.freeze({ key: entry.key, workload: entry.workload, port: entry.port, protocol: entry.protocol, needsL7: true, reasons: Object.freeze(entry.reasons) });
 }
