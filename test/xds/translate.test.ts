@@ -20,7 +20,7 @@ import { typeOf } from '../../xds/translate/encode.js';
 import { TRANSPARENT_LISTENER } from '../../xds/translate/listeners.js';
 import type { Json } from '../../xds/translate/types.js';
 import { validateResource } from '../../xds/validate/index.js';
-import { EXAMPLE_MESH, message, objectsFromDirectory, snapshotOf } from './translate-fixtures.js';
+import { EXAMPLE_MESH, message, objectsFromDirectory, served, snapshotOf } from './translate-fixtures.js';
 import { rbacAllows } from './translate-rbac-eval.js';
 
 type Obj = { [k: string]: unknown };
@@ -179,10 +179,14 @@ test('clusters: EDS per Service port, HTTP/2 for gRPC, breakers and outlier dete
   const t = translateExample();
   const inventory = message(t, 'node-proxy/node-a', CLUSTER_TYPE, 'outbound|50051||inventory.shop.svc.cluster.local');
   assert.equal(inventory.type, 'EDS');
-  assert.deepEqual(inventory.eds_cluster_config, { eds_config: { ads: {}, resource_api_version: 'V3' }, service_name: 'outbound|50051||inventory.shop.svc.cluster.local' });
+  // as served: the builder's object holds the constant parts as converted messages (constant.ts)
+  const cluster = typeOf(CLUSTER_TYPE);
+  const servedCluster = cluster.toObject(cluster.decode(served(t, 'node-proxy/node-a', CLUSTER_TYPE, 'outbound|50051||inventory.shop.svc.cluster.local').value), { enums: String, longs: Number });
+  assert.deepEqual(servedCluster.eds_cluster_config, { eds_config: { ads: {}, resource_api_version: 'V3' }, service_name: 'outbound|50051||inventory.shop.svc.cluster.local' });
+  assert.deepEqual(servedCluster.connect_timeout, { seconds: 5, nanos: 0 });
   const options = (inventory.typed_extension_protocol_options as Obj)['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'] as Obj;
   assert.deepEqual(options.explicit_http_config, { http2_protocol_options: {} });
-  const mark = ((inventory.upstream_bind_config as Obj).socket_options as Obj[])[0] as Obj;
+  const mark = ((servedCluster.upstream_bind_config as Obj).socket_options as Obj[])[0] as Obj;
   assert.equal(mark.name, SO_MARK);
   assert.equal(mark.int_value, PROXY_UPSTREAM_MARK);
   assert.ok(inventory.circuit_breakers && inventory.outlier_detection);

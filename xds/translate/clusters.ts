@@ -4,6 +4,7 @@
 import type { MeshSnapshot, ServicePortView, ServiceView } from '../../config/snapshot/types.js';
 import { PASSTHROUGH_CLUSTER, PROXY_UPSTREAM_MARK, SOL_SOCKET, SO_MARK } from './constants.js';
 import { clusterName } from './names.js';
+import { constantMessage } from './constant.js';
 import { frozen, type Json } from './types.js';
 
 const HTTP_OPTIONS_KEY = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
@@ -26,6 +27,28 @@ export const MARKED_UPSTREAM: Json = {
 
 export const ADS_CONFIG_SOURCE: Json = { ads: {}, resource_api_version: 'V3' };
 
+// What every service cluster shares, converted and encoded once (constant.ts).
+const ADS_SOURCE = constantMessage('envoy.config.core.v3.ConfigSource', ADS_CONFIG_SOURCE);
+const MARKED_BIND = constantMessage('envoy.config.core.v3.BindConfig', MARKED_UPSTREAM);
+const FIVE_SECONDS = constantMessage('google.protobuf.Duration', { seconds: 5, nanos: 0 });
+const CIRCUIT_BREAKERS = constantMessage('envoy.config.cluster.v3.CircuitBreakers', {
+  thresholds: [
+    {
+      priority: 'DEFAULT',
+      max_connections: { value: 4096 },
+      max_pending_requests: { value: 4096 },
+      max_requests: { value: 4096 },
+      max_retries: { value: 64 },
+    },
+  ],
+});
+const OUTLIER_DETECTION = constantMessage('envoy.config.cluster.v3.OutlierDetection', {
+  consecutive_5xx: { value: 5 },
+  interval: { seconds: 10, nanos: 0 },
+  base_ejection_time: { seconds: 30, nanos: 0 },
+  max_ejection_percent: { value: 50 },
+});
+
 /** Which upstream socket a cluster gets: marked (proxies) or plain (proxyless clients). */
 export type UpstreamFlavor = 'marked' | 'plain';
 
@@ -35,29 +58,14 @@ export function serviceCluster(service: ServiceView, port: ServicePortView, flav
   const cluster: Json = {
     name,
     type: 'EDS',
-    eds_cluster_config: { eds_config: ADS_CONFIG_SOURCE, service_name: name },
-    connect_timeout: { seconds: 5, nanos: 0 },
+    eds_cluster_config: { eds_config: ADS_SOURCE(), service_name: name },
+    connect_timeout: FIVE_SECONDS(),
     lb_policy: 'ROUND_ROBIN',
-    circuit_breakers: {
-      thresholds: [
-        {
-          priority: 'DEFAULT',
-          max_connections: { value: 4096 },
-          max_pending_requests: { value: 4096 },
-          max_requests: { value: 4096 },
-          max_retries: { value: 64 },
-        },
-      ],
-    },
-    outlier_detection: {
-      consecutive_5xx: { value: 5 },
-      interval: { seconds: 10, nanos: 0 },
-      base_ejection_time: { seconds: 30, nanos: 0 },
-      max_ejection_percent: { value: 50 },
-    },
+    circuit_breakers: CIRCUIT_BREAKERS(),
+    outlier_detection: OUTLIER_DETECTION(),
   };
   if (port.isHttp2) cluster.typed_extension_protocol_options = HTTP2_UPSTREAM;
-  if (flavor === 'marked') cluster.upstream_bind_config = MARKED_UPSTREAM;
+  if (flavor === 'marked') cluster.upstream_bind_config = MARKED_BIND();
   return cluster;
 }
 
