@@ -180,28 +180,35 @@ class Build {
 
   // ---- step 1: raw indexes
   applyChanges(keys: Iterable<string>): void {
+    for (const key of keys) this.applyChange(key, usable(this.state.objects.get(key)), this.objects.get(key));
+    this.state.objects = this.objects;
+  }
+
+  /** A full build's step 1: every object is new (no lookups by key). */
+  applyAll(): void {
+    for (const [key, object] of this.objects) this.applyChange(key, undefined, object);
+    this.state.objects = this.objects;
+  }
+
+  private applyChange(key: string, before: MeshObject | undefined, object: MeshObject | undefined): void {
     const s = this.state;
-    for (const key of keys) {
-      const before = usable(s.objects.get(key));
-      const after = this.usable(key, this.objects.get(key));
-      this.countNamespace(before, -1);
-      this.countNamespace(after, 1);
-      const kind = kindOfKey(key);
-      const name = key.slice(kind.length + 1);
-      if (kind === 'Pod') this.applyPod(name, before as Pod | undefined, after as Pod | undefined);
-      else if (kind === 'Service') this.applyService(name, before as Service | undefined, after as Service | undefined);
-      else if (kind === 'EndpointSlice') this.applySlice(key, before as EndpointSlice | undefined, after as EndpointSlice | undefined);
-      else if (ROUTE_KINDS.has(kind)) {
-        if (after) s.routes.set(key, after as Route);
-        else s.routes.delete(key);
-        this.dirtyRoutes.add(key);
-      } else if (POLICY_KINDS.has(kind)) {
-        if (after) s.policyObjects.set(key, after as Policy);
-        else s.policyObjects.delete(key);
-        this.dirtyPolicies.add(key);
-      } else if (kind === 'Node') this.dirtyNodes.add(key);
-    }
-    s.objects = this.objects;
+    const after = this.usable(key, object);
+    this.countNamespace(before, -1);
+    this.countNamespace(after, 1);
+    const kind = kindOfKey(key);
+    const name = key.slice(kind.length + 1);
+    if (kind === 'Pod') this.applyPod(name, before as Pod | undefined, after as Pod | undefined);
+    else if (kind === 'Service') this.applyService(name, before as Service | undefined, after as Service | undefined);
+    else if (kind === 'EndpointSlice') this.applySlice(key, before as EndpointSlice | undefined, after as EndpointSlice | undefined);
+    else if (ROUTE_KINDS.has(kind)) {
+      if (after) s.routes.set(key, after as Route);
+      else s.routes.delete(key);
+      this.dirtyRoutes.add(key);
+    } else if (POLICY_KINDS.has(kind)) {
+      if (after) s.policyObjects.set(key, after as Policy);
+      else s.policyObjects.delete(key);
+      this.dirtyPolicies.add(key);
+    } else if (kind === 'Node') this.dirtyNodes.add(key);
   }
 
   private countNamespace(object: MeshObject | undefined, delta: number): void {
@@ -774,9 +781,11 @@ function reservedIdentities(): Map<number, IdentityView> {
   return out;
 }
 
-function run(state: BuildState, objects: ReadonlyMap<string, MeshObject>, keys: Iterable<string>, full: boolean): Build | undefined {
-  const build = new Build(state, objects, full);
-  build.applyChanges(keys);
+/** Runs the steps over the objects changed, or (none given) over all objects of a fresh state. */
+function run(state: BuildState, objects: ReadonlyMap<string, MeshObject>, changed?: Iterable<string>): Build | undefined {
+  const build = new Build(state, objects, changed === undefined);
+  if (changed === undefined) build.applyAll();
+  else build.applyChanges(changed);
   build.updateNodesAndNamespaces();
   build.updateWorkloads();
   if (build.remapped) return undefined;
@@ -791,7 +800,7 @@ function run(state: BuildState, objects: ReadonlyMap<string, MeshObject>, keys: 
 function fresh(objects: ReadonlyMap<string, MeshObject>): Build {
   const state = new BuildState(objects);
   state.out.identities = state.out.identities.update(reservedIdentities());
-  return run(state, objects, objects.keys(), true) as Build;
+  return run(state, objects) as Build;
 }
 
 /**
@@ -805,7 +814,7 @@ export function buildSnapshot(objects: ReadonlyMap<string, MeshObject>, previous
   if (prior && prior.owner === previous && prior.objects.size > 0) {
     prior.owner = undefined;
     const keys = options.changedKeys ? new Set(options.changedKeys) : changedKeys(objects, prior.objects);
-    if (!touchesGlobalKind(keys)) build = run(prior, objects, keys, false);
+    if (!touchesGlobalKind(keys)) build = run(prior, objects, keys);
   }
   build ??= fresh(objects);
   const s = build.state;
