@@ -24,7 +24,10 @@ export class MeshStore {
   private readonly debounceMs: number;
   private readonly maxDelayMs: number;
   private readonly log: Logger;
-  /** What each source held at the last build (a copy), to find the keys that changed. */
+  /**
+   * What each source held at the last build (a copy), to find the keys that changed; with one
+   * source the merged map serves, and this holds the source's map only while merging.
+   */
   private readonly seen: ReadonlyMap<string, MeshObject>[];
   private readonly changedSources = new Set<number>();
   private merged = LayeredMap.empty<string, MeshObject>();
@@ -142,15 +145,18 @@ export class MeshStore {
         this.log.error({ source: source.name, err: String(err) }, 'source objects() failed; keeping its last objects');
         continue;
       }
-      const before = this.seen[index] as ReadonlyMap<string, MeshObject>;
+      // With one source the merged map is what it held at the last build: no copy of its own is kept.
+      const single = this.sources.length === 1;
+      const before = single ? this.merged : (this.seen[index] as ReadonlyMap<string, MeshObject>);
       if (before.size === 0) {
         for (const key of now.keys()) candidates.add(key);
       } else {
         for (const [key, object] of now) if (before.get(key) !== object) candidates.add(key);
         for (const key of before.keys()) if (!now.has(key)) candidates.add(key);
       }
-      // A copy: sources may change their map in place (the Kubernetes informers do).
-      this.seen[index] = new Map(now);
+      // Several sources: a copy, as sources may change their map in place (the Kubernetes
+      // informers do). One source: its map itself, read only until this merge returns.
+      this.seen[index] = single ? now : new Map(now);
     }
     this.changedSources.clear();
     const updates = new Map<string, MeshObject | undefined>();
