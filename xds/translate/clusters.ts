@@ -28,7 +28,8 @@ export const MARKED_UPSTREAM: Json = {
 export const ADS_CONFIG_SOURCE: Json = { ads: {}, resource_api_version: 'V3' };
 
 // What every service cluster shares, converted and encoded once (constant.ts).
-const ADS_SOURCE = constantMessage('envoy.config.core.v3.ConfigSource', ADS_CONFIG_SOURCE);
+/** ADS_CONFIG_SOURCE as a constant message. */
+export const ADS_SOURCE = constantMessage('envoy.config.core.v3.ConfigSource', ADS_CONFIG_SOURCE);
 const MARKED_BIND = constantMessage('envoy.config.core.v3.BindConfig', MARKED_UPSTREAM);
 const FIVE_SECONDS = constantMessage('google.protobuf.Duration', { seconds: 5, nanos: 0 });
 const CIRCUIT_BREAKERS = constantMessage('envoy.config.cluster.v3.CircuitBreakers', {

@@ -1,7 +1,8 @@
 // Listeners: the node proxy's one transparent listener (original_dst, a filter chain per
 // destination that needs L7: HTTP connection manager → RBAC → router, and a TCP passthrough
 // default chain), and the proxyless clients' `host:port` API listeners.
-import { ADS_CONFIG_SOURCE } from './clusters.js';
+import { ADS_SOURCE } from './clusters.js';
+import { constantMessage } from './constant.js';
 import { PASSTHROUGH_CLUSTER } from './constants.js';
 import { frozen, type Json } from './types.js';
 import { XDS_CLUSTER } from '../../envoy/bootstrap.js';
@@ -28,6 +29,11 @@ export const GRPC_ACCESS_LOG: Json = frozen({
   },
 });
 
+// The router filter and the access log of every HTTP connection manager, converted and encoded once (constant.ts).
+const HTTP_FILTER = 'envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter';
+const ROUTER = constantMessage(HTTP_FILTER, ROUTER_FILTER);
+const ACCESS_LOG = constantMessage('envoy.config.accesslog.v3.AccessLog', GRPC_ACCESS_LOG);
+
 /**
  * An HTTP connection manager (HTTP/1.1 and HTTP/2 by codec sniffing) routing by RDS `routeName`,
  * logging every request to the control plane (GRPC_ACCESS_LOG).
@@ -37,9 +43,9 @@ export function httpConnectionManager(statPrefix: string, routeName: string, htt
     '@type': HCM_TYPE,
     stat_prefix: statPrefix,
     codec_type: 'AUTO',
-    rds: { config_source: ADS_CONFIG_SOURCE, route_config_name: routeName },
-    http_filters: [...httpFilters, ROUTER_FILTER],
-    access_log: [GRPC_ACCESS_LOG],
+    rds: { config_source: ADS_SOURCE(), route_config_name: routeName },
+    http_filters: [...httpFilters, ROUTER()],
+    access_log: [ACCESS_LOG()],
     ...extra,
   };
 }

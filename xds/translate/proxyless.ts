@@ -11,16 +11,19 @@ export function proxylessRoutes(routes: readonly Json[], report: IssueSink): Jso
   for (const route of routes) {
     const origin = String(route.name ?? 'route').split('/rule')[0] as string;
     const match = route.match as Json;
-    if (match.query_parameters) continue;
+    if ((match.query_parameters as unknown[] | undefined)?.length) continue;
     if (!route.route) {
       report({ object: origin, message: `route ${String(route.name)}: redirects and direct responses do not apply to proxyless gRPC clients; left out for them` });
       continue;
     }
-    const adapted: Json = { ...route, match: { ...match } };
-    const adaptedMatch = adapted.match as Json;
-    if (typeof match.path_separated_prefix === 'string') {
+    // the match is shared unless it changes (it may be a constant message: routes.ts's MATCH_ALL)
+    const adapted: Json = { ...route };
+    // own fields only: a message's prototype answers every unset string field with ''
+    if (Object.prototype.hasOwnProperty.call(match, 'path_separated_prefix') && typeof match.path_separated_prefix === 'string') {
+      const adaptedMatch: Json = { ...match };
       delete adaptedMatch.path_separated_prefix;
       adaptedMatch.safe_regex = { regex: `${escapeRegex(match.path_separated_prefix)}(/.*)?` };
+      adapted.match = adaptedMatch;
     }
     const action = route.route as Json;
     const retry = action.retry_policy as Json | undefined;

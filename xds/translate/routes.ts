@@ -10,6 +10,7 @@ import type {
 } from '../../config/snapshot/types.js';
 import { INVALID_BACKEND_CLUSTER } from './constants.js';
 import { msToDuration, parseGatewayDuration } from './duration.js';
+import { constantMessage } from './constant.js';
 import { clusterName } from './names.js';
 import type { Json, TranslateIssue } from './types.js';
 
@@ -253,9 +254,13 @@ export function buildRoute(
   return route;
 }
 
+// Parts of most route configurations, converted and encoded once (constant.ts).
+const MATCH_ALL = constantMessage('envoy.config.route.v3.RouteMatch', { prefix: '/' });
+const NO_CLUSTER_VALIDATION = constantMessage('google.protobuf.BoolValue', { value: false });
+
 /** A route sending everything to one cluster: the default of a Service port with no route attached. */
 export function defaultRoute(cluster: string): Json {
-  return { name: 'default', match: { prefix: '/' }, route: { cluster } };
+  return { name: 'default', match: MATCH_ALL(), route: { cluster } };
 }
 
 /** A RouteConfiguration with one catch-all virtual host. */
@@ -263,6 +268,6 @@ export function routeConfiguration(name: string, routes: Json[]): Json {
   return {
     name,
     virtual_hosts: [{ name, domains: ['*'], routes }],
-    validate_clusters: { value: false },
+    validate_clusters: NO_CLUSTER_VALIDATION(),
   };
 }

@@ -10,6 +10,8 @@ export type Json = { [field: string]: unknown };
  * it, it cannot be changed through one of them (and its typed config is converted only once).
  */
 export function frozen<T extends object>(value: T): T {
+  // bytes (an Any's value in a converted message) cannot be frozen; nothing writes to them
+  if (ArrayBuffer.isView(value)) return value;
   for (const inner of Object.values(value)) if (typeof inner === 'object' && inner !== null) frozen(inner);
   return Object.freeze(value);
 }
