@@ -39,6 +39,12 @@ function chainsOf(t: Translation, node: string): Obj[] {
   return message(t, `node-proxy/${node}`, LISTENER_TYPE, TRANSPARENT_LISTENER).filter_chains as Obj[];
 }
 
+/** A served resource decoded from its bytes (enums by name): builders may hand over parts as protobufjs messages. */
+function servedObject(t: Translation, classKey: string, typeUrl: string, name: string): Obj {
+  const type = typeOf(typeUrl);
+  return type.toObject(type.decode(served(t, classKey, typeUrl, name).value), { enums: String, longs: Number });
+}
+
 /** Checks every served resource of every class again, independently of the translator. */
 function assertAllServedValid(t: Translation): void {
   for (const [key, c] of t.classes) {
@@ -180,8 +186,7 @@ test('clusters: EDS per Service port, HTTP/2 for gRPC, breakers and outlier dete
   const inventory = message(t, 'node-proxy/node-a', CLUSTER_TYPE, 'outbound|50051||inventory.shop.svc.cluster.local');
   assert.equal(inventory.type, 'EDS');
   // as served: the builder's object holds the constant parts as converted messages (constant.ts)
-  const cluster = typeOf(CLUSTER_TYPE);
-  const servedCluster = cluster.toObject(cluster.decode(served(t, 'node-proxy/node-a', CLUSTER_TYPE, 'outbound|50051||inventory.shop.svc.cluster.local').value), { enums: String, longs: Number });
+  const servedCluster = servedObject(t, 'node-proxy/node-a', CLUSTER_TYPE, 'outbound|50051||inventory.shop.svc.cluster.local');
   assert.deepEqual(servedCluster.eds_cluster_config, { eds_config: { ads: {}, resource_api_version: 'V3' }, service_name: 'outbound|50051||inventory.shop.svc.cluster.local' });
   assert.deepEqual(servedCluster.connect_timeout, { seconds: 5, nanos: 0 });
   const options = (inventory.typed_extension_protocol_options as Obj)['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'] as Obj;
@@ -204,7 +209,7 @@ test('endpoints: health from EndpointSlice conditions, locality by zone', () => 
   b.zone = 'zone-b';
   b.conditions = { ready: false, serving: true, terminating: true };
   const objects = new Map(base).set('EndpointSlice/shop/orders-v1-7xk2p', slice);
-  const cla = message(translateExample(objects), 'proxyless', ENDPOINT_TYPE, 'outbound|8080||orders-v1.shop.svc.cluster.local');
+  const cla = servedObject(translateExample(objects), 'proxyless', ENDPOINT_TYPE, 'outbound|8080||orders-v1.shop.svc.cluster.local');
   const byZone = Object.fromEntries((cla.endpoints as Obj[]).map((e) => [((e.locality as Obj).zone as string) ?? '', (e.lb_endpoints as Obj[]).map((l) => l.health_status)]));
   assert.deepEqual(byZone, { 'zone-a': ['HEALTHY'], 'zone-b': ['DRAINING'] });
 });
@@ -262,7 +267,9 @@ test('incremental: an endpoint change rebuilds only its load assignment', () => 
   const a2 = t2.classes.get('node-proxy/node-a')?.resources;
   for (const type of [CLUSTER_TYPE, LISTENER_TYPE, ROUTE_TYPE, SECRET_TYPE]) assert.equal(a2?.get(type), a1?.get(type), `${type} map unchanged`);
   const cla = a2?.get(ENDPOINT_TYPE)?.get('outbound|8080||orders-v2.shop.svc.cluster.local');
-  assert.equal((((cla?.message.endpoints as Obj[])[0] as Obj).lb_endpoints as Obj[])[0]?.health_status, 'UNHEALTHY');
+  const endpoints = typeOf(ENDPOINT_TYPE);
+  const served2 = endpoints.toObject(endpoints.decode(cla?.value ?? new Uint8Array()), { enums: String });
+  assert.equal((((served2.endpoints as Obj[])[0] as Obj).lb_endpoints as Obj[])[0]?.health_status, 'UNHEALTHY');
 
 });
 

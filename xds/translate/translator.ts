@@ -24,7 +24,7 @@ import {
 import { changedKeys } from './diff.js';
 import { finish } from './encode.js';
 import type { Built, ResourceChecker } from './encode.js';
-import { loadAssignment } from './endpoints.js';
+import { directLoadAssignment } from './endpoints.js';
 import { apiListener, transparentListener, type DestinationChain } from './listeners.js';
 import { Family, Memo } from './memo.js';
 import { clusterName, hostPortName, serviceHost } from './names.js';
@@ -245,7 +245,7 @@ export class Translator {
       const name = clusterName(fqdn, view.port);
       const sameName = old?.fqdn === fqdn;
       const cluster = sameName && old?.view.isHttp2 === view.isHttp2 ? old.cluster : this.finish(CLUSTER_TYPE, name, serviceCluster(service, view, 'marked'), origin, [name], []);
-      const endpoints = sameName && old?.view === view ? old.endpoints : this.finish(ENDPOINT_TYPE, name, loadAssignment(service, view), origin, [], []);
+      const endpoints = sameName && old?.view === view ? old.endpoints : this.finish(ENDPOINT_TYPE, name, directLoadAssignment(service, view), origin, [], []);
       const hostPort = hostPortName(fqdn, view.port);
       const listener = sameName && old ? old.listener : this.finish(LISTENER_TYPE, hostPort, apiListener(hostPort), origin, [hostPort], []);
       const sameRoutes = sameName && old?.attachment === attachment && old?.mirrors === mirrors && old?.clusterDomain === domain;
