@@ -10,6 +10,12 @@ export type ResourceChecker = (typeUrl: string, resource: object | Uint8Array) =
 export interface Built {
   typeUrl: string;
   name: string;
+  /**
+   * The message as the builder made it: a plain object, whose parts may be protobufjs messages
+   * (constants of constant.ts, a load assignment's endpoints), or a protobufjs message throughout.
+   * Read fields of those parts as own properties only (a message's prototype answers unset ones
+   * with defaults); the served bytes are `value`.
+   */
   message: Json;
   /** The encoded message (empty when it could not be encoded). */
   value: Uint8Array;

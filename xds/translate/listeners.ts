@@ -109,8 +109,8 @@ export function transparentListener(port: number, chains: readonly Json[]): Json
 
 /** A proxyless gRPC client's listener: named by the target `host:port`, HCM as an API listener. */
 export function apiListener(name: string): Json {
-  // a proxyless client has no Envoy to send access logs
-  const hcm = httpConnectionManager(name, name, []);
-  delete hcm.access_log;
+  // a proxyless client has no Envoy to send access logs (left out here rather than deleted after:
+  // an object a key was deleted from is slower for fromObject to read, 10k times)
+  const hcm = { '@type': HCM_TYPE, stat_prefix: name, codec_type: 'AUTO', rds: { config_source: ADS_SOURCE(), route_config_name: name }, http_filters: [ROUTER()] };
   return { name, api_listener: { api_listener: hcm } };
 }
