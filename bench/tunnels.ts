@@ -1,7 +1,8 @@
-// Node tunnels side by side: the same pod-to-pod path across two simulated nodes (node a runs
+// Node tunnels side by side: the same pod-to-pod path across two simulated nodes (both run
 // skiff's datapath, the nodes are joined by a veth wire) measured plain, over WireGuard
 // (wireguard-go where the kernel module is missing) and over HBONE (the datapath steers the flows
-// into the node tunnel: HTTP/2 CONNECT over mutual TLS 1.3). iperf3 throughput and sockperf TCP
+// into the node tunnel: HTTP/2 CONNECT over mutual TLS 1.3; node b's tunnel connects to the pod
+// from the client's address and its datapath hands the replies back to it). iperf3 throughput and sockperf TCP
 // ping-pong round trips, medians of interleaved rounds, ratios to plain, and the latency each
 // tunnel adds next to Istio's reference for its two ztunnels (0.17 ms p90 / 0.20 ms p99).
 import { CertificateAuthority } from '../xds/ca/index.js';
@@ -38,15 +39,16 @@ interface Testbed {
 
 async function createTestbed(fx: NetnsFixture): Promise<Testbed> {
   const dp = DatapathNode.create(fx, 'a', [{ name: client.name, ip: client.ip, identity: client.identity }]);
-  const b = fx.createNode('b');
-  const server = fx.addPod(b, web);
-  fx.connectNodes(dp.node, b);
+  const dpB = DatapathNode.create(fx, 'b', [{ name: web.name, ip: web.ip, identity: web.identity }]);
+  fx.connectNodes(dp.node, dpB.node);
   dp.setIdentity(`${web.ip}/32`, web.identity);
+  dpB.setIdentity(`${client.ip}/32`, client.identity);
+  const server = dpB.pod(web.name);
   fx.spawn(server.netns, 'iperf3', ['-s', '-p', String(Ports.IPERF)], { stdio: 'ignore' });
   fx.spawn(server.netns, 'sockperf', ['server', '--tcp', '-i', '0.0.0.0', '-p', String(Ports.SOCKPERF)], { stdio: 'ignore' });
   const certs = issueNodeCertificates(new CertificateAuthority(CertificateAuthority.generateRoot(TRUST_DOMAIN)));
   const hboneA = HboneNode.start(fx, dp.node.netns);
-  const hboneB = HboneNode.start(fx, b.netns);
+  const hboneB = HboneNode.start(fx, dpB.node.netns);
   await hboneA.update(nodeResources('a', certs.a));
   await hboneB.update(nodeResources('b', certs.b));
   await new Promise((resolve) => setTimeout(resolve, 300)); // the servers bind
