@@ -171,6 +171,16 @@ export function computeRoute(route: Route, ctx: RouteContext): RouteResult {
     const ports = service ? parentPorts(service, parentRef) : [];
     const conditions: Condition[] = [];
     const field = `spec.parentRefs[${parentIndex}]`;
+    if (serviceNamespace !== namespace) {
+      // GAMMA consumer route (extended support): it must apply to this namespace's clients only,
+      // and the proxies cannot tell them apart yet; served to every client it would let any
+      // namespace reroute everyone's traffic to the Service, so it is refused, not served
+      const why = `consumer routes (a route in namespace ${namespace} for Service ${serviceKey}) are not supported: attach the route in namespace ${serviceNamespace}`;
+      conditions.push(condition('Accepted', false, 'UnsupportedValue', why, generation));
+      issues.push({ severity: 'error', source: 'snapshot', object: key, field, message: `UnsupportedValue: ${why}` });
+      parents.push(Object.freeze({ parentRef, controllerName: ROUTE_CONTROLLER_NAME, conditions }));
+      return;
+    }
     if (ports.length === 0) {
       const why = service ? `Service ${serviceKey} has no port matching ${parentRef.port ?? parentRef.sectionName}` : `Service ${serviceKey} not found`;
       conditions.push(condition('Accepted', false, 'NoMatchingParent', why, generation));
@@ -194,7 +204,6 @@ export function computeRoute(route: Route, ctx: RouteContext): RouteResult {
           matchIndex: 0,
           ...(rule.name ? { ruleName: rule.name } : {}),
           hostnames: Object.freeze(route.spec?.hostnames ?? []),
-          ...(serviceNamespace !== namespace ? { consumerNamespace: namespace } : {}),
           filters: Object.freeze(rule.filters ?? []),
           backends: Object.freeze(backends),
         };
@@ -243,12 +252,10 @@ function compareTail(a: RouteContribution, b: RouteContribution): number {
   return a.match.matchIndex - b.match.matchIndex;
 }
 
-/** Gateway API HTTPRoute precedence (consumer routes first). */
+/** Gateway API HTTPRoute precedence. */
 export function compareHttp(a: RouteContribution, b: RouteContribution): number {
   const x = a.match as AttachedHttpMatch;
   const y = b.match as AttachedHttpMatch;
-  const consumer = Number(y.consumerNamespace !== undefined) - Number(x.consumerNamespace !== undefined);
-  if (consumer !== 0) return consumer;
   if (pathRank(x.path.type) !== pathRank(y.path.type)) return pathRank(x.path.type) - pathRank(y.path.type);
   if (x.path.value.length !== y.path.value.length) return y.path.value.length - x.path.value.length;
   const method = Number(y.method !== undefined) - Number(x.method !== undefined);
@@ -258,12 +265,10 @@ export function compareHttp(a: RouteContribution, b: RouteContribution): number 
   return compareTail(a, b);
 }
 
-/** Gateway API GRPCRoute precedence: longer service, longer method, more headers (consumer routes first). */
+/** Gateway API GRPCRoute precedence: longer service, longer method, more headers. */
 export function compareGrpc(a: RouteContribution, b: RouteContribution): number {
   const x = a.match as AttachedGrpcMatch;
   const y = b.match as AttachedGrpcMatch;
-  const consumer = Number(y.consumerNamespace !== undefined) - Number(x.consumerNamespace !== undefined);
-  if (consumer !== 0) return consumer;
   const service = (y.method?.service ?? '').length - (x.method?.service ?? '').length;
   if (service !== 0) return service;
   const method = (y.method?.method ?? '').length - (x.method?.method ?? '').length;

@@ -302,7 +302,8 @@ export interface ServicePortRoutes {
   /**
    * HTTPRoute matches, highest precedence first: exact path > longest prefix/regex path >
    * method > most headers > most query params > oldest route (creationTimestamp) > `ns/name` >
-   * rule index > match index. Consumer routes (consumerNamespace set) come before producer routes.
+   * rule index > match index. Only producer routes (in the Service's namespace) attach: consumer
+   * routes are refused (status Accepted=False, UnsupportedValue).
    */
   readonly http: readonly AttachedHttpMatch[];
   /**
@@ -324,11 +325,6 @@ export interface AttachedRouteMatchBase {
   readonly ruleName?: string;
   /** Route hostnames (empty = any). */
   readonly hostnames: readonly string[];
-  /**
-   * Set for a consumer route (route namespace ≠ service namespace): it applies only to clients in
-   * this namespace. Unset for a producer route (applies to every client).
-   */
-  readonly consumerNamespace?: string;
   readonly filters: readonly HTTPRouteFilter[];
   /**
    * The rule's backends. Unresolved ones stay in the list (resolved=false, with the reason) with

@@ -306,7 +306,7 @@ test('MeshConfig defaults are filled in', () => {
   assert.equal(buildSnapshot(new Map(), snap).version, '2');
 });
 
-test('GRPCRoute matches order by service, then method, then headers; consumer routes come first', () => {
+test('GRPCRoute matches order by service, then method, then headers; a consumer route (another namespace) is refused, not served to every client', () => {
   const grpc = (name: string, namespace: string, method: { service?: string; method?: string } | undefined, headers = 0) => ({
     apiVersion: 'gateway.networking.k8s.io/v1',
     kind: 'GRPCRoute' as const,
@@ -340,14 +340,15 @@ test('GRPCRoute matches order by service, then method, then headers; consumer ro
   );
   const attached = snap.attachments.get(servicePortKey('shop/inventory', 50051, 'TCP'));
   assert.deepEqual(attached?.grpc.map((m) => m.route), [
-    'GRPCRoute/web/consumer',
     'GRPCRoute/shop/headers',
     'GRPCRoute/shop/method',
     'GRPCRoute/shop/service',
     'GRPCRoute/shop/any',
   ]);
-  assert.equal(attached?.grpc[0]?.consumerNamespace, 'web');
-  assert.equal(attached?.grpc[0]?.backends[0]?.resolved, true, 'the grant lets web route to shop/inventory');
-  assert.equal(attached?.grpc[1]?.consumerNamespace, undefined);
+  const consumer = snap.routes.get('GRPCRoute/web/consumer')?.parents[0]?.conditions[0];
+  assert.deepEqual([consumer?.type, consumer?.status, consumer?.reason], ['Accepted', 'False', 'UnsupportedValue']);
+  assert.match(consumer?.message ?? '', /consumer routes .* not supported: attach the route in namespace shop/);
+  assert.deepEqual(snap.routes.get('GRPCRoute/web/consumer')?.attachedTo, []);
+  assert.ok(snap.issues.some((i) => i.object === 'GRPCRoute/web/consumer' && i.field === 'spec.parentRefs[0]' && /^UnsupportedValue/.test(i.message)));
   assert.equal(snap.services.get('shop/inventory')?.ports[0]?.isGrpc, true);
 });
