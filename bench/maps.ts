@@ -43,6 +43,7 @@ function service(i: number, moved = -1, round = 0): Service__Output {
         })),
       },
     ],
+    waypoint: null,
   };
 }
 

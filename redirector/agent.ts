@@ -264,7 +264,7 @@ export class RedirectorAgent {
       this.#tunnelsPending = false;
       const d = this.#desired.resources;
       if (!d.nodeConfig) return;
-      this.#tunnelManager?.update({ nodeConfig: d.nodeConfig, workloads: d.workloads.values(), policies: d.policies.values(), certificates: this.certificates });
+      this.#tunnelManager?.update({ nodeConfig: d.nodeConfig, workloads: d.workloads.values(), services: d.services.values(), policies: d.policies.values(), certificates: this.certificates });
     });
   }
 

@@ -411,6 +411,13 @@ export class DesiredState {
     this.#updateConfig();
   }
 
+  /** Where flows that need L7 only because of a waypoint go: with NodeConfig encryption `hbone`, the
+   * HBONE outbound listener (it carries them to the waypoint; dropped while nothing listens), else
+   * 0 (the node proxy, as every L7 flow). */
+  get #waypointPort(): number {
+    return this.resources.nodeConfig?.encryption === 'hbone' ? (this.#options.hboneOutboundPort ?? HBONE_OUTBOUND_PORT) : 0;
+  }
+
   /** skf_config: the HBONE outbound port when the node tunnels with HBONE, else 0. */
   #updateConfig(): void {
     const steer = this.resources.nodeConfig?.encryption === 'hbone' || this.#hboneRunning;
@@ -479,7 +486,7 @@ export class DesiredState {
         );
       }
       if (p) {
-        for (const [k, v] of expandEndpointPolicy(endpointId, p, this.#prefixes, this.proxyPort)) {
+        for (const [k, v] of expandEndpointPolicy(endpointId, p, this.#prefixes, { proxyPort: this.proxyPort, waypointPort: this.#waypointPort })) {
           put(polEntries, policy.encodeKey(k), policy.encodeValue(v));
         }
       }

@@ -28,6 +28,8 @@ interface Atom {
   port: number;
   allow: boolean;
   proxyPort: number;
+  /** Steered to the HBONE outbound listener because the destination uses a waypoint. */
+  viaWaypoint: boolean;
 }
 
 function within(inner: string, outer: string): boolean {
@@ -69,7 +71,15 @@ function protoParts(protocol: Protocol__Output, port: number, endPort: number): 
   }
 }
 
-function entryAtoms(entry: PolicyEntry__Output, layer: number, prefixes: readonly CidrIdentity[], proxyPort: number): Atom[] {
+/** Where an allowed entry's flows are steered: 0 (the fast path), the node proxy, or — for an entry
+ * that needs L7 only because of a waypoint, when the node tunnels with HBONE — the HBONE outbound. */
+function entryPort(entry: PolicyEntry__Output, ports: SteerPorts): { port: number; viaWaypoint: boolean } {
+  if (entry.verdict !== 'ALLOW' || !entry.proxy_port) return { port: 0, viaWaypoint: false };
+  if (entry.via_waypoint && ports.waypointPort) return { port: ports.waypointPort, viaWaypoint: true };
+  return { port: ports.proxyPort || entry.proxy_port, viaWaypoint: false };
+}
+
+function entryAtoms(entry: PolicyEntry__Output, layer: number, prefixes: readonly CidrIdentity[], ports: SteerPorts): Atom[] {
   const peers = new Set<number>();
   if (entry.any_peer) peers.add(0);
   for (const id of entry.identities) peers.add(id);
@@ -77,10 +87,11 @@ function entryAtoms(entry: PolicyEntry__Output, layer: number, prefixes: readonl
   const allow = entry.verdict === 'ALLOW';
   if (!allow && entry.verdict !== 'DENY') return [];
   const atoms: Atom[] = [];
-  for (const { proto, ports } of protoParts(entry.protocol, entry.port, entry.end_port)) {
+  const steer = entryPort(entry, ports);
+  for (const { proto, ports: dports } of protoParts(entry.protocol, entry.port, entry.end_port)) {
     for (const identity of peers) {
-      for (const port of ports) {
-        atoms.push({ layer, identity, proto, port, allow, proxyPort: allow && entry.proxy_port ? proxyPort || entry.proxy_port : 0 });
+      for (const port of dports) {
+        atoms.push({ layer, identity, proto, port, allow, proxyPort: steer.port, viaWaypoint: steer.viaWaypoint });
       }
     }
   }
@@ -89,20 +100,28 @@ function entryAtoms(entry: PolicyEntry__Output, layer: number, prefixes: readonl
 
 const partKey = (proto: number, port: number): string => `${proto}/${port}`;
 
+/** proxyPort, when nonzero, replaces the entries' proxy ports (the agent's flag); waypointPort, when
+ * nonzero (the node tunnels with HBONE: its outbound listener), steers via_waypoint entries there. */
+export interface SteerPorts {
+  proxyPort: number;
+  waypointPort: number;
+}
+
 /**
  * The policy entries of one direction of one endpoint. `layers` are the direction's layers (a flow
- * must pass each); proxyPort, when nonzero, replaces the entries' proxy ports (the agent's flag).
+ * must pass each). A flow both a waypoint entry and another L7 entry cover goes to the node proxy.
  */
 export function expandDirection(
   endpointId: number,
   direction: number,
   layers: readonly (DirectionPolicy__Output | null)[],
   prefixes: readonly CidrIdentity[],
-  proxyPort = 0,
+  proxyPort: number | SteerPorts = 0,
 ): [PolicyKey, PolicyValue][] {
+  const ports = typeof proxyPort === 'number' ? { proxyPort, waypointPort: 0 } : proxyPort;
   const atoms: Atom[] = [];
   layers.forEach((layer, i) => {
-    for (const entry of layer?.entries ?? []) atoms.push(...entryAtoms(entry, i, prefixes, proxyPort));
+    for (const entry of layer?.entries ?? []) atoms.push(...entryAtoms(entry, i, prefixes, ports));
   });
   if (atoms.length === 0) return [];
   const index = new Map<string, Atom[]>();
@@ -138,7 +157,8 @@ export function expandDirection(
       if (mine.some((a) => !a.allow)) allowed = false;
       else if (!mine.some((a) => a.allow) && layer?.enforced) allowed = false;
     });
-    const proxy = allowed ? Math.max(0, ...covering.filter((a) => a.allow).map((a) => a.proxyPort)) : 0;
+    const steered = covering.filter((a) => a.allow && a.proxyPort);
+    const proxy = allowed ? Math.max(0, ...steered.filter((a) => !a.viaWaypoint).map((a) => a.proxyPort)) || Math.max(0, ...steered.map((a) => a.proxyPort)) : 0;
     out.push([
       { endpointId, identity, dport: port, proto, direction },
       { verdict: allowed ? PolicyVerdict.ALLOW : PolicyVerdict.DENY, flags: 0, proxyPort: proxy },
@@ -152,7 +172,7 @@ export function expandDirection(
 const ALLOW_LOCALHOST: DirectionPolicy__Output = {
   enforced: false,
   entries: [
-    { any_peer: false, identities: [Identity.HOST], cidrs: [], protocol: 'PROTOCOL_ANY', port: 0, end_port: 0, verdict: 'ALLOW', proxy_port: 0, origin: 'allow-localhost' },
+    { any_peer: false, identities: [Identity.HOST], cidrs: [], protocol: 'PROTOCOL_ANY', port: 0, end_port: 0, verdict: 'ALLOW', proxy_port: 0, origin: 'allow-localhost', via_waypoint: false },
   ],
 };
 
@@ -166,7 +186,7 @@ export function expandEndpointPolicy(
   endpointId: number,
   policy: { ingress: DirectionPolicy__Output | null; egress: DirectionPolicy__Output | null; authorization: DirectionPolicy__Output | null },
   prefixes: readonly CidrIdentity[],
-  proxyPort = 0,
+  proxyPort: number | SteerPorts = 0,
 ): [PolicyKey, PolicyValue][] {
   return [
     ...expandDirection(endpointId, Direction.INGRESS, [withLocalhost(policy.ingress), withLocalhost(policy.authorization)], prefixes, proxyPort),

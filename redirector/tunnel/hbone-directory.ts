@@ -1,9 +1,11 @@
 // The HBONE tunnel's view of the mesh (HboneDirectory) built from the redirector's xDS resources:
 // Workloads (by IP, with their node's InternalIP from NodeConfig), EndpointPolicies (the
 // authorization layer, by numeric identity) and the WorkloadCertificates this node was issued.
-// Waypoints are given separately (which workloads use which waypoint's HBONE address): the
-// redirector's resources do not carry that yet.
-import type { EndpointPolicy__Output, NodeConfig__Output, Workload__Output } from '../../proto/skiff/v1alpha1/wire.js';
+// Waypoints: a Service's VIPs whose Service uses a waypoint (Service.waypoint with an address) are
+// destinations too, sent to the waypoint's HBONE listener (the CONNECT authority stays VIP:port, which
+// the waypoint dispatches on); a VIP of a service whose waypoint has no address is no destination, so
+// its flows are refused (fail closed). `waypoints` can still send a workload's own address to one.
+import type { EndpointPolicy__Output, NodeConfig__Output, Service__Output, Workload__Output } from '../../proto/skiff/v1alpha1/wire.js';
 import { authorizeIdentities } from './hbone-authz.js';
 import type { HboneDirectory, MeshWorkload, TunnelCertificate, Verdict, WaypointTarget } from './hbone.js';
 
@@ -12,6 +14,8 @@ export interface DirectoryResources {
   workloads: Workload__Output[];
   policies: EndpointPolicy__Output[];
   certificates: TunnelCertificate[];
+  /** The mesh's Services: the VIPs of those that use a waypoint become destinations (to it). */
+  services?: Iterable<Service__Output>;
   /** `namespace/name` of a workload → the waypoint its inbound traffic goes through. */
   waypoints?: Map<string, WaypointTarget>;
 }
@@ -35,6 +39,13 @@ export class ResourceDirectory implements HboneDirectory {
         ids.add(w.identity);
         this.#identitiesBySpiffe.set(w.spiffe_id, ids);
       }
+    }
+    for (const s of resources.services ?? []) {
+      const wp = s.waypoint;
+      if (!wp?.address || !wp.spiffe_id) continue;
+      // no identity of its own (the HBONE inbound never takes a VIP as a local destination)
+      const entry = { key: `${s.namespace}/${s.name}`, namespace: s.namespace, name: s.name, spiffeId: '', nodeAddress: '', waypoint: { address: wp.address, port: wp.port, spiffeId: wp.spiffe_id } };
+      for (const vip of s.vips) this.#byIp.set(vip, entry);
     }
     this.#policies = new Map(resources.policies.map((p) => [p.workload, p]));
     this.#certificates = new Map(resources.certificates.map((c) => [c.spiffeId, c]));

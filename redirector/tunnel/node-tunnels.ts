@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../config/log.js';
 import type { WorkloadCertificate__Output } from '../../proto/skiff/v1alpha1/identity-wire.js';
 import { isWireGuardKey } from '../../proto/skiff/v1alpha1/wireguard-keys-wire.js';
-import type { EndpointPolicy__Output, NodeConfig__Output, NodeInfo__Output, Workload__Output } from '../../proto/skiff/v1alpha1/wire.js';
+import type { EndpointPolicy__Output, NodeConfig__Output, NodeInfo__Output, Service__Output, Workload__Output } from '../../proto/skiff/v1alpha1/wire.js';
 import { tunnelCertificates } from './certificates.js';
 import { HBONE_PORT } from './hbone.js';
 import { HboneTunnel } from './hbone-tunnel.js';
@@ -48,6 +48,8 @@ export interface NodeTunnelOptions {
 export interface TunnelInputs {
   nodeConfig: NodeConfig__Output;
   workloads: Iterable<Workload__Output>;
+  /** The mesh's Services (HBONE sends flows to the VIPs of those that use a waypoint to it). */
+  services?: Iterable<Service__Output>;
   policies: Iterable<EndpointPolicy__Output>;
   certificates: ReadonlyMap<string, WorkloadCertificate__Output>;
 }
@@ -118,6 +120,7 @@ export class NodeTunnelManager {
       await this.#tunnels.hbone.update({
         nodeConfig: inputs.nodeConfig,
         workloads: [...inputs.workloads],
+        services: [...(inputs.services ?? [])],
         policies: [...inputs.policies],
         certificates: tunnelCertificates(inputs.certificates),
       });

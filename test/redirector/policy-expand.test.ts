@@ -37,6 +37,7 @@ function randomEntry(r: () => number): PolicyEntry__Output {
     verdict: allow ? 'ALLOW' : 'DENY',
     proxy_port: allow && r() < 0.3 ? 15001 : 0,
     origin: 'random',
+    via_waypoint: false,
   };
 }
 
@@ -109,4 +110,18 @@ test('slot assignment moves as few slots as possible', () => {
   assert.deepEqual(assignSlots([5, 6, 7], [5, 6, 7, 8]), [5, 6, 7, 8], 'growth appends');
   assert.deepEqual(assignSlots([5, 6, 7], [5, 7, 9]), [5, 9, 7], 'a replacement takes the freed slot');
   assert.deepEqual(assignSlots([5, 6, 7], []), []);
+});
+
+test('entries that need L7 only for a waypoint go to the HBONE outbound when given its port; a flow another L7 entry covers goes to the node proxy', () => {
+  const l7 = (identities: number[], port: number, via: boolean): PolicyEntry__Output => ({
+    any_peer: false, identities, cidrs: [], protocol: 'TCP', port, end_port: port, verdict: 'ALLOW', proxy_port: 15001, origin: 'l7', via_waypoint: via,
+  });
+  const layer: DirectionPolicy__Output = { enforced: false, entries: [l7([300], 80, true), l7([301], 80, true), l7([301], 0, false)] };
+  const ports = (values: [PolicyKey, PolicyValue][]) => new Map(values.map(([k, v]) => [`${k.identity}/${k.dport}`, v.proxyPort]));
+  const hbone = ports(expandDirection(1, 1, [layer], [], { proxyPort: 0, waypointPort: 15009 }));
+  assert.equal(hbone.get('300/80'), 15009, 'to the waypoint over HBONE');
+  assert.equal(hbone.get('301/80'), 15001, 'also needs the node proxy');
+  assert.equal(hbone.get('301/0'), 15001);
+  const plain = ports(expandDirection(1, 1, [layer], [], 15001));
+  assert.equal(plain.get('300/80'), 15001, 'without HBONE, the node proxy as before');
 });

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MeshObject } from '../../config/resources.js';
 import { buildSnapshot } from '../../config/snapshot/index.js';
-import { decodeRedirectorResource, RedirectorType, type EndpointPolicy__Output } from '../../proto/skiff/v1alpha1/wire.js';
+import { decodeRedirectorResource, RedirectorType, type EndpointPolicy__Output, type Service__Output } from '../../proto/skiff/v1alpha1/wire.js';
 import { SnapshotCache } from '../../xds/index.js';
 import { RedirectorPublisher, redirectorClassKey, redirectorClassResources, translateRedirectors } from '../../xds/translate/redirector.js';
 import { meshObjects } from './harness.js';
@@ -110,4 +110,55 @@ test('a small mesh change re-encodes only what it touched', () => {
   assert.equal(same(RedirectorType.workload), workloads.length - 1, 'only the relabelled workload is re-encoded');
   assert.equal(same(RedirectorType.service), (after[RedirectorType.service] ?? []).length, 'no service changed');
   assert.deepEqual(translateRedirectors(second).get('node-a'), after);
+});
+
+test('a service using a waypoint carries the waypoint workload\'s address, HBONE port and identity; its L7 entries are via_waypoint', () => {
+  const objects = exampleMesh();
+  const waypointObjects = meshObjects(`
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: { name: waypoint, namespace: shop }
+spec:
+  gatewayClassName: skiff-waypoint
+  listeners: [{ name: mesh, port: 15008, protocol: HBONE }]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: waypoint-5c8d7f9b6-q2w3e
+  namespace: shop
+  labels: { gateway.networking.k8s.io/gateway-name: waypoint }
+spec: { nodeName: node-b, serviceAccountName: waypoint, containers: [{ name: proxy, image: envoy }] }
+status:
+  phase: Running
+  podIP: 10.244.2.90
+  podIPs: [{ ip: 10.244.2.90 }]
+  conditions: [{ type: Ready, status: "True" }]
+`);
+  for (const [k, v] of waypointObjects) objects.set(k, v);
+  for (const name of ['payments', 'postgres']) {
+    const service = structuredClone(objects.get(`Service/shop/${name}`)) as MeshObject;
+    service.metadata.labels = { ...service.metadata.labels, 'istio.io/use-waypoint': 'waypoint' };
+    objects.set(`Service/shop/${name}`, service);
+  }
+  const snapshot = buildSnapshot(objects);
+  const a = translateRedirectors(snapshot).get('node-a') ?? {};
+  const services = decoded<Service__Output>(a, RedirectorType.service);
+  assert.deepEqual(services.get('shop/postgres')?.waypoint, { gateway: 'shop/waypoint', address: '10.244.2.90', port: 15008, spiffe_id: 'spiffe://cluster.local/ns/shop/sa/waypoint' });
+  assert.equal(services.get('shop/orders')?.waypoint, null, 'orders uses no waypoint');
+  const frontend = [...decoded<EndpointPolicy__Output>(a, RedirectorType.endpointPolicy).values()].find((p) => p.workload.startsWith('shop/frontend'));
+  const entries = (frontend?.egress?.entries ?? []).filter((e) => e.proxy_port === 15001);
+  const to = (app: string) => {
+    const pod = [...snapshot.workloads.values()].find((w) => w.labels.app === app);
+    return entries.filter((e) => pod && e.identities.includes(pod.identity));
+  };
+  assert.ok(to('postgres').length > 0 && to('postgres').every((e) => e.via_waypoint), 'postgres needs L7 only because of its waypoint');
+  assert.ok(to('payments').length > 0 && to('payments').every((e) => !e.via_waypoint), 'payments needs L7 for its L7 AuthorizationPolicy too: the node proxy');
+  assert.ok(to('orders').length > 0 && to('orders').every((e) => !e.via_waypoint), 'orders needs L7 because of its route');
+  assert.equal(entries.filter((e) => e.via_waypoint).length, to('postgres').length);
+
+  // no ready waypoint workload: the service still names its waypoint, with no address (its flows are refused)
+  const gone = new Map([...objects].filter(([k]) => k !== 'Pod/shop/waypoint-5c8d7f9b6-q2w3e'));
+  const without = decoded<Service__Output>(translateRedirectors(buildSnapshot(gone, snapshot)).get('node-a') ?? {}, RedirectorType.service);
+  assert.deepEqual(without.get('shop/postgres')?.waypoint, { gateway: 'shop/waypoint', address: '', port: 15008, spiffe_id: '' });
 });

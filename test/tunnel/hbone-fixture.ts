@@ -69,6 +69,7 @@ export function denyPolicy(pod: TestPod, denied: number[]): EndpointPolicy__Outp
     verdict: 'DENY',
     proxy_port: 0,
     origin: 'AuthorizationPolicy/shop/deny-intruder',
+    via_waypoint: false,
   };
   const open = { enforced: false, entries: [] };
   return { workload: `shop/${pod.name}`, identity: pod.identity, ingress: open, egress: open, authorization: { enforced: false, entries: [entry] } };

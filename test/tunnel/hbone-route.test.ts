@@ -32,7 +32,7 @@ test('a flow goes to the destination node HBONE port with the destination identi
 });
 
 function entry(verdict: 'ALLOW' | 'DENY', identities: number[], port = 0): PolicyEntry__Output {
-  return { any_peer: identities.length === 0, identities, cidrs: [], protocol: 'TCP', port, end_port: 0, verdict, proxy_port: 0, origin: `AuthorizationPolicy/shop/${verdict.toLowerCase()}` };
+  return { any_peer: identities.length === 0, identities, cidrs: [], protocol: 'TCP', port, end_port: 0, verdict, proxy_port: 0, origin: `AuthorizationPolicy/shop/${verdict.toLowerCase()}`, via_waypoint: false };
 }
 
 test('authorization by identity: deny wins, an enforced layer needs an allow, no policy allows', () => {

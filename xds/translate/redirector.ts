@@ -9,6 +9,12 @@
 // steers. So every destination (workload port) in the needs-L7 set, and every backend of a service
 // port in it, becomes an egress allow entry with proxy_port in the EndpointPolicy of every local
 // workload, for exactly the flows its network policy allows (deny entries still win).
+//
+// Waypoints: a Service that uses one carries its address (a workload of the waypoint Gateway, label
+// `gateway.networking.k8s.io/gateway-name` in the Gateway's namespace, on MeshConfig hbonePort,
+// with that workload's SPIFFE ID), and the L7 entries that exist only because of a waypoint are
+// marked via_waypoint: a node tunnelling with HBONE carries those flows to the waypoint instead of
+// its node proxy.
 import { BlockList, isIPv4 } from 'node:net';
 import type {
   DirectionPolicy,
@@ -21,6 +27,7 @@ import type {
   WorkloadView,
   IdentityView,
   L4Protocol,
+  L7Reason,
 } from '../../config/snapshot/types.js';
 import {
   encodeRedirectorResource,
@@ -28,6 +35,7 @@ import {
   type DirectionPolicy as WireDirectionPolicy,
   type PolicyEntry,
 } from '../../proto/skiff/v1alpha1/wire.js';
+import type { WaypointAddress } from '../../proto/skiff/v1alpha1/generated/skiff/v1alpha1/WaypointAddress.js';
 import type { SnapshotCache, SnapshotInput } from '../index.js';
 
 /** The class key of a node's redirector (defaultClassKey of a `redirector` client). */
@@ -42,13 +50,18 @@ interface L7Target {
   protocol: L4Protocol;
   port: number;
   origin: string;
+  /** Every reason for it is a waypoint the destination's service uses. */
+  viaWaypoint: boolean;
 }
+
+/** The label Istio (and skiff) put on a waypoint Gateway's pods. */
+export const GATEWAY_NAME_LABEL = 'gateway.networking.k8s.io/gateway-name';
 
 type Resource = { name: string; value: Uint8Array };
 
 const encoded = {
   workloads: new WeakMap<WorkloadView, Resource>(),
-  services: new WeakMap<ServiceView, { l7Key: string; resource: Resource }>(),
+  services: new WeakMap<ServiceView, { l7Key: string; waypointKey: string; resource: Resource }>(),
   identities: new WeakMap<IdentityView, Resource>(),
   policies: new WeakMap<WorkloadPolicy, { l7Key: string; proxyPort: number; resource: Resource }>(),
 };
@@ -80,16 +93,43 @@ function workloadResource(w: WorkloadView): Resource {
   }));
 }
 
-function serviceResource(s: ServiceView, snapshot: MeshSnapshot): Resource {
-  // needs_l7 depends on the L7 set too, which is not part of the view: key the memo on both
+/**
+ * Per waypoint Gateway (`namespace/name`), where its HBONE listener is: the ready workload labelled
+ * with its name in its namespace (the first by key when several; '' address when none is).
+ */
+export function waypointAddresses(snapshot: MeshSnapshot): Map<string, WaypointAddress> {
+  const gateways = new Set<string>();
+  for (const s of snapshot.services.values()) if (s.waypoint) gateways.add(s.waypoint.gateway);
+  const out = new Map<string, WaypointAddress>();
+  if (gateways.size === 0) return out;
+  const { hbonePort } = snapshot.meshConfig;
+  for (const gateway of gateways) out.set(gateway, { gateway, address: '', port: hbonePort, spiffe_id: '' });
+  const candidates = [...snapshot.workloads.values()]
+    .filter((w) => w.ready && w.ips.length > 0 && gateways.has(`${w.namespace}/${w.labels[GATEWAY_NAME_LABEL] ?? ''}`))
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  for (const w of candidates) {
+    const target = out.get(`${w.namespace}/${w.labels[GATEWAY_NAME_LABEL] ?? ''}`) as WaypointAddress;
+    if (target.address) continue;
+    target.address = w.ips.find(isIPv4) ?? (w.ips[0] as string);
+    target.spiffe_id = w.spiffeId;
+  }
+  return out;
+}
+
+function serviceResource(s: ServiceView, snapshot: MeshSnapshot, waypoints: ReadonlyMap<string, WaypointAddress>): Resource {
+  // needs_l7 depends on the L7 set too, and the waypoint on the waypoint's workloads, which are not
+  // part of the view: key the memo on them
   const l7Ports = s.ports.filter((p) => snapshot.serviceL7.has(`${s.key}|${p.port}/${p.protocol}`)).map((p) => p.port);
+  const waypoint = s.waypoint ? waypoints.get(s.waypoint.gateway) : undefined;
   const cached = encoded.services.get(s);
   const l7Key = l7Ports.join(',');
-  if (cached && cached.l7Key === l7Key) return cached.resource;
+  const waypointKey = waypoint ? JSON.stringify(waypoint) : '';
+  if (cached && cached.l7Key === l7Key && cached.waypointKey === waypointKey) return cached.resource;
   const value = encodeRedirectorResource(RedirectorType.service, {
     namespace: s.namespace,
     name: s.name,
     vips: [...s.vips],
+    waypoint: waypoint ?? null,
     ports: s.ports.map((p) => ({
       name: p.name,
       port: p.port,
@@ -107,7 +147,7 @@ function serviceResource(s: ServiceView, snapshot: MeshSnapshot): Resource {
     })),
   });
   const resource = { name: s.key, value };
-  encoded.services.set(s, { l7Key, resource });
+  encoded.services.set(s, { l7Key, waypointKey, resource });
   return resource;
 }
 
@@ -126,20 +166,27 @@ function identityResource(i: IdentityView): Resource {
 /** Every destination of the needs-L7 set: workload ports, and the backends of service ports. */
 export function l7Targets(snapshot: MeshSnapshot): L7Target[] {
   const targets = new Map<string, L7Target>();
-  const add = (t: L7Target) => targets.set(`${t.identity ?? t.cidr}|${t.protocol}|${t.port}`, t);
+  // a target is via a waypoint only when every mark that makes it is (any other reason needs the node proxy)
+  const add = (t: L7Target) => {
+    const key = `${t.identity ?? t.cidr}|${t.protocol}|${t.port}`;
+    const before = targets.get(key);
+    targets.set(key, before && !before.viaWaypoint ? { ...t, viaWaypoint: false } : t);
+  };
+  const onlyWaypoints = (reasons: readonly L7Reason[]) => reasons.length > 0 && reasons.every((r) => r.kind === 'waypoint');
   for (const mark of snapshot.l7.values()) {
     const w = snapshot.workloads.get(mark.workload);
-    if (w) add({ identity: w.identity, protocol: mark.protocol, port: mark.port, origin: `l7 ${mark.key}` });
+    if (w) add({ identity: w.identity, protocol: mark.protocol, port: mark.port, origin: `l7 ${mark.key}`, viaWaypoint: onlyWaypoints(mark.reasons) });
   }
   for (const mark of snapshot.serviceL7.values()) {
     const service = snapshot.services.get(mark.service);
     const port = service?.ports.find((p) => p.port === mark.port && p.protocol === mark.protocol);
+    const viaWaypoint = onlyWaypoints(mark.reasons);
     for (const e of port?.endpoints ?? []) {
       const wk = snapshot.workloadsByIp.get(e.address);
       const w = wk ? snapshot.workloads.get(wk) : undefined;
       const origin = `l7 ${mark.key}`;
-      if (w) add({ identity: w.identity, protocol: mark.protocol, port: e.port, origin });
-      else add({ cidr: `${e.address}/${isIPv4(e.address) ? 32 : 128}`, protocol: mark.protocol, port: e.port, origin });
+      if (w) add({ identity: w.identity, protocol: mark.protocol, port: e.port, origin, viaWaypoint });
+      else add({ cidr: `${e.address}/${isIPv4(e.address) ? 32 : 128}`, protocol: mark.protocol, port: e.port, origin, viaWaypoint });
     }
   }
   return [...targets.values()].sort((a, b) => (a.identity ?? 0) - (b.identity ?? 0) || a.port - b.port);
@@ -223,6 +270,7 @@ function l7Entries(egress: DirectionPolicy, targets: L7Target[], snapshot: MeshS
       verdict: 'ALLOW',
       proxy_port: proxyPort,
       origin: t.origin,
+      via_waypoint: t.viaWaypoint,
     });
     if (!egress.selected) {
       entries.push(entry(t.port, t.port));
@@ -308,9 +356,10 @@ function shared(snapshot: MeshSnapshot): Shared {
   let s = sharedBySnapshot.get(snapshot);
   if (!s) {
     const targets = l7Targets(snapshot);
+    const waypoints = waypointAddresses(snapshot);
     s = {
       workloads: [...snapshot.workloads.values()].map(workloadResource),
-      services: [...snapshot.services.values()].filter((v) => v.vips.length > 0).map((v) => serviceResource(v, snapshot)),
+      services: [...snapshot.services.values()].filter((v) => v.vips.length > 0).map((v) => serviceResource(v, snapshot, waypoints)),
       identities: [...snapshot.identities.values()].map(identityResource),
       targets,
       l7Key: JSON.stringify(targets),

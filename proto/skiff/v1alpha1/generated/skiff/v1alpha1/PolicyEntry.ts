@@ -14,6 +14,7 @@ export interface PolicyEntry {
   'verdict'?: (_skiff_v1alpha1_Verdict);
   'proxy_port'?: (number);
   'origin'?: (string);
+  'via_waypoint'?: (boolean);
 }
 
 export interface PolicyEntry__Output {
@@ -26,4 +27,5 @@ export interface PolicyEntry__Output {
   'verdict': (_skiff_v1alpha1_Verdict__Output);
   'proxy_port': (number);
   'origin': (string);
+  'via_waypoint': (boolean);
 }
