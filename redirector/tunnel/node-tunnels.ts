@@ -145,9 +145,9 @@ export class NodeTunnelManager {
     if (mode !== 'hbone' && this.#tunnels.hbone) await this.#closeHbone();
     if (mode !== 'wireguard' && this.#tunnels.wireguard) {
       clearInterval(this.#rotationTimer);
-      const wireguard = this.#tunnels.wireguard;
+      // still reported (tunnel status) until its interface is really gone (close never throws)
+      await this.#tunnels.wireguard.close();
       delete this.#tunnels.wireguard;
-      await wireguard.close();
       this.#log.info({ encryption: mode }, 'wireguard tunnel closed');
     }
   }
