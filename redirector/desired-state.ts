@@ -415,13 +415,17 @@ export class DesiredState {
    * HBONE outbound listener (it carries them to the waypoint; dropped while nothing listens), else
    * 0 (the node proxy, as every L7 flow). */
   get #waypointPort(): number {
-    return this.resources.nodeConfig?.encryption === 'hbone' ? (this.#options.hboneOutboundPort ?? HBONE_OUTBOUND_PORT) : 0;
+    return this.resources.nodeConfig?.encryption === 'hbone' ? this.#hboneOutboundPort : 0;
+  }
+
+  get #hboneOutboundPort(): number {
+    return this.#options.hboneOutboundPort ?? HBONE_OUTBOUND_PORT;
   }
 
   /** skf_config: the HBONE outbound port when the node tunnels with HBONE, else 0. */
   #updateConfig(): void {
     const steer = this.resources.nodeConfig?.encryption === 'hbone' || this.#hboneRunning;
-    const hbonePort = steer ? (this.#options.hboneOutboundPort ?? HBONE_OUTBOUND_PORT) : 0;
+    const hbonePort = steer ? this.#hboneOutboundPort : 0;
     const entries: OwnerEntries = new Map();
     put(entries, config.encodeKey(), config.encodeValue({ proxyAddr4: '', proxyAddr6: '', flags: 0, hbonePort }));
     this.maps.config.set('config', entries);

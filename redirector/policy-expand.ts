@@ -107,6 +107,9 @@ export interface SteerPorts {
   waypointPort: number;
 }
 
+/** The entries' own proxy ports, no waypoint steering. */
+const ENTRY_PORTS: SteerPorts = { proxyPort: 0, waypointPort: 0 };
+
 /**
  * The policy entries of one direction of one endpoint. `layers` are the direction's layers (a flow
  * must pass each). A flow both a waypoint entry and another L7 entry cover goes to the node proxy.
@@ -116,9 +119,8 @@ export function expandDirection(
   direction: number,
   layers: readonly (DirectionPolicy__Output | null)[],
   prefixes: readonly CidrIdentity[],
-  proxyPort: number | SteerPorts = 0,
+  ports: SteerPorts = ENTRY_PORTS,
 ): [PolicyKey, PolicyValue][] {
-  const ports = typeof proxyPort === 'number' ? { proxyPort, waypointPort: 0 } : proxyPort;
   const atoms: Atom[] = [];
   layers.forEach((layer, i) => {
     for (const entry of layer?.entries ?? []) atoms.push(...entryAtoms(entry, i, prefixes, ports));
@@ -157,8 +159,13 @@ export function expandDirection(
       if (mine.some((a) => !a.allow)) allowed = false;
       else if (!mine.some((a) => a.allow) && layer?.enforced) allowed = false;
     });
-    const steered = covering.filter((a) => a.allow && a.proxyPort);
-    const proxy = allowed ? Math.max(0, ...steered.filter((a) => !a.viaWaypoint).map((a) => a.proxyPort)) || Math.max(0, ...steered.map((a) => a.proxyPort)) : 0;
+    let proxy = 0;
+    if (allowed) {
+      // a flow that another L7 entry covers too goes to the node proxy, not to the waypoint
+      const steered = covering.filter((a) => a.allow && a.proxyPort);
+      const nodeProxy = steered.filter((a) => !a.viaWaypoint);
+      for (const a of nodeProxy.length > 0 ? nodeProxy : steered) proxy = Math.max(proxy, a.proxyPort);
+    }
     out.push([
       { endpointId, identity, dport: port, proto, direction },
       { verdict: allowed ? PolicyVerdict.ALLOW : PolicyVerdict.DENY, flags: 0, proxyPort: proxy },
@@ -186,10 +193,10 @@ export function expandEndpointPolicy(
   endpointId: number,
   policy: { ingress: DirectionPolicy__Output | null; egress: DirectionPolicy__Output | null; authorization: DirectionPolicy__Output | null },
   prefixes: readonly CidrIdentity[],
-  proxyPort: number | SteerPorts = 0,
+  ports: SteerPorts = ENTRY_PORTS,
 ): [PolicyKey, PolicyValue][] {
   return [
-    ...expandDirection(endpointId, Direction.INGRESS, [withLocalhost(policy.ingress), withLocalhost(policy.authorization)], prefixes, proxyPort),
-    ...expandDirection(endpointId, Direction.EGRESS, [policy.egress], prefixes, proxyPort),
+    ...expandDirection(endpointId, Direction.INGRESS, [withLocalhost(policy.ingress), withLocalhost(policy.authorization)], prefixes, ports),
+    ...expandDirection(endpointId, Direction.EGRESS, [policy.egress], prefixes, ports),
   ];
 }

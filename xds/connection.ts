@@ -14,7 +14,7 @@ import { PUSH_ORDER, TypeUrl } from './protos.js';
 import type { Pushable } from './push-queue.js';
 import type { ResourceEntry, ResourceSnapshot, TypeSnapshot } from './snapshot.js';
 import { TypeState, type TypeStateView } from './type-state.js';
-import { bytesField, withNonce } from './wire.js';
+import { bytesField } from './wire.js';
 
 export type Mode = 'sotw' | 'delta';
 
@@ -242,7 +242,7 @@ export abstract class Connection implements Pushable {
     const bytes = nonceBytes.length + step.body.length;
     this.inFlight += bytes;
     this.host.buffered(bytes);
-    this.write(step.body, nonce, nonceBytes, () => this.written(bytes));
+    this.write(step.body, nonceBytes, () => this.written(bytes));
     if (this.inFlight > CLIENT_BUFFER_LIMIT) this.blocked = true;
   }
 
@@ -251,7 +251,7 @@ export abstract class Connection implements Pushable {
    * of [prefix + nonce field] and the body itself, so the body bytes every client shares are never
    * copied per client (grpc-js would copy each message twice over: stamp the nonce, then frame).
    */
-  private write(body: Buffer, nonce: string, nonceBytes: Uint8Array, done: () => void): void {
+  private write(body: Buffer, nonceBytes: Uint8Array, done: () => void): void {
     const raw = this.raw;
     if (raw && !raw.destroyed && !raw.writableEnded) {
       if (!raw.headersSent) this.call.sendMetadata(new Metadata());
@@ -267,7 +267,8 @@ export abstract class Connection implements Pushable {
         return;
       }
     }
-    this.call.write(withNonce(body, this.nonceField, nonce), done);
+    // the nonce field appended: field order does not matter on the wire
+    this.call.write(Buffer.concat([body, nonceBytes]), done);
   }
 
   /** A response left for the network; a client that had stopped reading gets its merged push now. */

@@ -37,7 +37,3 @@ export function concat(parts: readonly Uint8Array[]): Buffer {
   return Buffer.concat(parts as Uint8Array[]);
 }
 
-/** A response body with the per-stream nonce field appended (field order does not matter on the wire). */
-export function withNonce(body: Uint8Array, nonceField: number, nonce: string): Buffer {
-  return Buffer.concat([body, bytesField(nonceField, nonce)]);
-}

@@ -122,6 +122,6 @@ test('entries that need L7 only for a waypoint go to the HBONE outbound when giv
   assert.equal(hbone.get('300/80'), 15009, 'to the waypoint over HBONE');
   assert.equal(hbone.get('301/80'), 15001, 'also needs the node proxy');
   assert.equal(hbone.get('301/0'), 15001);
-  const plain = ports(expandDirection(1, 1, [layer], [], 15001));
+  const plain = ports(expandDirection(1, 1, [layer], [], { proxyPort: 15001, waypointPort: 0 }));
   assert.equal(plain.get('300/80'), 15001, 'without HBONE, the node proxy as before');
 });
