@@ -286,6 +286,8 @@ test('RFC 7541 C.2: literal header fields', () => {
   assert.deepEqual(neverIndexed.decode(hex('1008 7061 7373 776f 7264 0673 6563 7265 74')), [['password', 'secret']]);
   assert.deepEqual(table(neverIndexed), []);
   assert.deepEqual(new HpackDecoder().decode(hex('82')), [[':method', 'GET']]);
+  // a view into a larger buffer reads only its own bytes
+  assert.deepEqual(new HpackDecoder().decode(Uint8Array.of(0xff, 0x82, 0xff).subarray(1, 2)), [[':method', 'GET']]);
 });
 
 const REQUESTS: Fields[] = [

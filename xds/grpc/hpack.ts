@@ -280,16 +280,13 @@ function writeInteger(target: Buffer, offset: number, value: number, prefixBits:
   return offset;
 }
 
-/** A string literal's coded length: Huffman when that is shorter. */
-function codedLength(text: string): number {
-  return Math.min(huffmanLength(text), text.length);
-}
-
+/** A string literal's size: Huffman-coded when that is shorter. */
 function stringSize(text: string): number {
-  const length = codedLength(text);
+  const length = Math.min(huffmanLength(text), text.length);
   return integerSize(length, 7) + length;
 }
 
+/** Writes a string literal as stringSize counted it; returns the offset after it. */
 function writeString(target: Buffer, offset: number, text: string): number {
   const huffman = huffmanLength(text);
   if (huffman < text.length) return huffmanEncode(text, target, writeInteger(target, offset, huffman, 7, 0x80));
