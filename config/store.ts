@@ -111,8 +111,8 @@ export class MeshStore {
     const started = performance.now();
     try {
       const changed = this.merge();
-      if (changed.size === 0) return this.snapshot;
-      this.snapshot = buildSnapshot(this.merged, this.snapshot, { changedKeys: changed });
+      if (changed !== 'all' && changed.size === 0) return this.snapshot;
+      this.snapshot = buildSnapshot(this.merged, this.snapshot, changed === 'all' ? {} : { changedKeys: changed });
       this.buildIssue = undefined;
     } catch (err) {
       this.buildIssue = { severity: 'error', source: 'store', message: `snapshot build failed, the last snapshot stays in force: ${String(err)}` };
@@ -133,18 +133,16 @@ export class MeshStore {
     this.timer = setTimeout(() => this.flush(), wait);
   }
 
-  /** Folds the changed sources into the merged map; returns the keys whose winner changed. */
-  private merge(): Set<string> {
+  /**
+   * Folds the changed sources into the merged map; returns the keys whose winner changed, or
+   * 'all' when every object is new (the first objects of a single source).
+   */
+  private merge(): Set<string> | 'all' {
+    if (this.sources.length === 1 && this.merged.size === 0) return this.mergeFirst();
     const candidates = new Set<string>();
     for (const index of this.changedSources) {
-      const source = this.sources[index] as ConfigSource;
-      let now: ReadonlyMap<string, MeshObject>;
-      try {
-        now = source.objects();
-      } catch (err) {
-        this.log.error({ source: source.name, err: String(err) }, 'source objects() failed; keeping its last objects');
-        continue;
-      }
+      const now = this.objectsOf(index);
+      if (!now) continue;
       // With one source the merged map is what it held at the last build: no copy of its own is kept.
       const single = this.sources.length === 1;
       const before = single ? this.merged : (this.seen[index] as ReadonlyMap<string, MeshObject>);
@@ -167,6 +165,30 @@ export class MeshStore {
     }
     this.merged = this.merged.update(updates);
     return candidates.size === updates.size ? candidates : new Set(updates.keys());
+  }
+
+  /**
+   * One source and nothing merged yet: every object it holds is new, and the merged map is one
+   * copy of its map (no per-key comparison, no map of changes; the build starts from scratch).
+   */
+  private mergeFirst(): Set<string> | 'all' {
+    this.changedSources.clear();
+    const now = this.objectsOf(0);
+    if (!now || now.size === 0) return new Set();
+    this.seen[0] = now;
+    this.merged = LayeredMap.of(now);
+    return 'all';
+  }
+
+  /** A source's objects, or undefined (reported) when it fails to give them. */
+  private objectsOf(index: number): ReadonlyMap<string, MeshObject> | undefined {
+    const source = this.sources[index] as ConfigSource;
+    try {
+      return source.objects();
+    } catch (err) {
+      this.log.error({ source: source.name, err: String(err) }, 'source objects() failed; keeping its last objects');
+      return undefined;
+    }
   }
 
   /** The object in force for a key: the one of the last source holding it. */
