@@ -7,7 +7,7 @@ import type { ConfigIssue } from '../source.js';
 import type { EndpointSlice, MeshObject, Node, Pod, Service } from '../resources.js';
 import { canonicalLabels, identityLabels, matchesMap, sortedLabels } from './labels.js';
 import type { Labels } from './labels.js';
-import { Marks, addReason, freezeMark, policyMarks, serviceL7 } from './l7.js';
+import { Marks, freezeMarks, hasPolicyMarks, policyMarks, serviceL7, thawMarks } from './l7.js';
 import { computePolicy } from './policies.js';
 import type { Policy, PolicyContext } from './policies.js';
 import { compareGrpc, compareHttp, computeRoute } from './routes.js';
@@ -29,6 +29,7 @@ import type {
   ServicePortRoutes,
   ServiceView,
   WaypointRef,
+  WorkloadPortL7,
   WorkloadView,
 } from './types.js';
 import { RESERVED_IDENTITIES } from './types.js';
@@ -373,10 +374,11 @@ class Build {
         }
       }
     }
-    s.out.workloads = s.out.workloads.update(workloads);
+    s.out.workloads = s.out.workloads.updateWith(workloads);
     s.out.workloadsByIp = s.out.workloadsByIp.update(byIp);
     this.changedIps = byIp;
-    const identities = new Map<number, IdentityView | undefined>();
+    // A full build starts its identities with the reserved ones.
+    const identities = this.full ? reservedIdentities() : new Map<number, IdentityView | undefined>();
     for (const id of this.identityChanged) {
       const key = s.allocator.keyOf(id);
       const labels = key !== undefined ? s.allocator.labelsOf(key) : undefined;
@@ -392,7 +394,7 @@ class Build {
           : undefined,
       );
     }
-    s.out.identities = s.out.identities.update(identities);
+    s.out.identities = s.out.identities.updateWith(identities);
   }
 
   private workloadView(key: string, pod: Pod, identity: number): WorkloadView {
@@ -453,8 +455,8 @@ class Build {
       if (!this.full && routeSignature(before) !== routeSignature(view)) this.signatureChanged.add(key);
       this.dirtyL7Services.add(key);
     }
-    s.out.services = s.out.services.update(views);
-    s.out.servicesByVip = s.out.servicesByVip.update(byVip);
+    s.out.services = s.out.services.updateWith(views);
+    s.out.servicesByVip = s.out.servicesByVip.updateWith(byVip);
   }
 
   private serviceView(key: string): ServiceView | undefined {
@@ -528,14 +530,14 @@ class Build {
       }
       this.setIssues(`route:${key}`, result.issues);
     }
-    s.out.routes = s.out.routes.update(views);
+    s.out.routes = s.out.routes.updateWith(views);
 
     const attachments = new Map<string, ServicePortRoutes | undefined>();
     for (const port of dirtyPorts) {
       attachments.set(port, this.attachment(port));
       this.dirtyL7Services.add(port.slice(0, port.indexOf('|')));
     }
-    s.out.attachments = s.out.attachments.update(attachments);
+    s.out.attachments = s.out.attachments.updateWith(attachments);
   }
 
   private attachment(portKey: string): ServicePortRoutes | undefined {
@@ -609,7 +611,7 @@ class Build {
       if (result.namedEgress) s.namedEgressPolicies.add(key);
       this.setIssues(`policy:${key}`, result.issues);
     }
-    s.out.policies = s.out.policies.update(views);
+    s.out.policies = s.out.policies.updateWith(views);
   }
 
   // ---- step 6: per-workload policy
@@ -631,7 +633,7 @@ class Build {
       });
       views.set(key, this.guard('workload policy', `Pod/${key}`, () => computeWorkloadPolicy(workload, selecting, lookup)));
     }
-    s.out.workloadPolicies = s.out.workloadPolicies.update(views);
+    s.out.workloadPolicies = s.out.workloadPolicies.updateWith(views);
   }
 
   private peerPorts(peers: PeerSet, name: string, protocol: L4Protocol | 'ANY'): Map<number, number[]> {
@@ -680,26 +682,35 @@ class Build {
         this.dirtyL7Workloads.add(workload);
       }
     }
-    s.out.serviceL7 = s.out.serviceL7.update(servicePorts);
+    s.out.serviceL7 = s.out.serviceL7.updateWith(servicePorts);
 
-    const entries = new Map<string, ReturnType<typeof freezeMark> | undefined>();
+    const entries = new Map<string, WorkloadPortL7 | undefined>();
     for (const workload of this.dirtyL7Workloads) {
-      for (const key of s.l7KeysByWorkload.get(workload) ?? []) entries.set(key, undefined);
-      const marks = new Marks();
-      for (const service of sortedStrings(s.l7ServicesByWorkload.get(workload))) {
-        for (const mark of s.serviceL7.get(service)?.marks.get(workload)?.list ?? []) {
-          const merged = marks.get(mark.key);
-          if (merged) for (const reason of mark.reasons) addReason(merged, reason);
-          else marks.add({ key: mark.key, workload: mark.workload, port: mark.port, protocol: mark.protocol, reasons: [...mark.reasons] });
-        }
-      }
-      const policy = s.out.workloadPolicies.get(workload);
-      if (policy) policyMarks(policy, marks);
-      for (const mark of marks.list) entries.set(mark.key, freezeMark(mark));
-      if (marks.list.length > 0) s.l7KeysByWorkload.set(workload, marks.list.map((mark) => mark.key));
-      else s.l7KeysByWorkload.delete(workload);
+      for (const entry of s.l7ByWorkload.get(workload) ?? []) entries.set(entry.key, undefined);
+      const marked = this.workloadL7(workload);
+      for (const entry of marked) entries.set(entry.key, entry);
+      if (marked.length > 0) s.l7ByWorkload.set(workload, marked);
+      else s.l7ByWorkload.delete(workload);
     }
-    s.out.l7 = s.out.l7.update(entries);
+    s.out.l7 = s.out.l7.updateWith(entries);
+  }
+
+  /**
+   * A workload's entries of the needs-L7 set: those of the one service marking it when nothing
+   * else does (shared with that service's result), else the services' and its policy's merged.
+   */
+  private workloadL7(workload: string): readonly WorkloadPortL7[] {
+    const s = this.state;
+    const services = sortedStrings(s.l7ServicesByWorkload.get(workload));
+    const policy = s.out.workloadPolicies.get(workload);
+    const policyMarked = hasPolicyMarks(policy);
+    const only = services.length === 1 ? s.serviceL7.get(services[0] as string)?.marks.get(workload) : undefined;
+    if (only && !policyMarked) return only;
+    if (services.length === 0 && !policyMarked) return NO_MARKS;
+    const marks = new Marks();
+    for (const service of services) thawMarks(s.serviceL7.get(service)?.marks.get(workload) ?? NO_MARKS, marks);
+    if (policy) policyMarks(policy, marks);
+    return freezeMarks(marks);
   }
 
   // ---- nodes and namespaces
@@ -711,7 +722,7 @@ class Build {
       const name = key.slice(key.lastIndexOf('/') + 1);
       nodes.set(name, node ? this.guard('node', key, () => nodeView(node)) : undefined);
     }
-    s.out.nodes = s.out.nodes.update(nodes);
+    s.out.nodes = s.out.nodes.updateWith(nodes);
     const namespaces = new Map<string, NamespaceView | undefined>();
     for (const name of this.dirtyNamespaces) {
       if (!s.objectsPerNamespace.has(name)) {
@@ -722,7 +733,7 @@ class Build {
       const waypoint = labels[USE_WAYPOINT_LABEL];
       namespaces.set(name, Object.freeze({ name, labels, declared: s.declaredNamespaces.has(name), ...(waypoint ? { useWaypoint: waypoint } : {}) }));
     }
-    s.out.namespaces = s.out.namespaces.update(namespaces);
+    s.out.namespaces = s.out.namespaces.updateWith(namespaces);
   }
 
   issues(): readonly ConfigIssue[] {
@@ -755,7 +766,9 @@ function serviceAccountOf(pod: Pod): string {
   return typeof name === 'string' && name !== '' ? name : 'default';
 }
 
-function workloadsOf(marks: ReadonlyMap<string, Marks> | undefined): Iterable<string> {
+const NO_MARKS: readonly WorkloadPortL7[] = Object.freeze([]);
+
+function workloadsOf(marks: ReadonlyMap<string, readonly WorkloadPortL7[]> | undefined): Iterable<string> {
   return marks?.keys() ?? [];
 }
 
@@ -772,8 +785,8 @@ function nodeView(node: Node): NodeView {
   });
 }
 
-function reservedIdentities(): Map<number, IdentityView> {
-  const out = new Map<number, IdentityView>();
+function reservedIdentities(): Map<number, IdentityView | undefined> {
+  const out = new Map<number, IdentityView | undefined>();
   for (const [name, id] of Object.entries(RESERVED_IDENTITIES)) {
     if (id === 0) continue;
     out.set(id, Object.freeze({ id, reserved: name as keyof typeof RESERVED_IDENTITIES, namespace: '', labels: Object.freeze({ [`reserved:${name}`]: '' }), workloads: Object.freeze([]) }));
@@ -798,9 +811,7 @@ function run(state: BuildState, objects: ReadonlyMap<string, MeshObject>, change
 }
 
 function fresh(objects: ReadonlyMap<string, MeshObject>): Build {
-  const state = new BuildState(objects);
-  state.out.identities = state.out.identities.update(reservedIdentities());
-  return run(state, objects) as Build;
+  return run(new BuildState(objects), objects) as Build;
 }
 
 /**

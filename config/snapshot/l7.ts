@@ -42,7 +42,7 @@ export class Marks {
 }
 
 /** Adds a reason to a mark unless an equal one is there. */
-export function addReason(mark: Mark, reason: L7Reason): void {
+function addReason(mark: Mark, reason: L7Reason): void {
   if (!mark.reasons.some((r) => r.source === reason.source && r.detail === reason.detail)) mark.reasons.push(reason);
 }
 
@@ -62,6 +62,11 @@ function isL7Rule(rule: PolicyRule): boolean {
 export function policyMarks(policy: WorkloadPolicy, marks: Marks): void {
   for (const rule of policy.ingress.rules) if (isL7Rule(rule)) markRule(policy.workload, rule, marks);
   for (const rule of policy.authorization.rules) if (isL7Rule(rule)) markRule(policy.workload, rule, marks);
+}
+
+/** True when policyMarks would mark some port of the workload. */
+export function hasPolicyMarks(policy: WorkloadPolicy | undefined): boolean {
+  return !!policy && (policy.ingress.rules.some(isL7Rule) || policy.authorization.rules.some(isL7Rule));
 }
 
 /** Marks the ports an L7 rule selects on one workload. */
@@ -84,8 +89,11 @@ function markRule(workload: string, rule: PolicyRule, marks: Marks): void {
 
 export interface ServiceL7Result {
   readonly ports: readonly ServicePortL7[];
-  /** Marks on the workloads behind the service: workload key → its marks by workload port key. */
-  readonly marks: ReadonlyMap<string, Marks>;
+  /**
+   * Marks on the workloads behind the service: workload key → its marks, in the order first
+   * marked. They are the entries of MeshSnapshot.l7 for a workload marked by this service alone.
+   */
+  readonly marks: ReadonlyMap<string, readonly WorkloadPortL7[]>;
 }
 
 /** The routes attached to a service port, each once, in attachment order (HTTP, then gRPC). */
@@ -96,13 +104,13 @@ function routesOf(attachment: ServicePortRoutes): Set<string> {
   return routes;
 }
 
-const NO_L7: ServiceL7Result = Object.freeze({ ports: Object.freeze([]), marks: new Map<string, Marks>() });
+const NO_L7: ServiceL7Result = Object.freeze({ ports: Object.freeze([]), marks: new Map<string, readonly WorkloadPortL7[]>() });
 
 /** The service ports that need L7 (routes, waypoint) and the workload ports behind them. */
 export function serviceL7(service: ServiceView, attachments: (portKey: string) => ServicePortRoutes | undefined): ServiceL7Result {
   if (!service.waypoint && !service.ports.some((port) => attachments(servicePortKey(service.key, port.port, port.protocol)))) return NO_L7;
   const ports: ServicePortL7[] = [];
-  const marks = new Map<string, Marks>();
+  const pending = new Map<string, Marks>();
   for (const port of service.ports) {
     const key = servicePortKey(service.key, port.port, port.protocol);
     const reasons: L7Reason[] = [];
@@ -120,14 +128,33 @@ export function serviceL7(service: ServiceView, attachments: (portKey: string) =
     ports.push(Object.freeze({ key, service: service.key, vips: service.vips, port: port.port, protocol: port.protocol, needsL7: true, reasons: Object.freeze(reasons) }));
     for (const endpoint of port.endpoints) {
       if (!endpoint.pod) continue;
-      let workloadMarks = marks.get(endpoint.pod);
-      if (!workloadMarks) marks.set(endpoint.pod, (workloadMarks = new Marks()));
+      let workloadMarks = pending.get(endpoint.pod);
+      if (!workloadMarks) pending.set(endpoint.pod, (workloadMarks = new Marks()));
       for (const reason of reasons) mark(workloadMarks, endpoint.pod, endpoint.port, port.protocol, reason);
     }
   }
+  const marks = new Map<string, readonly WorkloadPortL7[]>();
+  for (const [workload, workloadMarks] of pending) marks.set(workload, freezeMarks(workloadMarks));
   return { ports, marks };
 }
 
-export function freezeMark(entry: Mark): WorkloadPortL7 {
+/** The entry of MeshSnapshot.l7 for a mark (its reasons list is frozen, and is the entry's). */
+function freezeMark(entry: Mark): WorkloadPortL7 {
   return Object.freeze({ key: entry.key, workload: entry.workload, port: entry.port, protocol: entry.protocol, needsL7: true, reasons: Object.freeze(entry.reasons) });
+}
+
+/** The entries of MeshSnapshot.l7 for a workload's marks, in their order. */
+export function freezeMarks(marks: Marks): readonly WorkloadPortL7[] {
+  const out: WorkloadPortL7[] = [];
+  for (const entry of marks.list) out.push(freezeMark(entry));
+  return Object.freeze(out);
+}
+
+/** Marks to merge more into, starting from a workload's frozen ones (their reasons copied). */
+export function thawMarks(entries: readonly WorkloadPortL7[], into: Marks): void {
+  for (const entry of entries) {
+    const merged = into.get(entry.key);
+    if (merged) for (const reason of entry.reasons) addReason(merged, reason);
+    else into.add({ key: entry.key, workload: entry.workload, port: entry.port, protocol: entry.protocol, reasons: [...entry.reasons] });
+  }
 }

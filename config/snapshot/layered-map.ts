@@ -32,12 +32,33 @@ export class LayeredMap<K, V> implements ReadonlyMap<K, V> {
   }
 
   /**
+   * A first version made of `entries` itself, without a copy: the caller hands the map over and
+   * never changes it again. Entries whose value is undefined are removed from it.
+   */
+  static adopt<K, V>(entries: Map<K, V | undefined>): LayeredMap<K, V> {
+    for (const [key, value] of entries) if (value === undefined) entries.delete(key);
+    return new LayeredMap<K, V>(entries as Map<K, V>, new Map(), entries.size);
+  }
+
+  /**
    * A new version with `changes` applied: a value sets the key, undefined deletes it. A value
    * structurally equal to the one in place keeps the one in place (and its identity).
    */
   update(changes: ReadonlyMap<K, V | undefined>): LayeredMap<K, V> {
     if (changes.size === 0) return this;
-    if (this.size === 0) return LayeredMap.of(changes);
+    return this.size === 0 ? LayeredMap.of(changes) : this.overlay(changes);
+  }
+
+  /**
+   * `update` for a caller that hands `changes` over (it never changes the map again): a first
+   * version is that map itself rather than a copy of it.
+   */
+  updateWith(changes: Map<K, V | undefined>): LayeredMap<K, V> {
+    if (changes.size === 0) return this;
+    return this.size === 0 ? LayeredMap.adopt(changes) : this.overlay(changes);
+  }
+
+  private overlay(changes: ReadonlyMap<K, V | undefined>): LayeredMap<K, V> {
     let top: Map<K, Slot<V>> | undefined;
     let size = this.size;
     for (const [key, value] of changes) {

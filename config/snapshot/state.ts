@@ -102,7 +102,8 @@ export class BuildState {
   readonly namedEgressPolicies = new Set<string>();
   readonly serviceL7 = new Map<string, ServiceL7Result>();
   readonly l7ServicesByWorkload = new SetIndex<string, string>();
-  readonly l7KeysByWorkload = new Map<string, string[]>();
+  /** A workload's entries in the needs-L7 set. */
+  readonly l7ByWorkload = new Map<string, readonly WorkloadPortL7[]>();
   readonly issuesByUnit = new Map<string, readonly ConfigIssue[]>();
   /** The units of issuesByUnit that are objects left out (unusable, or a step threw on them). */
   readonly leftOut = new Set<string>();

@@ -2,7 +2,7 @@
 // layer and direction, with named ports resolved to numbers (the workload's own container ports
 // for ingress, the peers' for egress), and whether it is default-deny in each direction.
 import type { RuleGroup } from './policies.js';
-import { sortedStrings } from './sorted.js';
+import { sortStrings } from './sorted.js';
 import type { DirectionPolicy, L4Protocol, PeerSet, PolicyLayer, PolicyRule, PortRange, WorkloadPolicy, WorkloadView } from './types.js';
 
 export interface SelectingPolicy {
@@ -50,16 +50,25 @@ function resolveNamedPorts(rule: PolicyRule, workload: WorkloadView, lookup: Nam
 interface Accumulator {
   selected: boolean;
   rules: PolicyRule[];
-  policies: Set<string>;
+  /** Policy keys, each once (a workload has few). */
+  policies: string[];
+}
+
+/** The direction no policy touches (most of them): one shared frozen view. */
+const UNSELECTED: DirectionPolicy = Object.freeze({ selected: false, rules: Object.freeze([]), policies: Object.freeze([]) });
+
+function notePolicy(acc: Accumulator, key: string): void {
+  if (!acc.policies.includes(key)) acc.policies.push(key);
 }
 
 function finish(acc: Accumulator): DirectionPolicy {
-  return Object.freeze({ selected: acc.selected, rules: Object.freeze(acc.rules), policies: Object.freeze(sortedStrings(acc.policies)) });
+  if (!acc.selected && acc.rules.length === 0 && acc.policies.length === 0) return UNSELECTED;
+  return Object.freeze({ selected: acc.selected, rules: Object.freeze(acc.rules), policies: Object.freeze(sortStrings(acc.policies)) });
 }
 
 /** `policies` are the ones selecting the workload's identity, in key order. */
 export function computeWorkloadPolicy(workload: WorkloadView, policies: readonly SelectingPolicy[], lookup: NamedPortLookup): WorkloadPolicy {
-  const blank = (): Accumulator => ({ selected: false, rules: [], policies: new Set() });
+  const blank = (): Accumulator => ({ selected: false, rules: [], policies: [] });
   const ingress = blank();
   const egress = blank();
   const authorization = blank();
@@ -69,11 +78,11 @@ export function computeWorkloadPolicy(workload: WorkloadView, policies: readonly
       for (const direction of group.enforces) {
         const acc = policy.layer === 'authorization' ? authorization : direction === 'ingress' ? ingress : egress;
         acc.selected = true;
-        acc.policies.add(policy.key);
+        notePolicy(acc, policy.key);
       }
       for (const rule of group.rules) {
         const acc = rule.layer === 'authorization' ? authorization : rule.direction === 'ingress' ? ingress : egress;
-        acc.policies.add(policy.key);
+        notePolicy(acc, policy.key);
         acc.rules.push(...resolveNamedPorts(rule, workload, lookup));
       }
     }
