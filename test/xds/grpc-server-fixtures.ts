@@ -52,13 +52,16 @@ export class TestCalls {
   /** onClose calls per bidi call, by its first message (the call's name). */
   readonly closes = new Map<string, number>();
   closeCount = 0;
+  /** `done` callbacks of `big N` writes that ran, by call name, in order. */
+  readonly done: string[] = [];
 }
 
 /**
  * Echo: answers its request; `error` → GrpcError NOT_FOUND, `throw` → a plain Error, `big N` → N
  * bytes, `never` → no answer. Sum: the total length of its requests. Chat: answers each message
- * with `echo:` + message (parts, not copied); `end` ends the call OK; `fail` → GrpcError
- * FAILED_PRECONDITION; `throw` → a thrown Error.
+ * with `echo:` + message (parts, not copied); `big N` → N bytes whose `done` is recorded; `end`
+ * ends the call OK; `fail` → GrpcError FAILED_PRECONDITION; `throw` → a thrown Error;
+ * `done-throws` → a write whose `done` throws.
  */
 export function testHandlers(calls: TestCalls) {
   return {
@@ -85,6 +88,11 @@ export function testHandlers(calls: TestCalls) {
         if (text === 'end') call.end();
         else if (text === 'fail') call.end({ code: Status.FAILED_PRECONDITION, details: 'told to fail' });
         else if (text === 'throw') throw new Error('message handler broke');
+        else if (text === 'done-throws') {
+          call.write([message], () => {
+            throw new Error('done callback broke');
+          });
+        } else if (text.startsWith('big ')) call.write([bigMessage(Number(text.slice(4)))], () => calls.done.push(name ?? ''));
         else call.write([Buffer.from('echo:'), message]);
       };
       call.onEnd = () => call.end();

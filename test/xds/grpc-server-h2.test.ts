@@ -64,6 +64,14 @@ function streamOf(frames: RawFrame[], id: number): { blocks: Array<Map<string, s
 const ended = (id: number) => (frames: RawFrame[]) => frames.some((f) => f.id === id && (f.type === FrameType.HEADERS || f.type === FrameType.DATA) && (f.flags & Flag.END_STREAM) !== 0);
 const resetOf = (frames: RawFrame[], id: number) => frames.find((f) => f.type === FrameType.RST_STREAM && f.id === id)?.payload.readUInt32BE(0);
 
+async function waitFor(check: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) assert.fail('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 /** The gRPC messages in a stream's DATA bytes. */
 function messages(data: Buffer): Buffer[] {
   const out: Buffer[] = [];
@@ -196,6 +204,37 @@ test('raw flow control: DATA stops at the stream window and resumes on WINDOW_UP
   const stream = streamOf(client.frames, 1);
   assert.equal(messages(stream.data)[0]?.toString(), '0123456789abcdefghij');
   assert.equal(stream.blocks[1]?.get('grpc-status'), '0');
+});
+
+test('raw: write() callbacks run once the bytes went out, or when the call closes first; onClose runs once', async () => {
+  const client = await raw(false);
+  client.send(PREFACE, frame(FrameType.SETTINGS, 0, 0, Buffer.from([0, 4, 0, 0, 0, 10])));
+  client.send(frame(FrameType.HEADERS, Flag.END_HEADERS, 1, requestHeaders(PATHS.chat)), frame(FrameType.DATA, 0, 1, grpcMessage(Buffer.from('big 100'))));
+  client.send(frame(FrameType.HEADERS, Flag.END_HEADERS, 3, requestHeaders(PATHS.chat)), frame(FrameType.DATA, 0, 3, grpcMessage(Buffer.from('big 200'))));
+  await client.until(() => streamOf(client.frames, 1).data.length === 10 && streamOf(client.frames, 3).data.length === 10);
+  assert.deepEqual(calls.done.filter((name) => name.startsWith('big 1') || name.startsWith('big 2')), []);
+  client.send(frame(FrameType.WINDOW_UPDATE, 0, 1, u32(95)));
+  await client.until(() => streamOf(client.frames, 1).data.length === 105);
+  await waitFor(() => calls.done.includes('big 100'));
+  assert.ok(!calls.done.includes('big 200'));
+  client.send(frame(FrameType.RST_STREAM, 0, 3, u32(8)));
+  await waitFor(() => calls.done.includes('big 200') && calls.closes.get('big 200') === 1);
+  client.send(frame(FrameType.RST_STREAM, 0, 1, u32(8)));
+  await waitFor(() => calls.closes.get('big 100') === 1);
+  assert.equal(calls.closes.get('big 200'), 1);
+});
+
+test('raw: streams share the connection window in turn, one frame each', async () => {
+  const client = await raw(false);
+  client.send(PREFACE, frame(FrameType.SETTINGS, 0, 0, Buffer.from([0, 4, 0x7f, 0xff, 0xff, 0xff])));
+  for (const id of [1, 3, 5]) client.send(frame(FrameType.HEADERS, Flag.END_HEADERS, id, requestHeaders(PATHS.echo)), frame(FrameType.DATA, Flag.END_STREAM, id, grpcMessage(Buffer.from('big 100000'))));
+  const sent = () => client.frames.filter((f) => f.type === FrameType.DATA).reduce((sum, f) => sum + f.payload.length, 0);
+  await client.until(() => sent() === 65_535);
+  const order = client.frames.filter((f) => f.type === FrameType.DATA).map((f) => f.id);
+  assert.deepEqual(order, [1, 3, 5, 1], 'one 16 KB frame per stream in turn until the 64 KB connection window is spent');
+  client.send(frame(FrameType.WINDOW_UPDATE, 0, 0, u32(2 ** 31 - 1 - 65_535)));
+  await client.until((frames) => [1, 3, 5].every((id) => ended(id)(frames)));
+  for (const id of [1, 3, 5]) assert.ok(messages(streamOf(client.frames, id).data)[0]?.equals(bigMessage(100_000)));
 });
 
 test('raw frame sizes: DATA frames never exceed the peer\'s SETTINGS_MAX_FRAME_SIZE', async () => {

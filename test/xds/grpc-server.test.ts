@@ -92,7 +92,7 @@ test('client-streaming: every message counts; the single response ends the call'
   assert.equal(response.toString(), String((99 * 100) / 2));
 });
 
-test('bidi: messages both ways, the handler ends the call with its status, and onClose runs once', async () => {
+test('bidi: messages both ways, the handler ends the call with its status (a throwing onMessage or done callback: INTERNAL), and onClose runs once', async () => {
   const ok = bidi();
   ok.call.write(Buffer.from('one'));
   ok.call.write(Buffer.from('two'));
@@ -111,6 +111,12 @@ test('bidi: messages both ways, the handler ends the call with its status, and o
   const throwing = bidi();
   throwing.call.write(Buffer.from('throw'));
   assert.equal((await throwing.status).code, Status.INTERNAL);
+
+  const throwingDone = bidi();
+  throwingDone.call.write(Buffer.from('done-throws'));
+  const doneStatus = await throwingDone.status;
+  assert.equal(doneStatus.code, Status.INTERNAL);
+  assert.equal(doneStatus.details, 'done callback broke');
 
   await eventually(() => calls.closes.get('first') === 1 && calls.closes.get('one') === 1 && calls.closes.get('throw') === 1);
 });

@@ -164,7 +164,7 @@ export class GrpcCall extends Stream implements StreamCall<unknown> {
     prefix[0] = 0;
     prefix.writeUInt32BE(length, 1);
     this.session.enqueue(this, prefix);
-    this.session.sendData(this, parts, done);
+    this.session.sendData(this, parts, done && (() => this.guarded(done)));
   }
 
   end(status: CallStatus = { code: Status.OK }): void {

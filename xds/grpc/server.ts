@@ -38,8 +38,8 @@ export class GrpcServer implements CallHost {
   readonly methods = new Map<string, Method>();
   private readonly listeners: NetServer[] = [];
   private readonly sessions = new Set<Session>();
-  /** Resolves the shutdown once the last session is gone. */
-  private allClosed: (() => void) | null = null;
+  /** Shutdowns waiting for the last session to go. */
+  private readonly closeWaiters: Array<() => void> = [];
 
   constructor(options: GrpcServerOptions) {
     this.log = options.log;
@@ -105,7 +105,7 @@ export class GrpcServer implements CallHost {
   async shutdown(graceMs: number): Promise<void> {
     for (const listener of this.listeners.splice(0)) listener.close();
     if (this.sessions.size === 0) return;
-    const closed = new Promise<void>((resolve) => (this.allClosed = resolve));
+    const closed = new Promise<void>((resolve) => this.closeWaiters.push(resolve));
     for (const session of this.sessions) session.goAway();
     const timer = setTimeout(() => {
       for (const session of this.sessions) session.destroy();
@@ -123,9 +123,8 @@ export class GrpcServer implements CallHost {
   sessionClosed(session: Session): void {
     this.sessions.delete(session);
     this.log.debug({ peer: session.peer }, 'gRPC connection closed');
-    if (this.sessions.size === 0 && this.allClosed !== null) {
-      this.allClosed();
-      this.allClosed = null;
+    if (this.sessions.size === 0) {
+      for (const resolve of this.closeWaiters.splice(0)) resolve();
     }
   }
 

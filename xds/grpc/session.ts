@@ -68,6 +68,8 @@ const HEADER_BLOCK_FACTOR = 2;
 /** PING flood guard: a bucket of this many PINGs, refilled at PINGS_PER_SECOND. */
 const PING_BURST = 20;
 const PINGS_PER_SECOND = 10;
+/** A connection that has not sent its preface and SETTINGS after this long is closed. */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** A connection ended for a protocol error is destroyed if its GOAWAY has not gone out after this long. */
 const CLOSE_TIMEOUT_MS = 2_000;
 /** Headers that HTTP/2 forbids (connection-specific, RFC 9113 §8.2.2). */
@@ -153,6 +155,8 @@ export class Session {
   private ready: Stream[] = [];
   private readyHead = 0;
   private flushing = false;
+  /** A flush is due at the end of this tick (DATA queued by every stream in the tick goes out in turn). */
+  private flushQueued = false;
   /** The socket holds more than WRITE_BUDGET unsent bytes: DATA waits for 'drain'. */
   private blocked = false;
   /** We sent GOAWAY for a shutdown: no new streams, close once the open ones end. */
@@ -163,6 +167,8 @@ export class Session {
   private dead = false;
   private pingTokens = PING_BURST;
   private pingTime = 0;
+  /** Closes a connection that never completes its handshake (cleared by the peer's first SETTINGS). */
+  private handshakeTimer: NodeJS.Timeout | null;
 
   constructor(
     readonly host: SessionHost,
@@ -174,7 +180,7 @@ export class Session {
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('drain', () => {
       this.blocked = false;
-      this.flush();
+      this.guard(() => this.flush());
     });
     socket.on('error', (error) => host.log.debug({ peer: this.peer, err: error.message }, 'connection error'));
     socket.on('close', () => this.onSocketClose());
@@ -185,6 +191,8 @@ export class Session {
       this.recvWindow = host.connectionWindow;
     }
     socket.uncork();
+    this.handshakeTimer = setTimeout(() => this.fail(ErrorCode.SETTINGS_TIMEOUT, 'no preface and SETTINGS in time'), HANDSHAKE_TIMEOUT_MS);
+    this.handshakeTimer.unref();
   }
 
   /** Open streams. */
@@ -449,7 +457,10 @@ export class Session {
       return;
     }
     if (payload.length % 6 !== 0) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'SETTINGS frame size');
-    this.settingsReceived = true;
+    if (!this.settingsReceived) {
+      this.settingsReceived = true;
+      this.clearHandshakeTimer();
+    }
     for (let at = 0; at < payload.length; at += 6) {
       const value = payload.readUInt32BE(at + 2);
       switch (payload.readUInt16BE(at)) {
@@ -562,7 +573,10 @@ export class Session {
     stream.outBytes += part.length;
   }
 
-  /** Queues bytes (and a callback due after them) as DATA on a stream, and sends what the windows allow. */
+  /**
+   * Queues bytes (and a callback due after them) as DATA on a stream; what the windows allow goes
+   * out at the end of the tick, so that the streams that wrote in the same tick share the windows.
+   */
   sendData(stream: Stream, parts: readonly Uint8Array[], done: (() => void) | undefined): void {
     if (stream.state & State.CLOSED) {
       done?.();
@@ -571,7 +585,12 @@ export class Session {
     for (const part of parts) this.enqueue(stream, part);
     if (done !== undefined) (stream.out ??= []).push(done);
     this.markReady(stream);
-    this.flush();
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    queueMicrotask(() => {
+      this.flushQueued = false;
+      this.guard(() => this.flush());
+    });
   }
 
   /** Sends a final header block (END_STREAM) after the DATA queued on the stream. */
@@ -735,11 +754,18 @@ export class Session {
     this.socket.destroy();
   }
 
+  private clearHandshakeTimer(): void {
+    if (this.handshakeTimer === null) return;
+    clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = null;
+  }
+
   private closeStreams(): void {
     for (const stream of [...this.streams.values()]) this.close(stream);
   }
 
   private onSocketClose(): void {
+    this.clearHandshakeTimer();
     this.dead = true;
     this.partial = null;
     this.continued = null;
