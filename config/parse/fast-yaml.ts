@@ -8,6 +8,8 @@
 // beyond each document's start: where a document needs a field's line, the caller re-parses that
 // one document with the full parser.
 
+import { ScalarCache } from './scalar-cache.js';
+
 export interface FastDocument {
   raw: unknown;
   /** 1-based line of the document's first content. */
@@ -42,6 +44,9 @@ const MAX_KEY_LENGTH = 1000;
 const OUTSIDE_SUBSET = /[\x00-\x09\x0b-\x1f\x7f-\x9f\ufeff\u2028\u2029]/;
 /** Documents this close to the size limit are left to the full parser, which measures them its own way. */
 const SIZE_MARGIN = 64;
+/** Plain keys and plain values read before (kept apart so that many distinct values do not push out the few keys). */
+const KEYS = new ScalarCache();
+const VALUES = new ScalarCache();
 /** Stands for the map a flow list does not have. */
 const EMPTY: Record<string, unknown> = Object.freeze({});
 
@@ -217,6 +222,24 @@ class Reader {
     return i < this.end ? this.s.charCodeAt(i) : NEWLINE;
   }
 
+  /**
+   * The items of the lists being read, innermost last: a list is made once its items are known, at
+   * its exact length (an array grown by push keeps room for 16 items, most lists here have one).
+   */
+  private readonly items: unknown[] = [];
+  private itemCount = 0;
+
+  private pushItem(item: unknown): void {
+    this.items[this.itemCount++] = item;
+  }
+
+  /** The items pushed since `base`, as a new list; they leave the stack. */
+  private takeItems(base: number): unknown[] {
+    const list = this.items.slice(base, this.itemCount);
+    this.itemCount = base;
+    return list;
+  }
+
   private enter(): void {
     if (++this.depth >= this.maxDepth) throw GIVE_UP;
   }
@@ -269,22 +292,22 @@ class Reader {
 
   private blockSeq(column: number): unknown[] {
     this.enter();
-    const seq: unknown[] = [];
+    const base = this.itemCount;
     for (;;) {
       this.pos++; // the dash
       this.skipSpaces();
       const c = this.at();
       if (c === NEWLINE || c === HASH) {
         this.nextLine();
-        seq.push(this.indent > column ? this.blockNode(this.indent, column) : null);
+        this.pushItem(this.indent > column ? this.blockNode(this.indent, column) : null);
       } else {
-        seq.push(this.blockNode(this.pos - this.lineStart, column));
+        this.pushItem(this.blockNode(this.pos - this.lineStart, column));
       }
       if (this.indent !== column || this.at() !== DASH || !isBlankCode(this.at(1))) break;
     }
     if (this.indent > column) throw GIVE_UP;
     this.depth--;
-    return seq;
+    return this.takeItems(base);
   }
 
   /** Whether the line from `pos` is `key: …` with a one-line plain or quoted key. */
@@ -332,7 +355,7 @@ class Reader {
       key = this.quoted();
       this.skipSpaces();
     } else {
-      const plain = flow ? this.flowPlain() : this.blockPlainKey();
+      const plain = flow ? this.flowPlain(KEYS) : this.blockPlainKey();
       if (typeof plain !== 'string') throw GIVE_UP; // a null, bool or number key: left to the full parser
       key = plain;
       this.skipSpaces();
@@ -349,13 +372,13 @@ class Reader {
   private blockPlainKey(): unknown {
     const from = this.pos;
     this.pos = this.keyColon;
-    return resolvePlain(this.trimmed(from, this.pos));
+    return KEYS.value(this.s, from, this.trimmedEnd(from, this.pos), resolvePlain);
   }
 
-  /** text[from, to) without its trailing spaces. */
-  private trimmed(from: number, to: number): string {
+  /** The end of text[from, to) without its trailing spaces. */
+  private trimmedEnd(from: number, to: number): number {
     while (to > from && this.s.charCodeAt(to - 1) === SPACE) to--;
-    return this.s.slice(from, to);
+    return to;
   }
 
   /** Set by plainScalar: whether the scalar held `: ` (a mapping where none may start). */
@@ -378,7 +401,7 @@ class Reader {
       if (k === COLON && isBlankCode(i + 1 < this.end ? s.charCodeAt(i + 1) : NEWLINE)) this.plainWasKeyLike = true;
     }
     this.pos = i;
-    return resolvePlain(this.trimmed(from, i));
+    return VALUES.value(s, from, this.trimmedEnd(from, i), resolvePlain);
   }
 
   // ---- flow context ----
@@ -404,13 +427,14 @@ class Reader {
     this.enter();
     const close = this.at() === OPEN_SEQ ? CLOSE_SEQ : CLOSE_MAP;
     this.pos++;
-    const seq: unknown[] | undefined = close === CLOSE_SEQ ? [] : undefined;
-    const map: Record<string, unknown> = seq ? EMPTY : {};
+    const isSeq = close === CLOSE_SEQ;
+    const base = this.itemCount;
+    const map: Record<string, unknown> = isSeq ? EMPTY : {};
     for (;;) {
       this.skipFlowSpace(blockIndent);
       if (this.at() === close) break;
-      if (seq) {
-        seq.push(this.flowValue(blockIndent));
+      if (isSeq) {
+        this.pushItem(this.flowValue(blockIndent));
       } else {
         const key = this.key(true);
         this.skipFlowSpace(blockIndent);
@@ -426,7 +450,7 @@ class Reader {
     }
     this.pos++; // the closing bracket
     this.depth--;
-    return seq ?? map;
+    return isSeq ? this.takeItems(base) : map;
   }
 
   private flowValue(blockIndent: number): unknown {
@@ -434,14 +458,14 @@ class Reader {
     let value: unknown;
     if (c === OPEN_SEQ || c === OPEN_MAP) value = this.flowNode(blockIndent);
     else if (c === DOUBLE_QUOTE || c === SINGLE_QUOTE) value = this.quoted();
-    else value = this.flowPlain();
+    else value = this.flowPlain(VALUES);
     this.skipSpaces();
     if (this.at() === COLON) throw GIVE_UP; // `[a: b]`, a pair inside a list
     return value;
   }
 
   /** A plain scalar in a flow collection: ends at `,[]{}`, `: `, ` #` or the line's end. */
-  private flowPlain(): unknown {
+  private flowPlain(cache: ScalarCache): unknown {
     const s = this.s;
     if (!startsPlain(this.at(), this.at(1), true)) throw GIVE_UP;
     const from = this.pos;
@@ -453,9 +477,9 @@ class Reader {
       if (k === COLON && isFlowSafeEnd(i + 1 < this.end ? s.charCodeAt(i + 1) : NEWLINE)) break;
     }
     this.pos = i;
-    const text = this.trimmed(from, i);
-    if (text === '') throw GIVE_UP;
-    return resolvePlain(text);
+    const end = this.trimmedEnd(from, i);
+    if (end === from) throw GIVE_UP;
+    return cache.value(s, from, end, resolvePlain);
   }
 
   // ---- scalars ----

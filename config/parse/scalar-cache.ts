@@ -1,0 +1,37 @@
+// Plain scalars the fast YAML path has read before, found again by their characters: asked for the
+// value of text[from, to), the cache hands back what the same characters gave last time (the same
+// string, number, boolean or null) without slicing the text or running the core schema's tests
+// again. Equal keys and values then share one string, and a key is one the engine has already made
+// a property name (a fresh copy would be looked up in its string table at every use). The cache is
+// direct-mapped: a slot holds the last scalar whose characters hash to it, so its size is fixed.
+
+const SLOTS = 4096;
+const SLOT_MASK = SLOTS - 1;
+
+export class ScalarCache {
+  private readonly texts: string[] = new Array<string>(SLOTS).fill('');
+  private readonly values: unknown[] = new Array<unknown>(SLOTS).fill(null);
+
+  /** The value of the plain scalar text[from, to) (not empty), as `resolve` gives it for that text. */
+  value(text: string, from: number, to: number, resolve: (plain: string) => unknown): unknown {
+    const length = to - from;
+    let hash = length;
+    for (let i = from; i < to; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+    const slot = hash & SLOT_MASK;
+    const known = this.texts[slot] as string;
+    if (known.length === length && sameCharacters(known, text, from)) return this.values[slot];
+    const plain = text.slice(from, to);
+    const value = resolve(plain);
+    this.texts[slot] = plain;
+    this.values[slot] = value;
+    return value;
+  }
+}
+
+/** Whether `text` holds the characters of `known` from `from` on. */
+function sameCharacters(known: string, text: string, from: number): boolean {
+  for (let i = 0; i < known.length; i++) {
+    if (known.charCodeAt(i) !== text.charCodeAt(from + i)) return false;
+  }
+  return true;
+}
