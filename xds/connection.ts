@@ -3,18 +3,17 @@
 // then other types), warming (a changed Cluster pulls its ClusterLoadAssignment, a Listener its
 // RouteConfigurations), removals last, and writes that respect the stream's backpressure so a slow
 // client only ever delays itself.
-import type * as grpc from '@grpc/grpc-js';
-import { Metadata, status as GrpcStatus } from '@grpc/grpc-js';
 import type { Logger } from '../config/log.js';
 import type { SnapshotCache } from './cache.js';
 import { CREDENTIAL_HEADER, type ClientInfo, clientInfoFromNode } from './client-info.js';
 import type { Node__Output } from './generated/envoy/config/core/v3/Node.js';
 import type { XdsMetrics } from './metrics.js';
+import type { CallStatus, StreamCall } from './grpc/handlers.js';
 import { PUSH_ORDER, TypeUrl } from './protos.js';
 import type { Pushable } from './push-queue.js';
 import type { ResourceEntry, ResourceSnapshot, TypeSnapshot } from './snapshot.js';
 import { TypeState, type TypeStateView } from './type-state.js';
-import { bytesField } from './wire.js';
+import { DeltaField, SotwField, bytesField } from './wire.js';
 
 export type Mode = 'sotw' | 'delta';
 
@@ -50,6 +49,9 @@ export const NO_PLAN: TypePlan = { upsert: null, removal: null, changed: [] };
 /** A client with more unwritten response bytes than this gets no further push until it reads. */
 const CLIENT_BUFFER_LIMIT = 4 * 1024 * 1024;
 
+/** The field number of `nonce` in each protocol's responses. */
+const NONCE_FIELD: Record<Mode, number> = { sotw: SotwField.nonce, delta: DeltaField.nonce };
+
 /** The type whose resources a changed resource of this type needs sent after it (warming). */
 const WARMS: Record<string, string> = { [TypeUrl.cluster]: TypeUrl.endpoint, [TypeUrl.listener]: TypeUrl.route };
 
@@ -58,42 +60,8 @@ function pushRank(typeUrl: string): number {
   return index === -1 ? PUSH_ORDER.length : index;
 }
 
-/** The HTTP/2 stream under a grpc-js call, as far as response writes need it. */
-interface RawStream {
-  readonly headersSent: boolean;
-  readonly destroyed: boolean;
-  readonly writableEnded: boolean;
-  cork(): void;
-  uncork(): void;
-  write(chunk: Uint8Array, callback?: () => void): boolean;
-}
-
-/** grpc-js's message decoder of a call (state 0: between messages). */
-interface CallDecoder {
-  readState: number;
-  readPartialMessage: unknown[];
-  readCompressFlag: Buffer;
-}
-
-const NO_COMPRESSION = Buffer.alloc(1);
-
-/**
- * The HTTP/2 stream and the message decoder under a grpc-js call, reached through grpc-js's
- * (private) call chain. Either is undefined when grpc-js's internals differ: then the call's public
- * API is used and only the memory savings they allow are lost.
- */
-function callInternals(call: object): { stream?: RawStream; decoder?: CallDecoder } {
-  let link = (call as { call?: unknown }).call;
-  for (let depth = 0; depth < 16 && typeof link === 'object' && link !== null; depth++) {
-    const { stream, decoder } = link as { stream?: Partial<RawStream>; decoder?: Partial<CallDecoder> };
-    if (typeof stream?.cork === 'function' && typeof stream.write === 'function' && 'headersSent' in stream) {
-      const usable = typeof decoder?.readState === 'number' && Array.isArray(decoder.readPartialMessage);
-      return { stream: stream as RawStream, ...(usable ? { decoder: decoder as CallDecoder } : {}) };
-    }
-    link = (link as { nextCall?: unknown }).nextCall;
-  }
-  return {};
-}
+/** What a connection uses of its call once the handlers are set: the credential header and the response side. */
+type Responses = Pick<StreamCall<unknown>, 'header' | 'write' | 'end'>;
 
 /** A client's entry in /debug/syncz. */
 export interface ClientView {
@@ -115,7 +83,13 @@ export interface SentResources {
   entries: ResourceEntry[];
 }
 
-export abstract class Connection implements Pushable {
+/** What every discovery request (SotW and Delta) carries. */
+interface Request {
+  node: Node__Output | null;
+  type_url: string;
+}
+
+export abstract class Connection<R extends Request = Request> implements Pushable {
   private static nextStreamId = 1;
   readonly streamId = Connection.nextStreamId++;
   abstract readonly mode: Mode;
@@ -123,8 +97,8 @@ export abstract class Connection implements Pushable {
   classKey = '';
   queued = false;
   queuedAt = 0;
-  protected readonly types = new Map<string, TypeState>();
-  private ordered: TypeState[] = [];
+  /** The client's types in push order: a handful, so a short list (no Map per client). */
+  private ordered: readonly TypeState[] = [];
   /** Response bytes written to the stream whose write has not completed (the client is not reading). */
   private inFlight = 0;
   private blocked = false;
@@ -132,43 +106,45 @@ export abstract class Connection implements Pushable {
   private closed = false;
   private nonces = 0;
   private readonly connectedAt = Date.now();
-  private readonly raw: RawStream | undefined;
+  private readonly call: Responses;
 
   constructor(
     protected readonly host: ConnectionHost,
-    private readonly call: grpc.ServerDuplexStream<unknown, Buffer>,
+    call: StreamCall<R>,
     /** Set for the per-type services (CDS, EDS, …): requests may omit type_url, others are refused. */
-    protected readonly onlyType: string | undefined,
-    private readonly nonceField: number,
+    protected readonly onlyType?: string,
   ) {
-    const { stream, decoder } = callInternals(call);
-    this.raw = stream;
-    // Between messages grpc-js's decoder still holds slices of the last request's DATA chunks, and
-    // each slice pins a whole socket read buffer (64 KB) for as long as the stream stays idle.
-    if (decoder) {
-      call.on('data', () => {
-        if (decoder.readState !== 0) return;
-        decoder.readPartialMessage = [];
-        decoder.readCompressFlag = NO_COMPRESSION;
-      });
-    }
+    this.call = call;
+    call.onMessage = (request) => this.receive(request);
+    // The client half-closing ends the stream (OK); a call that closed on its own just lets go of it.
+    const close = () => this.close();
+    call.onEnd = close;
+    call.onClose = close;
   }
+
+  /** One request about one type (the stream's client identified, the type usable here). */
+  protected abstract onRequest(state: TypeState, request: R): void;
 
   /** Plans one type against the current TypeSnapshot; `forced` are names warming requires. */
   protected abstract planType(state: TypeState, current: TypeSnapshot, forced: readonly string[]): TypePlan;
 
+  private receive(request: R): void {
+    this.identify(request.node);
+    const typeUrl = this.requestType(request.type_url);
+    if (typeUrl) this.onRequest(this.state(typeUrl), request);
+  }
+
   /** Reads the node from the first request only; later requests' node fields are ignored. */
-  protected identify(node: Node__Output | null): void {
+  private identify(node: Node__Output | null): void {
     if (this.info) return;
-    const credential = this.call.metadata.get(CREDENTIAL_HEADER)[0];
-    this.info = clientInfoFromNode(node, `stream-${this.streamId}`, typeof credential === 'string' ? credential : undefined);
+    this.info = clientInfoFromNode(node, `stream-${this.streamId}`, this.call.header(CREDENTIAL_HEADER));
     this.classKey = this.host.cache.classOf(this.info);
     this.host.attach(this);
     this.host.cache.requestClass(this.classKey, this.info);
   }
 
   /** The type URL a request is about, or undefined (logged) when the request is unusable here. */
-  protected requestType(typeUrl: string): string | undefined {
+  private requestType(typeUrl: string): string | undefined {
     const resolved = typeUrl || this.onlyType;
     if (!resolved || (this.onlyType && resolved !== this.onlyType)) {
       this.host.log.warn({ client: this.info?.id, typeUrl, service: this.onlyType }, 'request ignored: no usable type_url for this stream');
@@ -177,13 +153,10 @@ export abstract class Connection implements Pushable {
     return resolved;
   }
 
-  protected state(typeUrl: string): TypeState {
-    let state = this.types.get(typeUrl);
-    if (!state) {
-      state = new TypeState(typeUrl);
-      this.types.set(typeUrl, state);
-      this.ordered = [...this.types.values()].sort((a, b) => pushRank(a.typeUrl) - pushRank(b.typeUrl) || (a.typeUrl < b.typeUrl ? -1 : 1));
-    }
+  private state(typeUrl: string): TypeState {
+    for (const state of this.ordered) if (state.typeUrl === typeUrl) return state;
+    const state = new TypeState(typeUrl);
+    this.ordered = [...this.ordered, state].sort((a, b) => pushRank(a.typeUrl) - pushRank(b.typeUrl) || (a.typeUrl < b.typeUrl ? -1 : 1));
     return state;
   }
 
@@ -232,43 +205,23 @@ export abstract class Connection implements Pushable {
     return [...upserts, ...removals];
   }
 
+  /**
+   * One response on the wire: the nonce field, then the body every client of the class shares
+   * (field order does not matter in protobuf), handed to the call as two parts so the shared bytes
+   * are never copied per client.
+   */
   private send(step: Step): void {
     const nonce = (++this.nonces).toString(36);
     step.state.nonce = nonce;
     step.state.version = step.version;
     step.state.sentAt = Date.now();
     this.host.metrics.pushes.inc({ type_url: step.state.typeUrl, mode: this.mode });
-    const nonceBytes = bytesField(this.nonceField, nonce);
+    const nonceBytes = bytesField(NONCE_FIELD[this.mode], nonce);
     const bytes = nonceBytes.length + step.body.length;
     this.inFlight += bytes;
     this.host.buffered(bytes);
-    this.write(step.body, nonceBytes, () => this.written(bytes));
+    this.call.write([nonceBytes, step.body], () => this.written(bytes));
     if (this.inFlight > CLIENT_BUFFER_LIMIT) this.blocked = true;
-  }
-
-  /**
-   * One response on the wire. Straight onto the HTTP/2 stream where grpc-js allows it: a gRPC frame
-   * of [prefix + nonce field] and the body itself, so the body bytes every client shares are never
-   * copied per client (grpc-js would copy each message twice over: stamp the nonce, then frame).
-   */
-  private write(body: Buffer, nonceBytes: Uint8Array, done: () => void): void {
-    const raw = this.raw;
-    if (raw && !raw.destroyed && !raw.writableEnded) {
-      if (!raw.headersSent) this.call.sendMetadata(new Metadata());
-      if (raw.headersSent) {
-        const head = Buffer.allocUnsafe(5 + nonceBytes.length);
-        head[0] = 0;
-        head.writeUInt32BE(nonceBytes.length + body.length, 1);
-        head.set(nonceBytes, 5);
-        raw.cork();
-        raw.write(head);
-        raw.write(body, done);
-        raw.uncork();
-        return;
-      }
-    }
-    // the nonce field appended: field order does not matter on the wire
-    this.call.write(Buffer.concat([body, nonceBytes]), done);
   }
 
   /** A response left for the network; a client that had stopped reading gets its merged push now. */
@@ -286,18 +239,13 @@ export abstract class Connection implements Pushable {
   }
 
   /** Ends the stream; with a status (e.g. UNAVAILABLE on shutdown) the client sees it and retries. */
-  close(status?: { code: GrpcStatus; details: string }): void {
+  close(status?: CallStatus): void {
     if (this.closed) return;
     this.closed = true;
     this.host.buffered(-this.inFlight);
     this.inFlight = 0;
     this.host.detach(this);
-    if (status) this.call.emit('error', status);
-    else this.call.end();
-  }
-
-  get isClosed(): boolean {
-    return this.closed;
+    this.call.end(status);
   }
 
   view(): ClientView {

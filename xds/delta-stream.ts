@@ -3,8 +3,7 @@
 // whose version the client lacks and, in separate responses sent last, removed_resources (gone
 // resources, and subscribed names that do not exist). initial_resource_versions on a new stream
 // means only differences are sent. A nonce never causes a request to be rejected.
-import type * as grpc from '@grpc/grpc-js';
-import { type ConnectionHost, Connection, NO_PLAN, type TypePlan } from './connection.js';
+import { Connection, NO_PLAN, type TypePlan } from './connection.js';
 import type { DeltaDiscoveryRequest__Output } from './generated/envoy/service/discovery/v3/DeltaDiscoveryRequest.js';
 import { internNames } from './names.js';
 import type { ResourceEntry, TypeSnapshot } from './snapshot.js';
@@ -27,19 +26,12 @@ function namesInScope(state: TypeState, current: TypeSnapshot): Iterable<string>
   return names;
 }
 
-export class DeltaConnection extends Connection {
-  readonly mode = 'delta' as const;
-
-  constructor(host: ConnectionHost, call: grpc.ServerDuplexStream<DeltaDiscoveryRequest__Output, Buffer>, onlyType?: string) {
-    super(host, call, onlyType, DeltaField.nonce);
-    call.on('data', (request: DeltaDiscoveryRequest__Output) => this.onRequest(request));
+export class DeltaConnection extends Connection<DeltaDiscoveryRequest__Output> {
+  get mode(): 'delta' {
+    return 'delta';
   }
 
-  onRequest(request: DeltaDiscoveryRequest__Output): void {
-    this.identify(request.node);
-    const typeUrl = this.requestType(request.type_url);
-    if (!typeUrl) return;
-    const state = this.state(typeUrl);
+  protected onRequest(state: TypeState, request: DeltaDiscoveryRequest__Output): void {
     // Only the latest nonce is an answer; an older one is not an error and rejects nothing.
     if (request.response_nonce !== '' && request.response_nonce === state.nonce) {
       this.answer(state, request.error_detail ? request.error_detail.message : undefined);

@@ -14,9 +14,19 @@ export class XdsMetrics {
   readonly acks = new Counter({ name: 'skiff_xds_acks_total', help: 'ACKs received, by type URL', labelNames: ['type_url'], registers: [this.registry] });
   readonly nacks = new Counter({ name: 'skiff_xds_nacks_total', help: 'NACKs received (requests with error_detail), by type URL', labelNames: ['type_url'], registers: [this.registry] });
   readonly staleNonces = new Counter({ name: 'skiff_xds_stale_nonces_total', help: 'SotW requests ignored because their nonce was not the latest', labelNames: ['type_url'], registers: [this.registry] });
+  readonly connections: Gauge;
   readonly rejectedSnapshots = new Gauge({ name: 'skiff_xds_rejected_snapshots', help: 'Snapshots refused since start (inconsistent or not encodable)', registers: [this.registry] });
 
-  constructor() {
+  /** `openConnections` reads the open HTTP/2 connections of the server's port at each scrape. */
+  constructor(openConnections: () => number = () => 0) {
+    this.connections = new Gauge({
+      name: 'skiff_xds_connections',
+      help: 'Open HTTP/2 connections on the xDS port (each carries one or more xDS and other gRPC streams)',
+      registers: [this.registry],
+      collect() {
+        this.set(openConnections());
+      },
+    });
     collectDefaultMetrics({ register: this.registry });
   }
 }

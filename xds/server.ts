@@ -1,10 +1,6 @@
 // The xDS server: ADS and the per-type services over gRPC (SotW and Delta), the connected clients
 // by class, pushes when a class's snapshot changes, /debug/syncz and config-dump views, and a
 // graceful shutdown that ends every stream with UNAVAILABLE (clients retry and re-sync).
-import type { EventEmitter } from 'node:events';
-import type { Http2Session } from 'node:http2';
-import { type AddressInfo, type Server as NetServer, createServer } from 'node:net';
-import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../config/log.js';
 import { logger } from '../config/log.js';
 import type { SnapshotCache } from './cache.js';
@@ -13,6 +9,8 @@ import { type ClientView, type Connection, type ConnectionHost } from './connect
 import { DeltaConnection } from './delta-stream.js';
 import type { DeltaDiscoveryRequest__Output } from './generated/envoy/service/discovery/v3/DeltaDiscoveryRequest.js';
 import type { DiscoveryRequest__Output } from './generated/envoy/service/discovery/v3/DiscoveryRequest.js';
+import { type ServiceHandlers, Status, type StreamCall } from './grpc/handlers.js';
+import { GrpcServer } from './grpc/server.js';
 import { XdsMetrics } from './metrics.js';
 import { PushQueue } from './push-queue.js';
 import { SERVICES } from './services.js';
@@ -20,35 +18,27 @@ import { SotwConnection } from './sotw-stream.js';
 
 /** Pushes pause while more response bytes than this wait for the network (bounds memory in a reconnect storm). */
 const SERVER_BUFFER_BUDGET = 128 * 1024 * 1024;
-/** HTTP/2 receive windows: per connection, and per stream (see widenReceiveWindows). */
-const RECEIVE_WINDOW = 64 * 1024 * 1024;
-const STREAM_RECEIVE_WINDOW = 4 * 1024 * 1024;
-/** Connections waiting to be accepted: thousands of proxies reconnect at once after a restart (the kernel caps it at net.core.somaxconn). */
-const LISTEN_BACKLOG = 4096;
 
 export interface XdsServerOptions {
   cache: SnapshotCache;
   log?: Logger;
   /** Wait this long after a change before pushing, to merge bursts (default 0: next tick). */
   debounceMs?: number;
-  /** Extra grpc-js server options. */
-  grpcOptions?: grpc.ServerOptions;
   /** Adds other gRPC services to the same server and port (e.g. skiff's CertificateService). */
-  addServices?: (server: grpc.Server) => void;
+  addServices?: (server: GrpcServer) => void;
 }
 
 export class XdsServer implements ConnectionHost {
   readonly cache: SnapshotCache;
-  readonly metrics = new XdsMetrics();
+  readonly metrics: XdsMetrics;
   readonly log: Logger;
   private readonly queue: PushQueue;
-  private readonly server: grpc.Server;
-  private readonly streams = new Set<Connection>();
+  private readonly server: GrpcServer;
+  /** Streams whose client has not identified itself yet (the others are in byClass). */
+  private readonly pending = new Set<Connection>();
   private readonly byClass = new Map<string, Set<Connection>>();
   private readonly unsubscribe: () => void;
   private listening = false;
-  private readonly listeners: NetServer[] = [];
-  private readonly widened = new WeakSet<EventEmitter>();
   /** Response bytes handed to streams and not yet written to the network, over all clients. */
   private unwritten = 0;
 
@@ -56,16 +46,17 @@ export class XdsServer implements ConnectionHost {
     this.cache = options.cache;
     this.log = options.log ?? logger('xds');
     this.queue = new PushQueue(options.debounceMs ?? 0, () => this.unwritten > SERVER_BUFFER_BUDGET);
-    // No channelz: its per-connection and per-call trackers cost every client memory, and nothing reads them.
-    this.server = new grpc.Server({ 'grpc.max_concurrent_streams': 1 << 20, 'grpc.enable_channelz': 0, ...options.grpcOptions });
+    // Its default receive windows (64 MiB per connection, 4 MiB per stream) take bursts of SotW ACKs, which repeat every name.
+    this.server = new GrpcServer({ log: this.log });
+    this.metrics = new XdsMetrics(() => this.server.connections);
     for (const { definition, methods } of SERVICES) {
-      const implementation: grpc.UntypedServiceImplementation = {};
+      const handlers: ServiceHandlers = {};
       for (const m of methods) {
-        implementation[m.name] = m.delta
-          ? (call: grpc.ServerDuplexStream<DeltaDiscoveryRequest__Output, Buffer>) => this.open(new DeltaConnection(this, call, m.typeUrl), call)
-          : (call: grpc.ServerDuplexStream<DiscoveryRequest__Output, Buffer>) => this.open(new SotwConnection(this, call, m.typeUrl), call);
+        handlers[m.name] = m.delta
+          ? (call: StreamCall<DeltaDiscoveryRequest__Output>) => this.open(new DeltaConnection(this, call, m.typeUrl))
+          : (call: StreamCall<DiscoveryRequest__Output>) => this.open(new SotwConnection(this, call, m.typeUrl));
       }
-      this.server.addService(definition, implementation);
+      this.server.addService(definition, handlers);
     }
     options.addServices?.(this.server);
     this.unsubscribe = this.cache.onChange((classKey) => {
@@ -74,66 +65,17 @@ export class XdsServer implements ConnectionHost {
     });
   }
 
-  private open(connection: Connection, call: grpc.ServerDuplexStream<unknown, Buffer>): void {
-    this.streams.add(connection);
-    const end = () => {
-      this.streams.delete(connection);
-      if (!connection.isClosed) connection.close();
-    };
-    call.on('end', end);
-    call.on('cancelled', end);
-    call.on('error', (error: Error) => {
-      this.log.debug({ client: connection.info?.id, err: error.message }, 'stream error');
-      end();
-    });
-    call.on('close', () => this.streams.delete(connection));
+  /** A new stream: pending until its first request names the client. */
+  private open(connection: Connection): void {
+    this.pending.add(connection);
   }
 
-  /**
-   * Listens on HOST:PORT (`[v6]:port` too; port 0 picks one) and returns the bound port. The TCP
-   * listener is ours so that sockets get TCP_NODELAY: pushes and ACKs are small writes that must
-   * not wait for Nagle's algorithm.
-   */
+  /** Listens on HOST:PORT (`[v6]:port` too; port 0 picks one) and returns the bound port. */
   async listen(address: string): Promise<number> {
-    const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(address);
-    if (!match) throw new Error(`xDS listen address must be HOST:PORT, not '${address}'`);
-    const injector = this.server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
-    this.widenReceiveWindows();
-    const listener = createServer({ noDelay: true }, (socket) => injector.injectConnection(socket));
-    await new Promise<void>((resolve, reject) => {
-      listener.once('error', reject);
-      listener.listen({ port: Number(match[3]), host: match[1] ?? match[2], backlog: LISTEN_BACKLOG }, () => {
-        listener.off('error', reject);
-        resolve();
-      });
-    });
-    this.listeners.push(listener);
-    const port = (listener.address() as AddressInfo).port;
+    const port = await this.server.listen(address);
     this.listening = true;
     this.log.info({ address, port }, 'xDS server listening');
     return port;
-  }
-
-  /**
-   * SotW requests repeat their resource names (an EDS ACK of 1,000 names is ~50 KB), so HTTP/2's
-   * default 64 KB receive windows would throttle a burst of ACKs to one window per round trip.
-   * grpc-js has no server option for this; its HTTP/2 servers are reached through its (private)
-   * server map, and when that is not there the defaults simply stay.
-   */
-  private widenReceiveWindows(): void {
-    const servers = (this.server as unknown as { http2Servers?: Map<EventEmitter, unknown> }).http2Servers;
-    for (const http2Server of servers?.keys() ?? []) {
-      if (this.widened.has(http2Server)) continue;
-      this.widened.add(http2Server);
-      http2Server.on('session', (session: Http2Session) => {
-        try {
-          session.setLocalWindowSize(RECEIVE_WINDOW);
-          session.settings({ initialWindowSize: STREAM_RECEIVE_WINDOW });
-        } catch (error) {
-          this.log.debug({ err: (error as Error).message }, 'could not widen HTTP/2 receive windows');
-        }
-      });
-    }
   }
 
   get ready(): boolean {
@@ -150,6 +92,7 @@ export class XdsServer implements ConnectionHost {
   }
 
   attach(connection: Connection): void {
+    this.pending.delete(connection);
     let set = this.byClass.get(connection.classKey);
     if (!set) {
       set = new Set();
@@ -161,6 +104,7 @@ export class XdsServer implements ConnectionHost {
   }
 
   detach(connection: Connection): void {
+    if (this.pending.delete(connection)) return;
     const set = this.byClass.get(connection.classKey);
     if (!set?.delete(connection)) return;
     if (set.size === 0) this.byClass.delete(connection.classKey);
@@ -193,19 +137,9 @@ export class XdsServer implements ConnectionHost {
     this.unsubscribe();
     this.queue.stop();
     this.listening = false;
-    for (const listener of this.listeners) listener.close();
-    const drained = new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
-    for (const connection of [...this.streams]) connection.close({ code: grpc.status.UNAVAILABLE, details: 'xDS server shutting down' });
-    this.streams.clear();
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => {
-      timer = setTimeout(() => {
-        this.server.forceShutdown();
-        resolve();
-      }, graceMs);
-    });
-    await Promise.race([drained, timeout]);
-    clearTimeout(timer);
+    const stopped = this.server.shutdown(graceMs);
+    for (const connection of [...this.pending, ...this.connections()]) connection.close({ code: Status.UNAVAILABLE, details: 'xDS server shutting down' });
+    await stopped;
     this.log.info('xDS server stopped');
   }
 }

@@ -2,8 +2,7 @@
 // requests carry the full subscription; a nonce that is not the latest is stale and ignored;
 // Listener and Cluster responses carry the full state (removal by absence, sent after the other
 // types' updates), other types only what changed or was newly requested.
-import type * as grpc from '@grpc/grpc-js';
-import { type ConnectionHost, Connection, NO_PLAN, type TypePlan } from './connection.js';
+import { Connection, NO_PLAN, type TypePlan } from './connection.js';
 import type { DiscoveryRequest__Output } from './generated/envoy/service/discovery/v3/DiscoveryRequest.js';
 import { internNames } from './names.js';
 import { isFullStateType } from './protos.js';
@@ -33,22 +32,15 @@ function changedEntries(state: TypeState, current: TypeSnapshot, forced: Readonl
   );
 }
 
-export class SotwConnection extends Connection {
-  readonly mode = 'sotw' as const;
-
-  constructor(host: ConnectionHost, call: grpc.ServerDuplexStream<DiscoveryRequest__Output, Buffer>, onlyType?: string) {
-    super(host, call, onlyType, SotwField.nonce);
-    call.on('data', (request: DiscoveryRequest__Output) => this.onRequest(request));
+export class SotwConnection extends Connection<DiscoveryRequest__Output> {
+  get mode(): 'sotw' {
+    return 'sotw';
   }
 
-  onRequest(request: DiscoveryRequest__Output): void {
-    this.identify(request.node);
-    const typeUrl = this.requestType(request.type_url);
-    if (!typeUrl) return;
-    const state = this.state(typeUrl);
+  protected onRequest(state: TypeState, request: DiscoveryRequest__Output): void {
     if (request.response_nonce !== '') {
       if (request.response_nonce !== state.nonce) {
-        this.host.metrics.staleNonces.inc({ type_url: typeUrl });
+        this.host.metrics.staleNonces.inc({ type_url: state.typeUrl });
         return;
       }
       this.answer(state, request.error_detail ? request.error_detail.message : undefined);

@@ -16,13 +16,13 @@ import {
   SvidCache,
   UNATTESTED,
   WorkloadIdentities,
+  addCertificateService,
   baseClassKey,
   describeSecret,
   nodeProxySpiffeId,
   nodeSubject,
   nodeSpiffeId,
   redactResource,
-  serveCertificates,
   waypointSubject,
 } from '../../xds/ca/index.js';
 import { buildCsr, toPem } from '../../xds/ca/x509.js';
@@ -189,18 +189,15 @@ const cache = new SnapshotCache({
   classOf: (client) => identitySecrets.classOf(client),
   onMissingClass: (classKey) => cache.update(classKey, identitySecrets.resources(mesh, classKey, {})),
 });
-const xds = new XdsServer({ cache });
+const xds = new XdsServer({ cache, addServices: (server) => addCertificateService(server, w.identities, () => mesh) });
 let port = 0;
-let certificates: { server: grpc.Server; port: number };
 
 before(async () => {
   port = await xds.listen('127.0.0.1:0');
-  certificates = await serveCertificates('127.0.0.1:0', w.identities, () => mesh);
 });
 
 after(async () => {
   await xds.close(200);
-  certificates.server.forceShutdown();
 });
 
 function tokenMetadata(token: string): grpc.Metadata {
@@ -257,7 +254,7 @@ test('the attested redirector is served WorkloadCertificate resources for its no
 /** Calls IssueWorkloadCertificate as node `node` with `token`. */
 function issue(node: string, token: string, workload: string, csrPem: string): Promise<IssueWorkloadCertificateResponse__Output> {
   const Client = grpc.makeGenericClientConstructor(certificateServiceDefinition(), 'CertificateService');
-  const client = new Client(`127.0.0.1:${certificates.port}`, grpc.credentials.createInsecure()) as grpc.Client & Record<string, grpc.handleUnaryCall<unknown, unknown> & ((...args: unknown[]) => unknown)>;
+  const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as grpc.Client & Record<string, grpc.handleUnaryCall<unknown, unknown> & ((...args: unknown[]) => unknown)>;
   const metadata = new grpc.Metadata();
   metadata.set(NODE_HEADER, node);
   metadata.set(TOKEN_HEADER, token);

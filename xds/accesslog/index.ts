@@ -3,10 +3,12 @@
 // log entry per request (the translator configures HttpGrpcAccessLogConfig on their HCMs, pointed
 // at the bootstrap's xDS cluster); the receiver keeps the most recent ones in a bounded ring, each
 // with the node that sent it, for `/debug/accesslog` and `skiff observe`.
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { Counter, type Registry } from 'prom-client';
 import { logger } from '../../config/log.js';
+import type { StreamCall } from '../grpc/handlers.js';
+import type { GrpcServer } from '../grpc/server.js';
 import { ENVOY_PROTO_DIRS } from '../proto-dirs.js';
 
 const log = logger('accesslog');
@@ -138,22 +140,28 @@ export class AccessLogStore {
 }
 
 /** Adds AccessLogService to a gRPC server (e.g. through XdsServer's addServices), filling `store`. */
-export function addAccessLogService(server: grpc.Server, store: AccessLogStore): void {
-  const implementation: grpc.UntypedServiceImplementation = {
-    StreamAccessLogs(call: grpc.ServerReadableStream<Msg, Msg>, done: grpc.sendUnaryData<Msg>) {
-      let node = '';
-      let logName = '';
-      call.on('data', (message: Msg) => {
-        const identifier = obj(message.identifier);
-        if (message.identifier) {
-          node = str(obj(identifier.node).id);
-          logName = str(identifier.log_name);
-        }
-        for (const e of (obj(message.http_logs).log_entry as Msg[] | undefined) ?? []) store.add(toEntry(node, logName, e));
-      });
-      call.on('error', (error) => log.debug({ node, err: error.message }, 'access log stream failed'));
-      call.on('end', () => done(null, {}));
-    },
-  };
-  server.addService(accessLogServiceDefinition(), implementation);
+export function addAccessLogService(server: GrpcServer, store: AccessLogStore): void {
+  server.addService(accessLogServiceDefinition(), {
+    StreamAccessLogs: (call: StreamCall<Msg>) =>
+      new Promise<Msg>((resolve) => {
+        let node = '';
+        let logName = '';
+        let ended = false;
+        call.onMessage = (message) => {
+          const identifier = obj(message.identifier);
+          if (message.identifier) {
+            node = str(obj(identifier.node).id);
+            logName = str(identifier.log_name);
+          }
+          for (const e of (obj(message.http_logs).log_entry as Msg[] | undefined) ?? []) store.add(toEntry(node, logName, e));
+        };
+        call.onEnd = () => {
+          ended = true;
+          resolve({});
+        };
+        call.onClose = () => {
+          if (!ended) log.debug({ node, err: 'the stream closed before the client ended it' }, 'access log stream failed');
+        };
+      }),
+  });
 }

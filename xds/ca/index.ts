@@ -26,6 +26,6 @@ export {
   waypointSpiffeId,
 } from './identities.js';
 export { IdentitySecrets, UNATTESTED, baseClassKey } from './sds.js';
-export { addCertificateService, serveCertificates } from './service.js';
+export { addCertificateService } from './service.js';
 export { type SecretSummary, describeSecret, redactResource } from './describe.js';
 export { buildCsr, verifyCsr, type CertificateRequest } from './x509.js';

@@ -3,12 +3,12 @@
 // waypoint of the mesh), the SVID cache on a rotation timer, the SDS/redirector overlay on each class's
 // resources (with the WireGuard keys nodes published in each redirector's NodeConfig), and
 // CertificateService and WireGuardKeyService on the xDS server's port.
-import type * as grpc from '@grpc/grpc-js';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../../config/log.js';
 import { logger } from '../../config/log.js';
 import type { MeshSnapshot } from '../../config/snapshot/types.js';
 import type { ClientInfo } from '../client-info.js';
+import type { GrpcServer } from '../grpc/server.js';
 import type { SnapshotInput } from '../snapshot.js';
 import type { CertificateAuthority } from './authority.js';
 import { WAYPOINT_CLASS } from '../../config/snapshot/state.js';
@@ -114,7 +114,7 @@ export class IdentityRuntime {
 
   /** Adds CertificateService and WireGuardKeyService to the xDS server (XdsServerOptions.addServices);
    * a node's new WireGuard keys republish every class through the callback given to startRotation. */
-  addServices(server: grpc.Server, mesh: () => MeshSnapshot): void {
+  addServices(server: GrpcServer, mesh: () => MeshSnapshot): void {
     addCertificateService(server, this.identities, mesh, this.log);
     addWireGuardKeyService(server, this.identities, this.wireguardKeys, () => this.republish(), this.log);
   }

@@ -2,7 +2,6 @@
 // agent that keeps its keys. The caller names its node in call metadata `x-skiff-node` and proves it
 // with `x-skiff-token` (its bootstrap token); it gets certificates only for workloads on that node
 // (or, with an empty workload, its own node certificate).
-import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../config/log.js';
 import { logger } from '../../config/log.js';
 import type { MeshSnapshot } from '../../config/snapshot/types.js';
@@ -13,61 +12,42 @@ import {
   type IssueWorkloadCertificateRequest__Output,
   type IssueWorkloadCertificateResponse,
 } from '../../proto/skiff/v1alpha1/identity-wire.js';
+import { type CallInfo, GrpcError, Status } from '../grpc/handlers.js';
+import type { GrpcServer } from '../grpc/server.js';
 import { IssuanceError, type WorkloadIdentities } from './identities.js';
 
-const STATUS: Record<IssuanceError['code'], grpc.status> = {
-  unauthenticated: grpc.status.UNAUTHENTICATED,
-  'permission-denied': grpc.status.PERMISSION_DENIED,
-  'not-found': grpc.status.NOT_FOUND,
-  'invalid-argument': grpc.status.INVALID_ARGUMENT,
+const STATUS: Record<IssuanceError['code'], Status> = {
+  unauthenticated: Status.UNAUTHENTICATED,
+  'permission-denied': Status.PERMISSION_DENIED,
+  'not-found': Status.NOT_FOUND,
+  'invalid-argument': Status.INVALID_ARGUMENT,
 };
 
-/** A call metadata value ('' when absent). */
-export function callHeader(metadata: grpc.Metadata, name: string): string {
-  const value = metadata.get(name)[0];
-  return typeof value === 'string' ? value : '';
-}
-
 /** Adds CertificateService to a gRPC server; `mesh` gives the snapshot in force at each call. */
-export function addCertificateService(server: grpc.Server, identities: WorkloadIdentities, mesh: () => MeshSnapshot, log: Logger = logger('ca')): void {
-  const implementation: grpc.UntypedServiceImplementation = {
-    IssueWorkloadCertificate(
-      call: grpc.ServerUnaryCall<IssueWorkloadCertificateRequest__Output, IssueWorkloadCertificateResponse>,
-      done: grpc.sendUnaryData<IssueWorkloadCertificateResponse>,
-    ) {
-      const node = callHeader(call.metadata, NODE_HEADER);
-      const workload = call.request.workload;
+export function addCertificateService(server: GrpcServer, identities: WorkloadIdentities, mesh: () => MeshSnapshot, log: Logger = logger('ca')): void {
+  server.addService(certificateServiceDefinition(), {
+    IssueWorkloadCertificate(request: unknown, call: CallInfo): IssueWorkloadCertificateResponse {
+      const node = call.header(NODE_HEADER) ?? '';
+      const { workload, csr_pem: csrPem } = request as IssueWorkloadCertificateRequest__Output;
       try {
-        const issued = identities.issueForNode(mesh(), node, callHeader(call.metadata, TOKEN_HEADER), workload, call.request.csr_pem);
+        const issued = identities.issueForNode(mesh(), node, call.header(TOKEN_HEADER) ?? '', workload, csrPem);
         log.info({ node, workload, spiffeId: issued.spiffeId, serial: issued.serial, notAfter: issued.notAfter.toISOString() }, 'certificate issued');
-        done(null, {
+        return {
           spiffe_id: issued.spiffeId,
           cert_chain_pem: issued.certChainPem,
           root_ca_pem: identities.ca.rootPem,
           serial: issued.serial,
           not_before_ms: issued.notBefore.getTime(),
           not_after_ms: issued.notAfter.getTime(),
-        });
+        };
       } catch (error) {
         if (!(error instanceof IssuanceError)) {
           log.error({ node, workload, err: (error as Error).message }, 'certificate issuance failed');
-          done({ code: grpc.status.INTERNAL, details: 'certificate issuance failed' });
-          return;
+          throw new GrpcError(Status.INTERNAL, 'certificate issuance failed');
         }
         log.warn({ node, workload, reason: error.message }, 'certificate refused');
-        done({ code: STATUS[error.code], details: error.message });
+        throw new GrpcError(STATUS[error.code], error.message);
       }
     },
-  };
-  server.addService(certificateServiceDefinition(), implementation);
-}
-
-/** A standalone gRPC server for CertificateService; returns the server and its bound port. */
-export async function serveCertificates(address: string, identities: WorkloadIdentities, mesh: () => MeshSnapshot): Promise<{ server: grpc.Server; port: number }> {
-  const server = new grpc.Server();
-  addCertificateService(server, identities, mesh);
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound)));
   });
-  return { server, port };
 }

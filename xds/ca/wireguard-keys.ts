@@ -5,7 +5,6 @@
 // until it republishes) and puts them in every redirector's NodeConfig.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../config/log.js';
 import { NODE_HEADER, TOKEN_HEADER } from '../../proto/skiff/v1alpha1/identity-wire.js';
 import {
@@ -14,9 +13,10 @@ import {
   type PublishWireGuardKeysRequest__Output,
   type PublishWireGuardKeysResponse,
 } from '../../proto/skiff/v1alpha1/wireguard-keys-wire.js';
+import { type CallInfo, GrpcError, Status } from '../grpc/handlers.js';
+import type { GrpcServer } from '../grpc/server.js';
 import type { NodeWireGuardKeys } from '../translate/redirector.js';
 import type { WorkloadIdentities } from './identities.js';
-import { callHeader } from './service.js';
 import { writePrivateFile } from './store.js';
 
 export const WIREGUARD_KEYS_FILE = 'wireguard-keys.json';
@@ -56,29 +56,23 @@ export class WireGuardKeyStore {
 }
 
 /** Adds WireGuardKeyService to a gRPC server; `changed` runs after a node's keys changed. */
-export function addWireGuardKeyService(server: grpc.Server, identities: WorkloadIdentities, store: WireGuardKeyStore, changed: (node: string) => void, log: Logger): void {
-  const implementation: grpc.UntypedServiceImplementation = {
-    PublishWireGuardKeys(
-      call: grpc.ServerUnaryCall<PublishWireGuardKeysRequest__Output, PublishWireGuardKeysResponse>,
-      done: grpc.sendUnaryData<PublishWireGuardKeysResponse>,
-    ) {
-      const node = callHeader(call.metadata, NODE_HEADER);
-      if (!identities.isNode(node, callHeader(call.metadata, TOKEN_HEADER))) {
+export function addWireGuardKeyService(server: GrpcServer, identities: WorkloadIdentities, store: WireGuardKeyStore, changed: (node: string) => void, log: Logger): void {
+  server.addService(wireGuardKeyServiceDefinition(), {
+    PublishWireGuardKeys(request: unknown, call: CallInfo): PublishWireGuardKeysResponse {
+      const node = call.header(NODE_HEADER) ?? '';
+      if (!identities.isNode(node, call.header(TOKEN_HEADER) ?? '')) {
         log.warn({ node }, 'wireguard keys refused: no valid bootstrap token');
-        done({ code: grpc.status.UNAUTHENTICATED, details: `no valid bootstrap token for node '${node}'` });
-        return;
+        throw new GrpcError(Status.UNAUTHENTICATED, `no valid bootstrap token for node '${node}'`);
       }
-      const { public_key: publicKey, next_public_key: nextPublicKey } = call.request;
+      const { public_key: publicKey, next_public_key: nextPublicKey } = request as PublishWireGuardKeysRequest__Output;
       if (!isWireGuardKey(publicKey) || (nextPublicKey !== '' && !isWireGuardKey(nextPublicKey))) {
-        done({ code: grpc.status.INVALID_ARGUMENT, details: 'a WireGuard public key is 32 bytes of base64' });
-        return;
+        throw new GrpcError(Status.INVALID_ARGUMENT, 'a WireGuard public key is 32 bytes of base64');
       }
       if (store.set(node, { publicKey, nextPublicKey })) {
         log.info({ node, publicKey, nextPublicKey: nextPublicKey || undefined }, 'wireguard keys published');
         changed(node);
       }
-      done(null, {});
+      return {};
     },
-  };
-  server.addService(wireGuardKeyServiceDefinition(), implementation);
+  });
 }
