@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { logger } from '../../config/log.js';
-import { GrpcError, type ServiceHandlers, Status, type StreamCall } from '../../xds/grpc/handlers.js';
+import { type CallInfo, GrpcError, type ServiceHandlers, Status, type StreamCall } from '../../xds/grpc/handlers.js';
 import { FrameType, PREFACE } from '../../xds/grpc/frames.js';
 import { encodeHeaders } from '../../xds/grpc/hpack.js';
 import { GrpcServer, type GrpcServerOptions } from '../../xds/grpc/server.js';
@@ -57,7 +57,7 @@ export class TestCalls {
 }
 
 /**
- * Echo: answers its request; `error` → GrpcError NOT_FOUND, `throw` → a plain Error, `big N` → N
+ * Echo: answers its request; `peer` → the caller's address; `error` → GrpcError NOT_FOUND, `throw` → a plain Error, `big N` → N
  * bytes, `never` → no answer. Sum: the total length of its requests. Chat: answers each message
  * with `echo:` + message (parts, not copied); `big N` → N bytes whose `done` is recorded; `end`
  * ends the call OK; `fail` → GrpcError FAILED_PRECONDITION; `throw` → a thrown Error;
@@ -65,8 +65,9 @@ export class TestCalls {
  */
 export function testHandlers(calls: TestCalls) {
   return {
-    Echo: async (request: Buffer): Promise<Buffer> => {
+    Echo: async (request: Buffer, call: CallInfo): Promise<Buffer> => {
       const text = request.toString();
+      if (text === 'peer') return Buffer.from(call.peer);
       if (text === 'error') throw new GrpcError(Status.NOT_FOUND, 'no such thing: ü%');
       if (text === 'throw') throw new Error('handler broke');
       if (text.startsWith('big ')) return bigMessage(Number(text.slice(4)));

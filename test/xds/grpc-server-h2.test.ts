@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import http2 from 'node:http2';
 import { deflateSync, gzipSync } from 'node:zlib';
+import { pino } from 'pino';
 import { ErrorCode, Flag, FrameType, PREFACE } from '../../xds/grpc/frames.js';
 import { HpackDecoder, encodeHeaders } from '../../xds/grpc/hpack.js';
 import { Status } from '../../xds/grpc/handlers.js';
@@ -31,8 +32,12 @@ let port: number;
 let calls: TestCalls;
 const raws: RawClient[] = [];
 
+/** What the server logged at warn or above: an internal fault, never a peer's malformed input. */
+const warnings: string[] = [];
+
 before(async () => {
-  ({ server, port, calls } = await startServer({ maxMessageBytes: 1024 * 1024, maxConcurrentStreams: 50 }));
+  const log = pino({ level: 'warn' }, { write: (line: string) => warnings.push(line) });
+  ({ server, port, calls } = await startServer({ maxMessageBytes: 1024 * 1024, maxConcurrentStreams: 50, log }));
 });
 
 after(async () => {
@@ -237,6 +242,23 @@ test('raw: streams share the connection window in turn, one frame each', async (
   for (const id of [1, 3, 5]) assert.ok(messages(streamOf(client.frames, id).data)[0]?.equals(bigMessage(100_000)));
 });
 
+test('raw: a connection whose bytes arrive one at a time is served', async () => {
+  const client = await raw(false);
+  client.socket.setNoDelay(true);
+  const bytes = Buffer.concat([
+    PREFACE,
+    frame(FrameType.SETTINGS, 0, 0),
+    frame(FrameType.HEADERS, Flag.END_HEADERS, 1, requestHeaders(PATHS.echo)),
+    frame(FrameType.DATA, Flag.END_STREAM, 1, grpcMessage(Buffer.from('one byte at a time'))),
+  ]);
+  for (const byte of bytes) {
+    client.send(Buffer.from([byte]));
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  await client.until(ended(1));
+  assert.equal(messages(streamOf(client.frames, 1).data)[0]?.toString(), 'one byte at a time');
+});
+
 test('raw frame sizes: DATA frames never exceed the peer\'s SETTINGS_MAX_FRAME_SIZE', async () => {
   for (const maxFrame of [16_384, 40_000]) {
     const client = await raw(false);
@@ -390,7 +412,7 @@ test('fuzz: random bytes and random frames after a valid preface on 200 connecti
   const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(next() * 256)));
   try {
     const clients = await Promise.all(Array.from({ length: 200 }, () => raw()));
-    clients.forEach((client, i) => {
+    await Promise.all(clients.map(async (client, i) => {
       if (i % 2 === 0) {
         client.send(bytes(1 + Math.floor(next() * 2048)));
         return;
@@ -401,8 +423,15 @@ test('fuzz: random bytes and random frames after a valid preface on 200 connecti
         const id = next() < 0.3 ? 0 : 1 + 2 * Math.floor(next() * 4);
         frames.push(frame(type, Math.floor(next() * 256), id, bytes(Math.floor(next() * 40))));
       }
-      client.send(...frames);
-    });
+      // in random slices, so that frames also arrive split across reads
+      const all = Buffer.concat(frames);
+      for (let at = 0; at < all.length; ) {
+        const size = 1 + Math.floor(next() * 64);
+        client.send(all.subarray(at, at + size));
+        at += size;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }));
     await new Promise((resolve) => setTimeout(resolve, 300));
     for (const client of clients) client.destroy();
     const client = grpcClient(port);
@@ -412,6 +441,7 @@ test('fuzz: random bytes and random frames after a valid preface on 200 connecti
       client.close();
     }
     assert.deepEqual(uncaught, [], `fuzz seed ${seed}`);
+    assert.deepEqual(warnings, [], `fuzz seed ${seed}`);
   } finally {
     process.off('uncaughtException', onUncaught);
   }

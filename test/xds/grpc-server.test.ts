@@ -62,6 +62,18 @@ test('unary: the response comes back; an empty request too', async () => {
   assert.equal((await unary(client, PATHS.echo, Buffer.alloc(0))).length, 0);
 });
 
+test('listen: IPv6 [::1]:PORT beside 127.0.0.1 on one server; CallInfo.peer is the caller; bad addresses are refused', async () => {
+  const v6Port = await server.listen('[::1]:0');
+  const v6 = new grpc.Client(`[::1]:${v6Port}`, grpc.credentials.createInsecure());
+  try {
+    assert.match((await unary(v6, PATHS.echo, Buffer.from('peer'))).toString(), /^\[::1\]:\d+$/);
+    assert.match((await unary(client, PATHS.echo, Buffer.from('peer'))).toString(), /^127\.0\.0\.1:\d+$/);
+  } finally {
+    v6.close();
+  }
+  await assert.rejects(server.listen('localhost'), /HOST:PORT/);
+});
+
 test('unary: a GrpcError reaches the client with its code and details; a thrown Error is INTERNAL', async () => {
   const failed = await rejection(unary(client, PATHS.echo, Buffer.from('error')));
   assert.equal(failed.code, Status.NOT_FOUND);

@@ -58,6 +58,37 @@ const enum State {
   CLOSED = 4,
 }
 
+/** Session state bits. */
+const enum Is {
+  PREFACE_RECEIVED = 1,
+  SETTINGS_RECEIVED = 2,
+  /** The peer acknowledged our SETTINGS. */
+  SETTINGS_ACKED = 4,
+  /** The partial buffer holds only a frame header, whose length is not yet known. */
+  PARTIAL_HEADER = 8,
+  FLUSHING = 16,
+  /** A flush is due at the end of this tick (DATA queued by every stream in the tick goes out in turn). */
+  FLUSH_QUEUED = 32,
+  /** The socket holds more than WRITE_BUDGET unsent bytes: DATA waits for 'drain'. */
+  BLOCKED = 64,
+  /** We sent GOAWAY for a shutdown: no new streams, close once the open ones end. */
+  DRAINING = 128,
+  /** The peer sent GOAWAY: close once the open streams end. */
+  PEER_GOING_AWAY = 256,
+  /** No more frames in or out (protocol error, or the socket is gone). */
+  DEAD = 512,
+}
+
+/** A header block spread over HEADERS and CONTINUATION frames, while it arrives. */
+interface Continuation {
+  readonly stream: number;
+  /** The HEADERS frame's flags (END_STREAM). */
+  readonly flags: number;
+  readonly selfDependent: boolean;
+  readonly fragments: Buffer[];
+  bytes: number;
+}
+
 /** An item of a stream's output: bytes to send, or a callback due once the bytes before it went to the socket. */
 type Output = Uint8Array | (() => void);
 
@@ -110,11 +141,6 @@ export abstract class Stream {
     return (this.state & State.CLOSED) !== 0;
   }
 
-  /** True once the peer sent END_STREAM. */
-  get remoteClosed(): boolean {
-    return (this.state & State.REMOTE_CLOSED) !== 0;
-  }
-
   /** Request DATA (padding removed; never empty). */
   abstract onData(payload: Buffer): void;
   /** The peer sent END_STREAM. */
@@ -140,31 +166,13 @@ export class Session {
   /** A frame (or the preface) whose bytes arrived in pieces, and how much of it is here. */
   private partial: Buffer | null = null;
   private partialFill = 0;
-  /** The partial buffer holds only a frame header, whose length is not yet known. */
-  private partialIsHeader = false;
-  private prefaceReceived = false;
-  private settingsReceived = false;
-  private settingsAcked = false;
-  /** A header block being continued: its stream, the first frame's flags, and the fragments so far. */
-  private continuedStream = 0;
-  private continuedFlags = 0;
-  private continuedSelfDependent = false;
-  private continued: Buffer[] | null = null;
-  private continuedBytes = 0;
+  /** A header block being continued. */
+  private continuation: Continuation | null = null;
   /** Streams with DATA to send, in turn, from readyHead on. */
   private ready: Stream[] = [];
   private readyHead = 0;
-  private flushing = false;
-  /** A flush is due at the end of this tick (DATA queued by every stream in the tick goes out in turn). */
-  private flushQueued = false;
-  /** The socket holds more than WRITE_BUDGET unsent bytes: DATA waits for 'drain'. */
-  private blocked = false;
-  /** We sent GOAWAY for a shutdown: no new streams, close once the open ones end. */
-  private draining = false;
-  /** The peer sent GOAWAY: close once the open streams end. */
-  private peerGoingAway = false;
-  /** No more frames in or out (protocol error, or the socket is gone). */
-  private dead = false;
+  /** State bits (Is). */
+  private flags = 0;
   private pingTokens = PING_BURST;
   private pingTime = 0;
   /** Closes a connection that never completes its handshake (cleared by the peer's first SETTINGS). */
@@ -179,7 +187,7 @@ export class Session {
     this.peer = address.includes(':') ? `[${address}]:${socket.remotePort}` : `${address}:${socket.remotePort}`;
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('drain', () => {
-      this.blocked = false;
+      this.unmark(Is.BLOCKED);
       this.guard(() => this.flush());
     });
     socket.on('error', (error) => host.log.debug({ peer: this.peer, err: error.message }, 'connection error'));
@@ -195,16 +203,24 @@ export class Session {
     this.handshakeTimer.unref();
   }
 
-  /** Open streams. */
-  get streamCount(): number {
-    return this.streams.size;
+  /** True if any of these state bits is set. */
+  private is(bits: Is): boolean {
+    return (this.flags & bits) !== 0;
+  }
+
+  private mark(bits: Is): void {
+    this.flags |= bits;
+  }
+
+  private unmark(bits: Is): void {
+    this.flags &= ~bits;
   }
 
   // ---- input -------------------------------------------------------------------------------
 
   private receive(chunk: Buffer): void {
     let pos = 0;
-    while (pos < chunk.length && !this.dead) {
+    while (pos < chunk.length && !this.is(Is.DEAD)) {
       if (this.partial !== null) {
         const n = Math.min(this.partial.length - this.partialFill, chunk.length - pos);
         chunk.copy(this.partial, this.partialFill, pos, pos + n);
@@ -213,23 +229,23 @@ export class Session {
         if (this.partialFill < this.partial.length) return;
         const unit = this.partial;
         this.partial = null;
-        if (!this.prefaceReceived) {
+        if (!this.is(Is.PREFACE_RECEIVED)) {
           this.checkPreface(unit, 0);
-        } else if (this.partialIsHeader && unit.readUIntBE(0, 3) > 0) {
+        } else if (this.is(Is.PARTIAL_HEADER) && unit.readUIntBE(0, 3) > 0) {
           // the header is complete: now wait for the payload it announces
-          this.partialIsHeader = false;
+          this.unmark(Is.PARTIAL_HEADER);
           if (!this.guard(() => this.checkLength(unit, 0))) return;
           this.partial = Buffer.allocUnsafe(FRAME_HEADER_SIZE + unit.readUIntBE(0, 3));
           unit.copy(this.partial);
           this.partialFill = FRAME_HEADER_SIZE;
         } else {
-          this.partialIsHeader = false;
+          this.unmark(Is.PARTIAL_HEADER);
           this.frame(unit, 0);
         }
         continue;
       }
       const available = chunk.length - pos;
-      if (!this.prefaceReceived) {
+      if (!this.is(Is.PREFACE_RECEIVED)) {
         if (available < PREFACE.length) {
           this.keep(chunk, pos, PREFACE.length, false);
           return;
@@ -257,7 +273,7 @@ export class Session {
   private keep(chunk: Buffer, pos: number, size: number, isHeader: boolean): void {
     this.partial = Buffer.allocUnsafe(size);
     this.partialFill = chunk.copy(this.partial, 0, pos);
-    this.partialIsHeader = isHeader;
+    if (isHeader) this.mark(Is.PARTIAL_HEADER);
   }
 
   private checkPreface(buffer: Buffer, pos: number): void {
@@ -265,7 +281,7 @@ export class Session {
       this.fail(ErrorCode.PROTOCOL_ERROR, 'bad connection preface');
       return;
     }
-    this.prefaceReceived = true;
+    this.mark(Is.PREFACE_RECEIVED);
   }
 
   /** A frame longer than we allow is refused before its payload is buffered. */
@@ -288,7 +304,7 @@ export class Session {
         this.fail(ErrorCode.INTERNAL_ERROR, 'internal error');
       }
     }
-    return !this.dead;
+    return !this.is(Is.DEAD);
   }
 
   private frame(buffer: Buffer, pos: number): void {
@@ -301,10 +317,10 @@ export class Session {
     const flags = buffer[pos + 4] as number;
     const id = buffer.readUInt32BE(pos + 5) & 0x7fffffff;
     const payload = buffer.subarray(pos + FRAME_HEADER_SIZE, pos + FRAME_HEADER_SIZE + length);
-    if (!this.settingsReceived && type !== FrameType.SETTINGS) {
+    if (!this.is(Is.SETTINGS_RECEIVED) && type !== FrameType.SETTINGS) {
       throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'the first frame must be SETTINGS');
     }
-    if (this.continuedStream !== 0 && (type !== FrameType.CONTINUATION || id !== this.continuedStream)) {
+    if (this.continuation !== null && (type !== FrameType.CONTINUATION || id !== this.continuation.stream)) {
       throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'header block interrupted');
     }
     switch (type) {
@@ -385,25 +401,20 @@ export class Session {
       this.onHeaderBlock(id, flags, block, selfDependent);
       return;
     }
-    this.continuedStream = id;
-    this.continuedFlags = flags;
-    this.continuedSelfDependent = selfDependent;
-    this.continued = [Buffer.from(block)];
-    this.continuedBytes = block.length;
+    this.continuation = { stream: id, flags, selfDependent, fragments: [Buffer.from(block)], bytes: block.length };
   }
 
   private onContinuationFrame(id: number, flags: number, payload: Buffer): void {
-    if (this.continued === null || id !== this.continuedStream) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'CONTINUATION out of place');
-    this.continuedBytes += payload.length;
-    if (this.continuedBytes > HEADER_BLOCK_FACTOR * this.host.maxHeaderListSize) {
+    const continuation = this.continuation;
+    if (continuation === null || id !== continuation.stream) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'CONTINUATION out of place');
+    continuation.bytes += payload.length;
+    if (continuation.bytes > HEADER_BLOCK_FACTOR * this.host.maxHeaderListSize) {
       throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, 'header block too large');
     }
-    this.continued.push(Buffer.from(payload));
+    continuation.fragments.push(Buffer.from(payload));
     if (!(flags & Flag.END_HEADERS)) return;
-    const block = Buffer.concat(this.continued);
-    this.continued = null;
-    this.continuedStream = 0;
-    this.onHeaderBlock(id, this.continuedFlags, block, this.continuedSelfDependent);
+    this.continuation = null;
+    this.onHeaderBlock(id, continuation.flags, Buffer.concat(continuation.fragments), continuation.selfDependent);
   }
 
   /** A complete header block: a new stream's request headers, or a stream's trailers. */
@@ -428,7 +439,7 @@ export class Session {
     if (id <= this.lastStreamId) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `HEADERS on stream ${id}, not above the last one (${this.lastStreamId})`);
     this.lastStreamId = id;
     if (selfDependent) throw new StreamError(id, ErrorCode.PROTOCOL_ERROR, 'stream depends on itself');
-    if (this.draining || this.peerGoingAway) throw new StreamError(id, ErrorCode.REFUSED_STREAM, 'going away');
+    if (this.is(Is.DRAINING | Is.PEER_GOING_AWAY)) throw new StreamError(id, ErrorCode.REFUSED_STREAM, 'going away');
     if (this.streams.size >= this.host.maxConcurrentStreams) throw new StreamError(id, ErrorCode.REFUSED_STREAM, 'too many streams');
     const malformed = checkRequestHeaders(headers);
     if (malformed !== undefined) throw new StreamError(id, ErrorCode.PROTOCOL_ERROR, malformed);
@@ -449,16 +460,16 @@ export class Session {
     if (id !== 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'SETTINGS on a stream');
     if (flags & ACK) {
       if (payload.length !== 0) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'SETTINGS ACK with a payload');
-      if (!this.settingsAcked) {
+      if (!this.is(Is.SETTINGS_ACKED)) {
         // our HEADER_TABLE_SIZE 0 is in force: the peer keeps no table state for us
-        this.settingsAcked = true;
+        this.mark(Is.SETTINGS_ACKED);
         this.decoder.setMaxTableSize(0);
       }
       return;
     }
     if (payload.length % 6 !== 0) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'SETTINGS frame size');
-    if (!this.settingsReceived) {
-      this.settingsReceived = true;
+    if (!this.is(Is.SETTINGS_RECEIVED)) {
+      this.mark(Is.SETTINGS_RECEIVED);
       this.clearHandshakeTimer();
     }
     for (let at = 0; at < payload.length; at += 6) {
@@ -509,7 +520,7 @@ export class Session {
   private onGoawayFrame(id: number, payload: Buffer): void {
     if (id !== 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'GOAWAY on a stream');
     if (payload.length < 8) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'GOAWAY frame size');
-    this.peerGoingAway = true;
+    this.mark(Is.PEER_GOING_AWAY);
     if (this.streams.size === 0 && this.writable) this.socket.end();
   }
 
@@ -585,10 +596,10 @@ export class Session {
     for (const part of parts) this.enqueue(stream, part);
     if (done !== undefined) (stream.out ??= []).push(done);
     this.markReady(stream);
-    if (this.flushQueued) return;
-    this.flushQueued = true;
+    if (this.is(Is.FLUSH_QUEUED)) return;
+    this.mark(Is.FLUSH_QUEUED);
     queueMicrotask(() => {
-      this.flushQueued = false;
+      this.unmark(Is.FLUSH_QUEUED);
       this.guard(() => this.flush());
     });
   }
@@ -627,11 +638,11 @@ export class Session {
 
   /** Sends DATA from the ready streams in turn, one frame each per round, as windows and the socket allow. */
   private flush(): void {
-    if (this.flushing || this.blocked || !this.writable) return;
-    this.flushing = true;
+    if (this.is(Is.FLUSHING | Is.BLOCKED) || !this.writable) return;
+    this.mark(Is.FLUSHING);
     this.socket.cork();
     try {
-      while (this.readyHead < this.ready.length && !this.blocked && this.writable) {
+      while (this.readyHead < this.ready.length && !this.is(Is.BLOCKED) && this.writable) {
         const stream = this.ready[this.readyHead] as Stream;
         if (stream.outBytes > 0 && stream.sendWindow > 0 && this.sendWindow <= 0) break; // resumes on the connection's WINDOW_UPDATE
         this.readyHead += 1;
@@ -654,7 +665,7 @@ export class Session {
         this.readyHead = 0;
       }
     } finally {
-      this.flushing = false;
+      this.unmark(Is.FLUSHING);
       this.socket.uncork();
     }
   }
@@ -686,7 +697,7 @@ export class Session {
       stream.out = null;
       stream.outHead = 0;
     }
-    if (this.socket.writableLength >= WRITE_BUDGET) this.blocked = true;
+    if (this.socket.writableLength >= WRITE_BUDGET) this.mark(Is.BLOCKED);
   }
 
   /** Runs the callbacks at the head of a stream's queue (their bytes went to the socket). */
@@ -700,7 +711,7 @@ export class Session {
 
   /** Frames may still go out: no protocol error, and the socket is neither ended nor gone. */
   private get writable(): boolean {
-    return !this.dead && !this.socket.writableEnded;
+    return !this.is(Is.DEAD) && !this.socket.writableEnded;
   }
 
   private write(frame: Buffer): void {
@@ -725,25 +736,25 @@ export class Session {
       }
     }
     stream.onStreamClose();
-    if ((this.draining || this.peerGoingAway) && this.streams.size === 0 && this.writable) this.socket.end();
+    if (this.is(Is.DRAINING | Is.PEER_GOING_AWAY) && this.streams.size === 0 && this.writable) this.socket.end();
   }
 
   /** Graceful: GOAWAY naming the last stream we took, no new streams, close once the open ones end. */
   goAway(): void {
-    if (this.dead || this.draining) return;
-    this.draining = true;
+    if (this.is(Is.DEAD | Is.DRAINING)) return;
+    this.mark(Is.DRAINING);
     this.write(goawayFrame(this.lastStreamId, ErrorCode.NO_ERROR));
     if (this.streams.size === 0) this.socket.end();
   }
 
   /** A connection error: GOAWAY with `code`, every stream closed, the socket closed. */
   private fail(code: ErrorCode, why: string): void {
-    if (this.dead) return;
+    if (this.is(Is.DEAD)) return;
     this.host.log.debug({ peer: this.peer, code }, `connection error: ${why}`);
     this.write(goawayFrame(this.lastStreamId, code, why));
-    this.dead = true;
+    this.mark(Is.DEAD);
     this.partial = null;
-    this.continued = null;
+    this.continuation = null;
     this.closeStreams();
     this.socket.end();
     setTimeout(() => this.socket.destroy(), CLOSE_TIMEOUT_MS).unref();
@@ -766,9 +777,9 @@ export class Session {
 
   private onSocketClose(): void {
     this.clearHandshakeTimer();
-    this.dead = true;
+    this.mark(Is.DEAD);
     this.partial = null;
-    this.continued = null;
+    this.continuation = null;
     this.ready.length = 0;
     this.readyHead = 0;
     this.closeStreams();
