@@ -259,6 +259,25 @@ test('raw: a connection whose bytes arrive one at a time is served', async () =>
   assert.equal(messages(streamOf(client.frames, 1).data)[0]?.toString(), 'one byte at a time');
 });
 
+test('raw: a call ended before the client half-closed is followed by RST_STREAM NO_ERROR; client trailers end the request side; a client GOAWAY closes an idle connection', async () => {
+  const client = await raw();
+  client.send(frame(FrameType.HEADERS, Flag.END_HEADERS, 1, requestHeaders(PATHS.chat)), frame(FrameType.DATA, 0, 1, grpcMessage(Buffer.from('end'))));
+  await client.until((frames) => resetOf(frames, 1) !== undefined);
+  assert.equal(resetOf(client.frames, 1), ErrorCode.NO_ERROR);
+  const order = client.frames.filter((f) => f.id === 1).map((f) => f.type);
+  assert.deepEqual(order, [FrameType.HEADERS, FrameType.RST_STREAM], 'trailers-only, then the reset');
+  client.send(
+    frame(FrameType.HEADERS, Flag.END_HEADERS, 3, requestHeaders(PATHS.sum)),
+    frame(FrameType.DATA, 0, 3, grpcMessage(Buffer.from('four'))),
+    frame(FrameType.HEADERS, Flag.END_HEADERS | Flag.END_STREAM, 3, encodeHeaders([['x-trailer', 'yes']])),
+  );
+  await client.until(ended(3));
+  assert.equal(messages(streamOf(client.frames, 3).data)[0]?.toString(), '4');
+  client.send(frame(FrameType.GOAWAY, 0, 0, Buffer.concat([u32(0), u32(0)])));
+  assert.ok(await client.closedWithin(5000));
+  assert.equal(client.goawayCode(), undefined);
+});
+
 test('raw frame sizes: DATA frames never exceed the peer\'s SETTINGS_MAX_FRAME_SIZE', async () => {
   for (const maxFrame of [16_384, 40_000]) {
     const client = await raw(false);

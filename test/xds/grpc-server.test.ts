@@ -213,3 +213,21 @@ test('shutdown: open calls get the status their handlers end them with, sockets 
     await first.shutdown(0);
   }
 });
+
+test('shutdown: calls still open when the grace period ends are closed with their connections', async () => {
+  const { server: first, port: firstPort, calls: firstCalls } = await startServer();
+  const stuck = grpcClient(firstPort);
+  try {
+    const open = bidi(stuck);
+    open.call.write(Buffer.from('stuck'));
+    await eventually(() => open.received.length === 1);
+    const started = Date.now();
+    await first.shutdown(200);
+    assert.ok(Date.now() - started >= 190, 'waited for the grace period');
+    assert.equal(first.connections, 0);
+    assert.equal(firstCalls.closes.get('stuck'), 1);
+    assert.equal((await open.status).code, Status.UNAVAILABLE);
+  } finally {
+    stuck.close();
+  }
+});
