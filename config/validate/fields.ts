@@ -199,12 +199,7 @@ export class Field {
 
   /** The child field (of a map by key, of a list by index), present or not. */
   at(step: string | number): Field {
-    let child: unknown;
-    if (typeof step === 'number' ? Array.isArray(this.value) : isObj(this.value)) {
-      const container = this.value as Record<string | number, unknown>;
-      child = Object.prototype.hasOwnProperty.call(container, step) ? container[step] : undefined;
-    }
-    return new Field(this.report, this, step, child);
+    return new Field(this.report, this, step, childOf(this.value, step));
   }
 
   /** A child that must be present; reports it and returns undefined when missing. */
@@ -214,10 +209,10 @@ export class Field {
     return child;
   }
 
-  /** A child that may be absent: undefined when it is. */
+  /** A child that may be absent: undefined when it is (and then no Field is made for it). */
   opt(key: string): Field | undefined {
-    const child = this.at(key);
-    return child.present ? child : undefined;
+    const value = childOf(this.value, key);
+    return value === undefined || value === null ? undefined : new Field(this.report, this, key, value);
   }
 
   object(): Obj | undefined {
@@ -227,11 +222,13 @@ export class Field {
 
   /** A list; `each` checks every item; bounds follow the schema's minItems/maxItems. */
   list(each?: (item: Field, index: number) => void, bounds: { min?: number; max?: number } = {}): Field[] | undefined {
-    if (!Array.isArray(this.value)) return this.error(`must be a list, not ${describe(this.value)}`);
-    const items = this.value.map((_, i) => this.at(i));
+    const list = this.value;
+    if (!Array.isArray(list)) return this.error(`must be a list, not ${describe(list)}`);
+    const items: Field[] = [];
+    for (let i = 0; i < list.length; i++) items.push(new Field(this.report, this, i, list[i]));
     if (bounds.min !== undefined && items.length < bounds.min) this.error(`must have at least ${bounds.min} item(s)`);
     if (bounds.max !== undefined && items.length > bounds.max) this.error(`must have at most ${bounds.max} items, has ${items.length}`);
-    if (each) items.forEach(each);
+    if (each) for (let i = 0; i < items.length; i++) each(items[i] as Field, i);
     return items;
   }
 
@@ -408,6 +405,20 @@ export class Field {
     const set = keys.filter((k) => this.at(k).present);
     if (set.length > 1) this.error(`${set.join(' and ')} must not both be set`);
   }
+}
+
+/**
+ * The value at `step` of a list (by index) or of a map (by key, its own fields only), or undefined.
+ * Input objects are plain data (parsed YAML or JSON): what a map inherits is Object.prototype's, all
+ * functions but `__proto__`, so a found value that is neither is the map's own.
+ */
+function childOf(container: unknown, step: string | number): unknown {
+  if (typeof container !== 'object' || container === null) return undefined;
+  if (Array.isArray(container)) return typeof step === 'number' ? container[step] : undefined;
+  if (typeof step === 'number') return undefined;
+  const child = (container as Obj)[step];
+  if (child === undefined || typeof child === 'function') return undefined;
+  return step === '__proto__' && !Object.prototype.hasOwnProperty.call(container, step) ? undefined : child;
 }
 
 /** A Kubernetes label selector (matchLabels and matchExpressions). */
