@@ -386,6 +386,11 @@ const MALFORMED: Array<[string, number, () => Buffer[]]> = [
     return frames;
   }],
   ['a PING flood', ErrorCode.ENHANCE_YOUR_CALM, () => Array.from({ length: 100 }, () => frame(FrameType.PING, 0, 0, Buffer.alloc(8)))],
+  ['rapid reset: streams opened and reset at once, over and over', ErrorCode.ENHANCE_YOUR_CALM, () => {
+    const frames: Buffer[] = [];
+    for (let id = 1; id < 2 * 1100; id += 2) frames.push(frame(FrameType.HEADERS, Flag.END_HEADERS, id, requestHeaders(PATHS.chat)), frame(FrameType.RST_STREAM, 0, id, u32(8)));
+    return frames;
+  }],
 ];
 
 test('malformed input: each case gets its GOAWAY and a close, and the server keeps serving', async () => {

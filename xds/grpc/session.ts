@@ -96,9 +96,11 @@ type Output = Uint8Array | (() => void);
 const WRITE_BUDGET = 64 * 1024;
 /** Header blocks split across CONTINUATION frames may not grow beyond this multiple of the header list limit. */
 const HEADER_BLOCK_FACTOR = 2;
-/** PING flood guard: a bucket of this many PINGs, refilled at PINGS_PER_SECOND. */
+/** Flood guards (frames that cost us work): PINGs, and streams the peer resets (rapid reset, CVE-2023-44487). */
 const PING_BURST = 20;
 const PINGS_PER_SECOND = 10;
+const RESET_BURST = 1000;
+const RESETS_PER_SECOND = 100;
 /** A connection that has not sent its preface and SETTINGS after this long is closed. */
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** A connection ended for a protocol error is destroyed if its GOAWAY has not gone out after this long. */
@@ -173,8 +175,9 @@ export class Session {
   private readyHead = 0;
   /** State bits (Is). */
   private flags = 0;
-  private pingTokens = PING_BURST;
-  private pingTime = 0;
+  /** Made at the peer's first PING and first RST_STREAM (most connections never need them). */
+  private pings: FloodGuard | null = null;
+  private resets: FloodGuard | null = null;
   /** Closes a connection that never completes its handshake (cleared by the peer's first SETTINGS). */
   private handshakeTimer: NodeJS.Timeout | null;
 
@@ -453,7 +456,10 @@ export class Session {
     if (payload.length !== 4) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'RST_STREAM frame size');
     if (id > this.lastStreamId) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `RST_STREAM on idle stream ${id}`);
     const stream = this.streams.get(id);
-    if (stream !== undefined) this.close(stream);
+    if (stream === undefined) return;
+    this.resets ??= new FloodGuard(RESET_BURST, RESETS_PER_SECOND);
+    if (!this.resets.take()) throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, 'too many streams reset');
+    this.close(stream);
   }
 
   private onSettingsFrame(id: number, flags: number, payload: Buffer): void {
@@ -509,11 +515,8 @@ export class Session {
     if (id !== 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'PING on a stream');
     if (payload.length !== 8) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'PING frame size');
     if (flags & ACK) return;
-    const now = Date.now();
-    this.pingTokens = Math.min(PING_BURST, this.pingTokens + ((now - this.pingTime) * PINGS_PER_SECOND) / 1000);
-    this.pingTime = now;
-    if (this.pingTokens < 1) throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, 'too many PINGs');
-    this.pingTokens -= 1;
+    this.pings ??= new FloodGuard(PING_BURST, PINGS_PER_SECOND);
+    if (!this.pings.take()) throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, 'too many PINGs');
     this.write(pingAckFrame(payload));
   }
 
@@ -784,6 +787,29 @@ export class Session {
     this.readyHead = 0;
     this.closeStreams();
     this.host.sessionClosed(this);
+  }
+}
+
+/** A token bucket: `burst` tokens, refilled at `perSecond`. */
+class FloodGuard {
+  private tokens: number;
+  private time = Date.now();
+
+  constructor(
+    private readonly burst: number,
+    private readonly perSecond: number,
+  ) {
+    this.tokens = burst;
+  }
+
+  /** Takes a token; false if none is left. */
+  take(): boolean {
+    const now = Date.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.time) * this.perSecond) / 1000);
+    this.time = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
   }
 }
 
