@@ -15,9 +15,12 @@ export class ScalarCache {
   /** The value of the plain scalar text[from, to) (not empty), as `resolve` gives it for that text. */
   value(text: string, from: number, to: number, resolve: (plain: string) => unknown): unknown {
     const length = to - from;
-    let hash = length;
-    for (let i = from; i < to; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
-    const slot = hash & SLOT_MASK;
+    // A few characters stand for all of them: a slot shared by different scalars costs a miss, never a wrong value.
+    let hash = Math.imul(length ^ text.charCodeAt(from), 0x01000193);
+    hash = Math.imul(hash ^ text.charCodeAt(to - 1), 0x01000193);
+    hash = Math.imul(hash ^ text.charCodeAt(from + (length >> 1)), 0x01000193);
+    hash = Math.imul(hash ^ text.charCodeAt(from + (length >> 2)), 0x01000193);
+    const slot = (hash ^ (hash >>> 15)) & SLOT_MASK;
     const known = this.texts[slot] as string;
     if (known.length === length && sameCharacters(known, text, from)) return this.values[slot];
     const plain = text.slice(from, to);
