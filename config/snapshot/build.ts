@@ -7,6 +7,7 @@ import type { ConfigIssue } from '../source.js';
 import type { EndpointSlice, MeshObject, Node, Pod, Service } from '../resources.js';
 import { canonicalLabels, identityLabels, matchesMap, sortedLabels } from './labels.js';
 import type { Labels } from './labels.js';
+import { EMPTY_LIST, frozenList } from './frozen.js';
 import { Marks, freezeMarks, hasPolicyMarks, policyMarks, serviceL7, thawMarks } from './l7.js';
 import { computePolicy } from './policies.js';
 import type { Policy, PolicyContext } from './policies.js';
@@ -142,14 +143,16 @@ class Build {
 
   /**
    * Runs one unit's computation; a throw (an object of a shape validation should have refused)
-   * becomes an issue on the object, and the unit is left out of the snapshot.
+   * becomes an issue on the object, and the unit is left out of the snapshot. The object is
+   * `kind/key` (`key` alone without a kind), named only when needed (it is, for 10,000s of units).
    */
-  guard<T>(step: string, object: string, compute: () => T): T | undefined {
+  guard<T>(step: string, kind: string, key: string, compute: () => T): T | undefined {
     try {
       const result = compute();
-      this.clearLeftOut(`broken:${step}:`, object);
+      if (this.state.leftOut.size > 0) this.clearLeftOut(`broken:${step}:`, objectName(kind, key));
       return result;
     } catch (err) {
+      const object = objectName(kind, key);
       const message = `left out of the ${step} view: ${err instanceof Error ? err.message : String(err)}`;
       this.leaveOut(`broken:${step}:${object}`, [{ severity: 'error', source: 'snapshot', object, message }]);
       return undefined;
@@ -223,7 +226,8 @@ class Build {
 
   private applyPod(key: string, before: Pod | undefined, after: Pod | undefined): void {
     const s = this.state;
-    if (!this.oldPods.has(key)) this.oldPods.set(key, before);
+    // What moved matters to an incremental build only: a full one has every unit dirty.
+    if (!this.full && !this.oldPods.has(key)) this.oldPods.set(key, before);
     const namespace = key.slice(0, key.indexOf('/'));
     const oldLabels = before?.metadata.labels ?? {};
     for (const k in oldLabels) s.podsBySelectorPair.delete(namespace, k, oldLabels[k] as string, key);
@@ -239,7 +243,7 @@ class Build {
 
   private applyService(key: string, before: Service | undefined, after: Service | undefined): void {
     const s = this.state;
-    if (!this.oldServices.has(key)) this.oldServices.set(key, before);
+    if (!this.full && !this.oldServices.has(key)) this.oldServices.set(key, before);
     this.indexSelector(key, before, false);
     if (after) {
       s.services.set(key, after);
@@ -248,6 +252,7 @@ class Build {
       s.services.delete(key);
     }
     this.dirtyServices.add(key);
+    if (this.full) return;
     if (!before !== !after || JSON.stringify(selectorOf(before)) !== JSON.stringify(selectorOf(after))) this.selectorChangedServices.add(key);
   }
 
@@ -317,7 +322,7 @@ class Build {
     const identityInputs = new Map<string, { key: string; labels: Labels } | undefined>();
     for (const key of this.dirtyWorkloads) {
       const pod = s.pods.get(key);
-      const next = this.guard('identity', `Pod/${key}`, () => {
+      const next = this.guard('identity', 'Pod', key, () => {
         if (!isWorkloadPod(pod)) return undefined;
         const namespace = pod.metadata.namespace ?? '';
         const labels = identityLabels(namespace, serviceAccountOf(pod), pod.metadata.labels ?? {}, s.namespaceLabels(namespace));
@@ -354,7 +359,7 @@ class Build {
       const before = s.out.workloads.get(key);
       const pod = s.pods.get(key);
       const input = identityInputs.get(key);
-      const view = input ? this.guard('workload', `Pod/${key}`, () => this.workloadView(key, pod as Pod, s.allocator.idOf(input.key) as number)) : undefined;
+      const view = input ? this.guard('workload', 'Pod', key, () => this.workloadView(key, pod as Pod, s.allocator.idOf(input.key) as number)) : undefined;
       workloads.set(key, view);
       for (const ip of before?.ips ?? []) byIp.set(ip, undefined);
       for (const ip of view?.ips ?? []) byIp.set(ip, key);
@@ -403,16 +408,16 @@ class Build {
     // Fields are assigned one by one, optional ones only when present (no spreads: 10,000s of pods).
     const view: Mutable<WorkloadView> = { key, namespace, name: pod.metadata.name } as Mutable<WorkloadView>;
     if (pod.metadata.uid) view.uid = pod.metadata.uid;
-    view.ips = Object.freeze(podIps(pod));
+    view.ips = frozenList(podIps(pod));
     if (pod.spec?.nodeName) view.nodeName = pod.spec.nodeName;
     view.labels = sortedLabels(pod.metadata.labels);
     view.serviceAccount = serviceAccount;
-    view.spiffeId = `spiffe://${this.state.meshConfig.trustDomain}/ns/${namespace}/sa/${serviceAccount}`;
+    view.spiffeId = this.state.namespaceStrings(namespace).spiffePrefix + serviceAccount;
     view.identity = identity;
     view.phase = pod.status?.phase ?? '';
     view.ready = podReady(pod);
     view.containerPorts = containerPortsOf(pod);
-    view.services = Object.freeze(this.servicesSelecting(namespace, pod.metadata.labels ?? {}));
+    view.services = frozenList(this.servicesSelecting(namespace, pod.metadata.labels ?? {}));
     return Object.freeze(view);
   }
 
@@ -447,7 +452,7 @@ class Build {
     const byVip = new Map<string, string | undefined>();
     for (const key of this.dirtyServices) {
       const before = s.out.services.get(key);
-      const view = this.guard('service', `Service/${key}`, () => this.serviceView(key));
+      const view = this.guard('service', 'Service', key, () => this.serviceView(key));
       views.set(key, view);
       for (const vip of before?.vips ?? []) byVip.set(vip, undefined);
       for (const vip of view?.vips ?? []) byVip.set(vip, key);
@@ -472,7 +477,7 @@ class Build {
     const waypoint = this.waypointOf(service);
     const view = buildServiceView({
       service,
-      clusterDomain: s.meshConfig.clusterDomain,
+      fqdnSuffix: s.namespaceStrings(service.metadata.namespace ?? '').fqdnSuffix,
       slices,
       selectedPods: this.podsSelectedBy(service),
       workloadByIp: (ip) => {
@@ -487,7 +492,8 @@ class Build {
     if (!view.selector) for (const port of view.ports) for (const endpoint of port.endpoints) if (endpoint.pod) pods.add(endpoint.pod);
     for (const address of addresses) s.servicesByAddress.add(address, key);
     for (const pod of pods) s.servicesByEndpointPod.add(pod, key);
-    s.serviceRefs.set(key, { addresses, pods: [...pods] });
+    // Most services look up no address and take no pods from endpoints: nothing to keep then.
+    if (addresses.length > 0 || pods.size > 0) s.serviceRefs.set(key, { addresses, pods: [...pods] });
     return view;
   }
 
@@ -515,7 +521,7 @@ class Build {
         this.setIssues(`route:${key}`, []);
         continue;
       }
-      const result = this.guard('route', key, () => computeRoute(route, ctx));
+      const result = this.guard('route', '', key, () => computeRoute(route, ctx));
       if (!result) {
         s.routeResults.delete(key);
         views.set(key, undefined);
@@ -559,7 +565,7 @@ class Build {
       service,
       port: Number(port),
       protocol,
-      vips: s.out.services.get(service)?.vips ?? Object.freeze([]),
+      vips: s.out.services.get(service)?.vips ?? EMPTY_LIST,
       http: Object.freeze(http.map((c) => c.match as AttachedHttpMatch)),
       grpc: Object.freeze(grpc.map((c) => c.match as AttachedGrpcMatch)),
     });
@@ -597,7 +603,7 @@ class Build {
         workloadsOf: (id) => [...(s.identityWorkloads.get(id) ?? [])],
         service: (k) => s.out.services.get(k),
       };
-      const result = this.guard('policy', key, () => computePolicy(policy, ctx));
+      const result = this.guard('policy', '', key, () => computePolicy(policy, ctx));
       if (!result) {
         s.policyResults.delete(key);
         views.set(key, undefined);
@@ -631,7 +637,7 @@ class Build {
         const result = s.policyResults.get(p) as NonNullable<ReturnType<typeof s.policyResults.get>>;
         return { key: p, layer: result.policy.layer, groups: result.groups };
       });
-      views.set(key, this.guard('workload policy', `Pod/${key}`, () => computeWorkloadPolicy(workload, selecting, lookup)));
+      views.set(key, this.guard('workload policy', 'Pod', key, () => computeWorkloadPolicy(workload, selecting, lookup)));
     }
     s.out.workloadPolicies = s.out.workloadPolicies.updateWith(views);
   }
@@ -666,11 +672,12 @@ class Build {
         this.dirtyL7Workloads.add(workload);
       }
       const view = s.out.services.get(key);
-      if (!view) {
+      // Without a waypoint only an attached route marks a service, and no route names most services.
+      if (!view || (!view.waypoint && !s.routesByService.get(key))) {
         s.serviceL7.delete(key);
         continue;
       }
-      const result = this.guard('L7', `Service/${key}`, () => serviceL7(view, (port) => s.out.attachments.get(port)));
+      const result = this.guard('L7', 'Service', key, () => serviceL7(view, (port) => s.out.attachments.get(port)));
       if (!result || result.ports.length === 0) {
         s.serviceL7.delete(key);
         continue;
@@ -706,9 +713,9 @@ class Build {
     const policyMarked = hasPolicyMarks(policy);
     const only = services.length === 1 ? s.serviceL7.get(services[0] as string)?.marks.get(workload) : undefined;
     if (only && !policyMarked) return only;
-    if (services.length === 0 && !policyMarked) return NO_MARKS;
+    if (services.length === 0 && !policyMarked) return EMPTY_LIST;
     const marks = new Marks();
-    for (const service of services) thawMarks(s.serviceL7.get(service)?.marks.get(workload) ?? NO_MARKS, marks);
+    for (const service of services) thawMarks(s.serviceL7.get(service)?.marks.get(workload) ?? EMPTY_LIST, marks);
     if (policy) policyMarks(policy, marks);
     return freezeMarks(marks);
   }
@@ -720,7 +727,7 @@ class Build {
     for (const key of this.dirtyNodes) {
       const node = usable(this.objects.get(key)) as Node | undefined;
       const name = key.slice(key.lastIndexOf('/') + 1);
-      nodes.set(name, node ? this.guard('node', key, () => nodeView(node)) : undefined);
+      nodes.set(name, node ? this.guard('node', '', key, () => nodeView(node)) : undefined);
     }
     s.out.nodes = s.out.nodes.updateWith(nodes);
     const namespaces = new Map<string, NamespaceView | undefined>();
@@ -747,6 +754,11 @@ class Build {
   }
 }
 
+/** An object's key from its kind and namespaced key (the key alone when no kind is given). */
+function objectName(kind: string, key: string): string {
+  return kind === '' ? key : `${kind}/${key}`;
+}
+
 function containerPortsOf(pod: Pod): WorkloadView['containerPorts'] {
   const out: WorkloadView['containerPorts'][number][] = [];
   for (const container of pod.spec?.containers ?? []) {
@@ -758,7 +770,7 @@ function containerPortsOf(pod: Pod): WorkloadView['containerPorts'] {
       out.push(Object.freeze(view));
     }
   }
-  return Object.freeze(out);
+  return frozenList(out);
 }
 
 function serviceAccountOf(pod: Pod): string {
@@ -766,7 +778,6 @@ function serviceAccountOf(pod: Pod): string {
   return typeof name === 'string' && name !== '' ? name : 'default';
 }
 
-const NO_MARKS: readonly WorkloadPortL7[] = Object.freeze([]);
 
 function workloadsOf(marks: ReadonlyMap<string, readonly WorkloadPortL7[]> | undefined): Iterable<string> {
   return marks?.keys() ?? [];
@@ -789,7 +800,7 @@ function reservedIdentities(): Map<number, IdentityView | undefined> {
   const out = new Map<number, IdentityView | undefined>();
   for (const [name, id] of Object.entries(RESERVED_IDENTITIES)) {
     if (id === 0) continue;
-    out.set(id, Object.freeze({ id, reserved: name as keyof typeof RESERVED_IDENTITIES, namespace: '', labels: Object.freeze({ [`reserved:${name}`]: '' }), workloads: Object.freeze([]) }));
+    out.set(id, Object.freeze({ id, reserved: name as keyof typeof RESERVED_IDENTITIES, namespace: '', labels: Object.freeze({ [`reserved:${name}`]: '' }), workloads: EMPTY_LIST }));
   }
   return out;
 }

@@ -2,6 +2,7 @@
 // the fast path when a route attaches to a Service it backs on that port, an L7 policy rule selects
 // it on that port, or its Service uses a waypoint. Everything else is decided in the kernel.
 import type { L4Protocol, L7Reason, PolicyRule, ServicePortL7, ServicePortRoutes, ServiceView, WorkloadPolicy, WorkloadPortL7 } from './types.js';
+import { frozenList } from './frozen.js';
 import { servicePortKey, workloadPortKey } from './types.js';
 
 /** Ranges wider than this mark every port (port 0) rather than each. */
@@ -125,7 +126,7 @@ export function serviceL7(service: ServiceView, attachments: (portKey: string) =
       reasons.push(Object.freeze({ kind: 'waypoint', source: `Gateway/${service.waypoint.gateway}`, detail: `${service.key} uses waypoint ${service.waypoint.gateway}${found}` }));
     }
     if (reasons.length === 0) continue;
-    ports.push(Object.freeze({ key, service: service.key, vips: service.vips, port: port.port, protocol: port.protocol, needsL7: true, reasons: Object.freeze(reasons) }));
+    ports.push(Object.freeze({ key, service: service.key, vips: service.vips, port: port.port, protocol: port.protocol, needsL7: true, reasons: frozenList(reasons) }));
     for (const endpoint of port.endpoints) {
       if (!endpoint.pod) continue;
       let workloadMarks = pending.get(endpoint.pod);
@@ -135,19 +136,17 @@ export function serviceL7(service: ServiceView, attachments: (portKey: string) =
   }
   const marks = new Map<string, readonly WorkloadPortL7[]>();
   for (const [workload, workloadMarks] of pending) marks.set(workload, freezeMarks(workloadMarks));
-  return { ports, marks };
+  return { ports: frozenList(ports), marks };
 }
 
-/** The entry of MeshSnapshot.l7 for a mark (its reasons list is frozen, and is the entry's). */
+/** The entry of MeshSnapshot.l7 for a mark. */
 function freezeMark(entry: Mark): WorkloadPortL7 {
-  return Object.freeze({ key: entry.key, workload: entry.workload, port: entry.port, protocol: entry.protocol, needsL7: true, reasons: Object.freeze(entry.reasons) });
+  return Object.freeze({ key: entry.key, workload: entry.workload, port: entry.port, protocol: entry.protocol, needsL7: true, reasons: frozenList(entry.reasons) });
 }
 
 /** The entries of MeshSnapshot.l7 for a workload's marks, in their order. */
 export function freezeMarks(marks: Marks): readonly WorkloadPortL7[] {
-  const out: WorkloadPortL7[] = [];
-  for (const entry of marks.list) out.push(freezeMark(entry));
-  return Object.freeze(out);
+  return Object.freeze(marks.list.map(freezeMark));
 }
 
 /** Marks to merge more into, starting from a workload's frozen ones (their reasons copied). */

@@ -20,6 +20,7 @@ import type {
 } from '../resources.js';
 import type { IdentitySelector } from './selector-cache.js';
 import { NAMESPACE_LABEL, selectorUsesKey } from './labels.js';
+import { EMPTY_LIST, frozenList } from './frozen.js';
 import { sortedStrings } from './sorted.js';
 import type {
   CidrPeer,
@@ -70,9 +71,7 @@ export interface PolicyContext {
 /** Istio's root namespace: a policy there without selector applies mesh-wide. */
 const ROOT_NAMESPACE = 'istio-system';
 
-const EMPTY: readonly never[] = Object.freeze([]);
-
-const ANY_PEER: PeerSet = Object.freeze({ any: true, identities: EMPTY, cidrs: EMPTY, principals: EMPTY, namespaces: EMPTY });
+const ANY_PEER: PeerSet = Object.freeze({ any: true, identities: EMPTY_LIST, cidrs: EMPTY_LIST, principals: EMPTY_LIST, namespaces: EMPTY_LIST });
 
 function union(lists: readonly (readonly number[])[]): number[] {
   const set = new Set<number>();
@@ -81,7 +80,7 @@ function union(lists: readonly (readonly number[])[]): number[] {
 }
 
 function peerSet(identities: readonly number[], cidrs: readonly CidrPeer[]): PeerSet {
-  return Object.freeze({ any: false, identities: Object.freeze([...identities]), cidrs: Object.freeze(cidrs), principals: EMPTY, namespaces: EMPTY });
+  return Object.freeze({ any: false, identities: Object.freeze([...identities]), cidrs: frozenList(cidrs), principals: EMPTY_LIST, namespaces: EMPTY_LIST });
 }
 
 interface Builder {
@@ -113,10 +112,10 @@ function rule(
     verdict,
     layer,
     peers,
-    ports: Object.freeze(ports.ports),
-    namedPorts: Object.freeze(ports.named),
-    http: Object.freeze(http),
-    when: Object.freeze(when),
+    ports: frozenList(ports.ports),
+    namedPorts: frozenList(ports.named),
+    http: frozenList(http),
+    when: frozenList(when),
     origin: Object.freeze({ policy: b.key, field }),
   });
 }
@@ -228,7 +227,7 @@ function ciliumPeers(
     if (entity === 'cluster') identities.push(b.ctx.select({ kind: 'pods' }));
   }
   const cidrs: CidrPeer[] = [
-    ...(cidr ?? []).map((c) => Object.freeze({ cidr: c, except: EMPTY })),
+    ...(cidr ?? []).map((c) => Object.freeze({ cidr: c, except: EMPTY_LIST })),
     ...(cidrSet ?? []).map((c) => Object.freeze({ cidr: c.cidr, except: Object.freeze(c.except ?? []) })),
   ];
   return peerSet(union(identities), cidrs);
@@ -255,9 +254,9 @@ function ciliumHttp(r: CiliumHTTPRule): HttpRule {
     paths: regex(r.path),
     hosts: regex(r.host),
     headers,
-    notMethods: EMPTY,
-    notPaths: EMPTY,
-    notHosts: EMPTY,
+    notMethods: EMPTY_LIST,
+    notPaths: EMPTY_LIST,
+    notHosts: EMPTY_LIST,
   });
 }
 
@@ -338,7 +337,7 @@ function istioPeers(b: Builder, source: IstioSource | undefined, field: string):
   if (!source) return ANY_PEER;
   const principals = istioMatches(source.principals, 'spiffe://');
   const namespaces = istioMatches(source.namespaces);
-  const cidrs = [...(source.ipBlocks ?? []), ...(source.remoteIpBlocks ?? [])].map((c) => Object.freeze({ cidr: c, except: EMPTY }));
+  const cidrs = [...(source.ipBlocks ?? []), ...(source.remoteIpBlocks ?? [])].map((c) => Object.freeze({ cidr: c, except: EMPTY_LIST }));
   const byIdentity = principals.length > 0 || namespaces.length > 0;
   if (byIdentity && cidrs.length > 0) issue(b, field, 'ipBlocks together with principals/namespaces: the address condition is enforced by the proxy only');
   const select = (p: StringMatch[], n: StringMatch[]) => b.ctx.select({ kind: 'istio', trustDomain: b.ctx.trustDomain, principals: p, namespaces: n });
@@ -358,7 +357,7 @@ function istioPeers(b: Builder, source: IstioSource | undefined, field: string):
     : {};
   return Object.freeze({
     any: !byIdentity && cidrs.length === 0,
-    identities: byIdentity ? select(principals, namespaces) : EMPTY,
+    identities: byIdentity ? select(principals, namespaces) : EMPTY_LIST,
     cidrs: Object.freeze(byIdentity ? [] : cidrs),
     principals: Object.freeze(principals),
     namespaces: Object.freeze(source.namespaces ?? []),
@@ -381,7 +380,7 @@ function istioOperation(b: Builder, op: IstioOperation | undefined, field: strin
     methods: istioMatches(op.methods),
     paths: istioMatches(op.paths),
     hosts: istioMatches(op.hosts),
-    headers: EMPTY,
+    headers: EMPTY_LIST,
     notMethods: istioMatches(op.notMethods),
     notPaths: istioMatches(op.notPaths),
     notHosts: istioMatches(op.notHosts),
@@ -470,9 +469,9 @@ export function computePolicy(policy: Policy, ctx: PolicyContext): PolicyResult 
     name: policy.metadata.name,
     layer,
     selectedIdentities: Object.freeze(selectedIdentities),
-    selectedWorkloads: Object.freeze(sortedStrings(workloads)),
+    selectedWorkloads: frozenList(sortedStrings(workloads)),
     enforces: Object.freeze((['ingress', 'egress'] as const).filter((d) => enforces.has(d))),
-    rules: Object.freeze(groups.flatMap((g) => g.rules)),
+    rules: frozenList(groups.flatMap((g) => g.rules)),
   });
   return { policy: resolved, groups, services, namedEgress: b.namedEgress, issues: b.issues };
 }

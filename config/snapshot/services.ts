@@ -2,12 +2,14 @@
 // EndpointSlices labelled for it, or from the Pods its selector matches when it has no slice.
 import type { EndpointSlice, Pod, Service, ServicePort } from '../resources.js';
 import { sortedLabels } from './labels.js';
+import { EMPTY_LIST, frozenList } from './frozen.js';
 import { sortBy, sortStrings } from './sorted.js';
 import type { EndpointView, L4Protocol, ServicePortView, ServiceView, WaypointRef } from './types.js';
 
 export interface ServiceInputs {
   service: Service;
-  clusterDomain: string;
+  /** `.<namespace>.svc.<clusterDomain>`: the service's FQDN is its name followed by it. */
+  fqdnSuffix: string;
   slices: readonly EndpointSlice[];
   /** Pods of the namespace that the selector matches (any phase), when the service has a selector. */
   selectedPods: readonly Pod[];
@@ -54,13 +56,15 @@ function sliceEndpoints(inputs: ServiceInputs, port: ServicePort, protocol: L4Pr
   const all: EndpointView[] = [];
   for (const slice of inputs.slices) {
     const namespace = slice.metadata.namespace ?? '';
+    // Pod keys of the slice's namespace share one `namespace/` string (100,000s of endpoints).
+    const prefix = `${namespace}/`;
     for (const slicePort of slice.ports ?? []) {
       if ((slicePort.name ?? '') !== (port.name ?? '') || (slicePort.protocol ?? 'TCP') !== protocol) continue;
       const number = slicePort.port ?? (typeof port.targetPort === 'number' ? port.targetPort : port.port);
       for (const endpoint of slice.endpoints ?? []) {
         const ready = endpoint.conditions?.ready ?? true;
         const ref = endpoint.targetRef;
-        const refKey = ref && (ref.kind ?? 'Pod') === 'Pod' && ref.name ? `${ref.namespace ?? namespace}/${ref.name}` : undefined;
+        const refKey = ref && (ref.kind ?? 'Pod') === 'Pod' && ref.name ? podKey(prefix, namespace, ref.namespace, ref.name) : undefined;
         for (const address of endpoint.addresses ?? []) {
           const view = endpointView(address, number, endpoint.nodeName, endpoint.zone, refKey ?? inputs.workloadByIp(address), ready, endpoint.conditions?.serving ?? ready, endpoint.conditions?.terminating ?? false);
           all.push(view);
@@ -80,6 +84,11 @@ function sliceEndpoints(inputs: ServiceInputs, port: ServicePort, protocol: L4Pr
   return out;
 }
 
+/** `namespace/name` of a targetRef, from the slice's `namespace/` prefix when in the same namespace. */
+function podKey(prefix: string, namespace: string, refNamespace: string | undefined, name: string): string {
+  return refNamespace === undefined || refNamespace === namespace ? prefix + name : `${refNamespace}/${name}`;
+}
+
 function hasRepeats(sorted: readonly EndpointView[]): boolean {
   for (let i = 1; i < sorted.length; i++) if (compareEndpoints(sorted[i - 1] as EndpointView, sorted[i] as EndpointView) === 0) return true;
   return false;
@@ -96,6 +105,9 @@ function endpointView(
   serving: boolean,
   terminating: boolean,
 ): EndpointView {
+  // The usual endpoint (node and pod known, no zone) as one literal: its fields in the object
+  // itself, without the extra property store fields added later take.
+  if (nodeName && pod && !zone) return Object.freeze({ address, port, ready, serving, terminating, nodeName, pod });
   const view: { -readonly [K in keyof EndpointView]: EndpointView[K] } = { address, port, ready, serving, terminating };
   if (nodeName) view.nodeName = nodeName;
   if (zone) view.zone = zone;
@@ -151,7 +163,7 @@ export function buildServiceView(inputs: ServiceInputs): ServiceView {
     view.isGrpc = hints.isGrpc;
     view.isHttp2 = hints.isHttp2;
     view.isHttp = hints.isHttp;
-    view.endpoints = Object.freeze(endpoints);
+    view.endpoints = frozenList(endpoints);
     return Object.freeze(view);
   });
   const workloads = new Set<string>();
@@ -168,16 +180,16 @@ export function buildServiceView(inputs: ServiceInputs): ServiceView {
     key: `${namespace}/${name}`,
     namespace,
     name,
-    fqdn: `${name}.${namespace}.svc.${inputs.clusterDomain}`,
+    fqdn: name + inputs.fqdnSuffix,
     type,
-    vips: Object.freeze(vips),
+    vips: frozenList(vips),
     headless,
     labels: sortedLabels(service.metadata.labels),
   } as Mutable<ServiceView>;
   if (spec.selector) view.selector = sortedLabels(spec.selector);
   view.ports = Object.freeze(ports);
   view.endpointSource = source;
-  view.workloads = Object.freeze(sortStrings([...workloads]));
+  view.workloads = workloads.size === 0 ? EMPTY_LIST : Object.freeze(sortStrings([...workloads]));
   if (inputs.waypoint) view.waypoint = inputs.waypoint;
   return Object.freeze(view);
 }

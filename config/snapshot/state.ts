@@ -53,6 +53,14 @@ export interface Outputs {
   serviceL7: LayeredMap<string, ServicePortL7>;
 }
 
+/** See BuildState.namespaceStrings. */
+export interface NamespaceStrings {
+  /** `.<namespace>.svc.<clusterDomain>`. */
+  readonly fqdnSuffix: string;
+  /** `spiffe://<trustDomain>/ns/<namespace>/sa/`. */
+  readonly spiffePrefix: string;
+}
+
 function positive(value: number | undefined, fallback: number): number {
   return typeof value === 'number' && Number.isInteger(value) && value > 0 && value < 65536 ? value : fallback;
 }
@@ -108,6 +116,7 @@ export class BuildState {
   /** The units of issuesByUnit that are objects left out (unusable, or a step threw on them). */
   readonly leftOut = new Set<string>();
   issueList: readonly ConfigIssue[] = Object.freeze([]);
+  private readonly namespaceStringsCache = new Map<string, NamespaceStrings>();
 
   out: Outputs = {
     namespaces: LayeredMap.empty(),
@@ -129,7 +138,7 @@ export class BuildState {
   constructor(objects: ReadonlyMap<string, MeshObject>) {
     const configs: MeshConfig[] = [];
     for (const object of objects.values()) {
-      if (!usable(object)) continue;
+      if (!GLOBAL_KINDS.has(object?.kind) || !usable(object)) continue;
       switch (object.kind) {
         case 'MeshConfig':
           configs.push(object);
@@ -172,6 +181,22 @@ export class BuildState {
       ...(spec.ingressProxyPort ? { ingressProxyPort: spec.ingressProxyPort } : {}),
       certificateTTL: spec.certificateTTL || '24h',
     });
+  }
+
+  /**
+   * The strings every service or workload of a namespace starts or ends with, made once per
+   * namespace (10,000s of FQDNs and SPIFFE IDs are then one join each).
+   */
+  namespaceStrings(namespace: string): NamespaceStrings {
+    let strings = this.namespaceStringsCache.get(namespace);
+    if (!strings) {
+      strings = {
+        fqdnSuffix: `.${namespace}.svc.${this.meshConfig.clusterDomain}`,
+        spiffePrefix: `spiffe://${this.meshConfig.trustDomain}/ns/${namespace}/sa/`,
+      };
+      this.namespaceStringsCache.set(namespace, strings);
+    }
+    return strings;
   }
 
   /** Labels of a namespace as Kubernetes shows them (with kubernetes.io/metadata.name). */

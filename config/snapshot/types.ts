@@ -577,14 +577,34 @@ export interface ServicePortL7 {
 // ---------------------------------------------------------------------------------------------
 // Key helpers
 
+/**
+ * `|port/protocol`, made once per port and protocol: keys are the workload or service key joined
+ * with it, one join (and no string of their own for the parts) per key, 10,000s of keys.
+ */
+const portSuffixes = new Map<string, Map<number, string>>([
+  ['TCP', new Map()],
+  ['UDP', new Map()],
+  ['SCTP', new Map()],
+]);
+
+function portSuffix(port: number, protocol: L4Protocol): string {
+  const suffixes = portSuffixes.get(protocol);
+  const cached = suffixes?.get(port);
+  if (cached !== undefined) return cached;
+  const suffix = `|${port}/${protocol}`;
+  // Only real port numbers are kept (input that skipped validation may carry anything).
+  if (suffixes && Number.isInteger(port) && port >= 0 && port < 65536) suffixes.set(port, suffix);
+  return suffix;
+}
+
 /** The key of a workload port in `MeshSnapshot.l7`. */
 export function workloadPortKey(workload: string, port: number, protocol: L4Protocol): string {
-  return `${workload}|${port}/${protocol}`;
+  return workload + portSuffix(port, protocol);
 }
 
 /** The key of a service port in `MeshSnapshot.attachments` and `MeshSnapshot.serviceL7`. */
 export function servicePortKey(service: string, port: number, protocol: L4Protocol): string {
-  return `${service}|${port}/${protocol}`;
+  return service + portSuffix(port, protocol);
 }
 
 /** True when a flow to (workload, port, protocol) must go to the proxy (fail closed on port 0 marks). */

@@ -2,6 +2,7 @@
 // layer and direction, with named ports resolved to numbers (the workload's own container ports
 // for ingress, the peers' for egress), and whether it is default-deny in each direction.
 import type { RuleGroup } from './policies.js';
+import { EMPTY_LIST, frozenList } from './frozen.js';
 import { sortStrings } from './sorted.js';
 import type { DirectionPolicy, L4Protocol, PeerSet, PolicyLayer, PolicyRule, PortRange, WorkloadPolicy, WorkloadView } from './types.js';
 
@@ -21,7 +22,7 @@ function protocolMatches(want: L4Protocol | 'ANY', have: L4Protocol): boolean {
 }
 
 function withPorts(rule: PolicyRule, ports: PortRange[], peers: PeerSet = rule.peers): PolicyRule {
-  return Object.freeze({ ...rule, peers, ports: Object.freeze(ports), namedPorts: Object.freeze([]) });
+  return Object.freeze({ ...rule, peers, ports: frozenList(ports), namedPorts: EMPTY_LIST });
 }
 
 /** The rule with its named ports resolved; [] when it allows nothing on this workload. */
@@ -40,7 +41,7 @@ function resolveNamedPorts(rule: PolicyRule, workload: WorkloadView, lookup: Nam
   for (const named of rule.namedPorts) {
     const protocol: L4Protocol = named.protocol === 'ANY' ? 'TCP' : named.protocol;
     for (const [port, identities] of lookup.peerPorts(rule.peers, named.name, named.protocol)) {
-      const peers: PeerSet = Object.freeze({ ...rule.peers, any: false, identities: Object.freeze([...identities]), cidrs: Object.freeze([]) });
+      const peers: PeerSet = Object.freeze({ ...rule.peers, any: false, identities: Object.freeze([...identities]), cidrs: EMPTY_LIST });
       out.push(withPorts(rule, [Object.freeze({ protocol, port, endPort: port })], peers));
     }
   }
@@ -55,7 +56,7 @@ interface Accumulator {
 }
 
 /** The direction no policy touches (most of them): one shared frozen view. */
-const UNSELECTED: DirectionPolicy = Object.freeze({ selected: false, rules: Object.freeze([]), policies: Object.freeze([]) });
+const UNSELECTED: DirectionPolicy = Object.freeze({ selected: false, rules: EMPTY_LIST, policies: EMPTY_LIST });
 
 function notePolicy(acc: Accumulator, key: string): void {
   if (!acc.policies.includes(key)) acc.policies.push(key);
@@ -63,7 +64,7 @@ function notePolicy(acc: Accumulator, key: string): void {
 
 function finish(acc: Accumulator): DirectionPolicy {
   if (!acc.selected && acc.rules.length === 0 && acc.policies.length === 0) return UNSELECTED;
-  return Object.freeze({ selected: acc.selected, rules: Object.freeze(acc.rules), policies: Object.freeze(sortStrings(acc.policies)) });
+  return Object.freeze({ selected: acc.selected, rules: frozenList(acc.rules), policies: frozenList(sortStrings(acc.policies)) });
 }
 
 /** `policies` are the ones selecting the workload's identity, in key order. */
