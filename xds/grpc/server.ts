@@ -129,7 +129,6 @@ export class GrpcServer implements CallHost {
   }
 
   private accept(socket: Socket): void {
-    socket.setNoDelay(true);
     const session = new Session(this, socket);
     this.sessions.add(session);
     this.log.debug({ peer: session.peer }, 'gRPC connection opened');
