@@ -395,7 +395,9 @@ test('encoder and decoder round-trip random byte-string header lists', () => {
 test('table size: our smaller SETTINGS_HEADER_TABLE_SIZE requires the peer\'s update at the next block start', () => {
   const decoder = new HpackDecoder();
   decoder.decode(hex('400a 6375 7374 6f6d 2d6b 6579 0d63 7573 746f 6d2d 6865 6164 6572'));
+  assert.equal(decoder.dynamicTableSize, 10 + 13 + 32);
   decoder.setMaxTableSize(0);
+  assert.equal(decoder.dynamicTableSize, 0, 'entries that cannot survive the required update go at the ACK, not at the next block');
   assert.throws(() => decoder.decode(hex('82')), HpackError, 'a block without the required update');
   assert.throws(() => decoder.decode(new Uint8Array(0)), HpackError, 'an empty block without the required update');
   assert.throws(() => decoder.decode(hex('3f 02 82')), HpackError, 'an update to 33, above the new limit 0');

@@ -157,10 +157,25 @@ export class HpackDecoder {
     this.limit = maxTableSize;
   }
 
-  /** Our new SETTINGS_HEADER_TABLE_SIZE was acknowledged by the peer: its encoder must signal a size update <= size at the start of its next block (RFC 7541 4.2); entries beyond are evicted when it does. */
+  /** Our new SETTINGS_HEADER_TABLE_SIZE was acknowledged by the peer: its encoder must signal a size update <= size at the start of its next block (RFC 7541 4.2); entries beyond it are evicted now. */
   setMaxTableSize(size: number): void {
     this.limit = size;
-    if (size < this.tableSize) this.shrinkTo = this.shrinkTo < 0 ? size : Math.min(this.shrinkTo, size);
+    if (size >= this.tableSize) return;
+    this.shrinkTo = this.shrinkTo < 0 ? size : Math.min(this.shrinkTo, size);
+    // The peer's next block must shrink the table to `size` or less before it may refer to any
+    // entry, so what does not fit can go now: an Envoy keeps its one ADS stream open for hours
+    // and sends no further block that would evict them.
+    this.tableSize = size;
+    this.evict();
+    if (this.count === 0) {
+      this.ring = [];
+      this.head = 0;
+    }
+  }
+
+  /** The dynamic table's current size in bytes (RFC 7541 4.1). */
+  get dynamicTableSize(): number {
+    return this.size;
   }
 
   /** Decodes one complete header block (HEADERS + CONTINUATION fragments joined). Returns name/value pairs in order, names as sent (HTTP/2 requires lower case; the caller checks). Throws HpackError on any malformed input. */
