@@ -17,7 +17,9 @@ export function identitySlot(key: string, probe: number): number {
     hash ^= text.charCodeAt(i);
     hash = Math.imul(hash, 0x01000193) >>> 0;
   }
-  return MIN_CLUSTER_IDENTITY + (hash % RANGE);
+  // `| 0`: an int32 (a small integer to V8), not the double the unsigned hash arithmetic gives;
+  // a double would be a heap object of its own in every view, list and map key holding the id.
+  return (MIN_CLUSTER_IDENTITY + (hash % RANGE)) | 0;
 }
 
 export interface IdentityChanges {

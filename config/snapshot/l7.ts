@@ -42,9 +42,13 @@ export class Marks {
   }
 }
 
+function sameReason(a: L7Reason, b: L7Reason): boolean {
+  return a.source === b.source && a.detail === b.detail;
+}
+
 /** Adds a reason to a mark unless an equal one is there. */
 function addReason(mark: Mark, reason: L7Reason): void {
-  if (!mark.reasons.some((r) => r.source === reason.source && r.detail === reason.detail)) mark.reasons.push(reason);
+  if (!mark.reasons.some((r) => sameReason(r, reason))) mark.reasons.push(reason);
 }
 
 function mark(marks: Marks, workload: string, port: number, protocol: L4Protocol, reason: L7Reason): void {
@@ -111,7 +115,7 @@ const NO_L7: ServiceL7Result = Object.freeze({ ports: Object.freeze([]), marks: 
 export function serviceL7(service: ServiceView, attachments: (portKey: string) => ServicePortRoutes | undefined): ServiceL7Result {
   if (!service.waypoint && !service.ports.some((port) => attachments(servicePortKey(service.key, port.port, port.protocol)))) return NO_L7;
   const ports: ServicePortL7[] = [];
-  const pending = new Map<string, Marks>();
+  const marks = new Map<string, WorkloadPortL7[]>();
   for (const port of service.ports) {
     const key = servicePortKey(service.key, port.port, port.protocol);
     const reasons: L7Reason[] = [];
@@ -126,22 +130,40 @@ export function serviceL7(service: ServiceView, attachments: (portKey: string) =
       reasons.push(Object.freeze({ kind: 'waypoint', source: `Gateway/${service.waypoint.gateway}`, detail: `${service.key} uses waypoint ${service.waypoint.gateway}${found}` }));
     }
     if (reasons.length === 0) continue;
-    ports.push(Object.freeze({ key, service: service.key, vips: service.vips, port: port.port, protocol: port.protocol, needsL7: true, reasons: frozenList(reasons) }));
-    for (const endpoint of port.endpoints) {
-      if (!endpoint.pod) continue;
-      let workloadMarks = pending.get(endpoint.pod);
-      if (!workloadMarks) pending.set(endpoint.pod, (workloadMarks = new Marks()));
-      for (const reason of reasons) mark(workloadMarks, endpoint.pod, endpoint.port, port.protocol, reason);
-    }
+    // The port's reasons are the same list for every endpoint marked through it.
+    const portReasons = frozenList(reasons);
+    ports.push(Object.freeze({ key, service: service.key, vips: service.vips, port: port.port, protocol: port.protocol, needsL7: true, reasons: portReasons }));
+    for (const endpoint of port.endpoints) if (endpoint.pod) markEntry(marks, endpoint.pod, endpoint.port, port.protocol, portReasons);
   }
-  const marks = new Map<string, readonly WorkloadPortL7[]>();
-  for (const [workload, workloadMarks] of pending) marks.set(workload, freezeMarks(workloadMarks));
+  for (const entries of marks.values()) Object.freeze(entries);
   return { ports: frozenList(ports), marks };
+}
+
+/** Marks a workload port for a service: a new entry, or the reasons added to the one there. */
+function markEntry(marks: Map<string, WorkloadPortL7[]>, workload: string, port: number, protocol: L4Protocol, reasons: readonly L7Reason[]): void {
+  const key = workloadPortKey(workload, port, protocol);
+  const entries = marks.get(workload);
+  if (!entries) {
+    marks.set(workload, [l7Entry(key, workload, port, protocol, reasons)]);
+    return;
+  }
+  const at = entries.findIndex((entry) => entry.key === key);
+  if (at < 0) {
+    entries.push(l7Entry(key, workload, port, protocol, reasons));
+    return;
+  }
+  const before = entries[at] as WorkloadPortL7;
+  const added = reasons.filter((reason) => !before.reasons.some((r) => sameReason(r, reason)));
+  if (added.length > 0) entries[at] = l7Entry(key, workload, port, protocol, Object.freeze([...before.reasons, ...added]));
+}
+
+function l7Entry(key: string, workload: string, port: number, protocol: L4Protocol, reasons: readonly L7Reason[]): WorkloadPortL7 {
+  return Object.freeze({ key, workload, port, protocol, needsL7: true, reasons });
 }
 
 /** The entry of MeshSnapshot.l7 for a mark. */
 function freezeMark(entry: Mark): WorkloadPortL7 {
-  return Object.freeze({ key: entry.key, workload: entry.workload, port: entry.port, protocol: entry.protocol, needsL7: true, reasons: frozenList(entry.reasons) });
+  return l7Entry(entry.key, entry.workload, entry.port, entry.protocol, frozenList(entry.reasons));
 }
 
 /** The entries of MeshSnapshot.l7 for a workload's marks, in their order. */

@@ -25,6 +25,7 @@ import type {
   ServiceView,
 } from './types.js';
 import { ROUTE_CONTROLLER_NAME, servicePortKey } from './types.js';
+import type { Mutable } from './services.js';
 
 export type Route = HTTPRoute | GRPCRoute;
 
@@ -116,34 +117,48 @@ function parentPorts(service: ServiceView, ref: ParentReference): ServicePortVie
 
 type AnyRule = HTTPRouteRule | GRPCRouteRule;
 
-function httpMatches(rule: HTTPRouteRule): Omit<AttachedHttpMatch, keyof AttachedRouteMatchBase>[] {
-  const matches = rule.matches && rule.matches.length > 0 ? rule.matches : [{}];
-  return matches.map((m) => ({
-    kind: 'HTTPRoute' as const,
-    path: Object.freeze({ type: m.path?.type ?? 'PathPrefix', value: m.path?.value ?? '/' }),
-    ...(m.method ? { method: m.method } : {}),
-    headers: Object.freeze((m.headers ?? []).map((h) => Object.freeze({ ...h, type: h.type ?? 'Exact' }))),
-    queryParams: Object.freeze((m.queryParams ?? []).map((q) => Object.freeze({ ...q, type: q.type ?? 'Exact' }))),
-    ...(rule.timeouts ? { timeouts: rule.timeouts } : {}),
-    ...(rule.retry ? { retry: rule.retry } : {}),
-  }));
+/** What the matches of one rule share: the fields of AttachedRouteMatchBase but matchIndex. */
+type RuleShared = Omit<AttachedRouteMatchBase, 'matchIndex'>;
+
+/** A match's common fields in their order; the kind's own fields are assigned after them (no spreads: 1,000s of matches). */
+function matchBase(shared: RuleShared, matchIndex: number): Mutable<AttachedRouteMatchBase> {
+  const base = { route: shared.route, ruleIndex: shared.ruleIndex, matchIndex } as Mutable<AttachedRouteMatchBase>;
+  if (shared.ruleName !== undefined) base.ruleName = shared.ruleName;
+  base.hostnames = shared.hostnames;
+  base.filters = shared.filters;
+  base.backends = shared.backends;
+  return base;
 }
 
-function grpcMatches(rule: GRPCRouteRule): Omit<AttachedGrpcMatch, keyof AttachedRouteMatchBase>[] {
+function httpMatches(rule: HTTPRouteRule, shared: RuleShared): AttachedHttpMatch[] {
   const matches = rule.matches && rule.matches.length > 0 ? rule.matches : [{}];
-  return matches.map((m) => ({
-    kind: 'GRPCRoute' as const,
-    ...(m.method
-      ? {
-          method: Object.freeze({
-            type: m.method.type ?? 'Exact',
-            ...(m.method.service ? { service: m.method.service } : {}),
-            ...(m.method.method ? { method: m.method.method } : {}),
-          }),
-        }
-      : {}),
-    headers: Object.freeze((m.headers ?? []).map((h) => Object.freeze({ ...h, type: h.type ?? 'Exact' }))),
-  }));
+  return matches.map((m, matchIndex) => {
+    const match = matchBase(shared, matchIndex) as Mutable<AttachedHttpMatch>;
+    match.kind = 'HTTPRoute';
+    match.path = Object.freeze({ type: m.path?.type ?? 'PathPrefix', value: m.path?.value ?? '/' });
+    if (m.method) match.method = m.method;
+    match.headers = Object.freeze((m.headers ?? []).map((h) => Object.freeze({ ...h, type: h.type ?? 'Exact' })));
+    match.queryParams = Object.freeze((m.queryParams ?? []).map((q) => Object.freeze({ ...q, type: q.type ?? 'Exact' })));
+    if (rule.timeouts) match.timeouts = rule.timeouts;
+    if (rule.retry) match.retry = rule.retry;
+    return Object.freeze(match);
+  });
+}
+
+function grpcMatches(rule: GRPCRouteRule, shared: RuleShared): AttachedGrpcMatch[] {
+  const matches = rule.matches && rule.matches.length > 0 ? rule.matches : [{}];
+  return matches.map((m, matchIndex) => {
+    const match = matchBase(shared, matchIndex) as Mutable<AttachedGrpcMatch>;
+    match.kind = 'GRPCRoute';
+    if (m.method) {
+      const method: Mutable<NonNullable<AttachedGrpcMatch['method']>> = { type: m.method.type ?? 'Exact' };
+      if (m.method.service) method.service = m.method.service;
+      if (m.method.method) method.method = m.method.method;
+      match.method = Object.freeze(method);
+    }
+    match.headers = Object.freeze((m.headers ?? []).map((h) => Object.freeze({ ...h, type: h.type ?? 'Exact' })));
+    return Object.freeze(match);
+  });
 }
 
 export function creationTimestamp(route: Route): string {
@@ -198,21 +213,18 @@ export function computeRoute(route: Route, ctx: RouteContext): RouteResult {
           if (!backend.resolved) failures.set(`spec.rules[${ruleIndex}].backendRefs[${j}]`, backend);
         });
         if (!port) return;
-        const base: AttachedRouteMatchBase = {
+        const shared: RuleShared = {
           route: key,
           ruleIndex,
-          matchIndex: 0,
           ...(rule.name ? { ruleName: rule.name } : {}),
           hostnames: Object.freeze(route.spec?.hostnames ?? []),
           filters: Object.freeze(rule.filters ?? []),
           backends: Object.freeze(backends),
         };
-        const specific = route.kind === 'HTTPRoute' ? httpMatches(rule as HTTPRouteRule) : grpcMatches(rule as GRPCRouteRule);
+        const matches = route.kind === 'HTTPRoute' ? httpMatches(rule as HTTPRouteRule, shared) : grpcMatches(rule as GRPCRouteRule, shared);
         const portKey = servicePortKey(serviceKey, port.port, port.protocol as L4Protocol);
         const list = contributions.get(portKey) ?? [];
-        specific.forEach((m, matchIndex) => {
-          list.push({ match: Object.freeze({ ...base, matchIndex, ...m }) as AttachedHttpMatch | AttachedGrpcMatch, created });
-        });
+        for (const match of matches) list.push({ match, created });
         contributions.set(portKey, list);
       });
     }

@@ -1,22 +1,27 @@
 // An index from a key to a set of values (pods by label, routes by service, workloads by
-// identity…). Most keys hold one value, and a mesh has 100,000s of keys: a Set per key costs
-// much memory and garbage collection, so a key's first few values are kept in an array (in the
-// order added, as a Set keeps them) and become a Set only when there are many.
+// identity…). Most keys hold one value, and a mesh has 100,000s of keys: a Set (or even an array)
+// per key costs much memory and garbage collection, so a key's one value is kept as it is, its
+// first few values in an array (in the order added, as a Set keeps them), and a Set only when
+// there are many. Values are strings or numbers, so one value is told from a list by its type.
 
 const ARRAY_LIMIT = 8;
 
-export class SetIndex<K, V> {
-  private readonly map = new Map<K, V[] | Set<V>>();
+export class SetIndex<K, V extends string | number> {
+  private readonly map = new Map<K, V | V[] | Set<V>>();
 
   /** The values under `key`, in the order they were added; undefined when none. */
   get(key: K): Iterable<V> | undefined {
-    return this.map.get(key);
+    const values = this.map.get(key);
+    if (values === undefined || typeof values === 'object') return values;
+    return [values];
   }
 
   add(key: K, value: V): void {
     const values = this.map.get(key);
     if (values === undefined) {
-      this.map.set(key, [value]);
+      this.map.set(key, value);
+    } else if (typeof values !== 'object') {
+      if (values !== value) this.map.set(key, [values, value]);
     } else if (values instanceof Set) {
       values.add(value);
     } else if (!values.includes(value)) {
@@ -28,6 +33,10 @@ export class SetIndex<K, V> {
   delete(key: K, value: V): void {
     const values = this.map.get(key);
     if (values === undefined) return;
+    if (typeof values !== 'object') {
+      if (values === value) this.map.delete(key);
+      return;
+    }
     if (values instanceof Set) {
       values.delete(value);
       if (values.size === 0) this.map.delete(key);
@@ -45,7 +54,7 @@ export class SetIndex<K, V> {
  * Nested maps keyed by the strings as they are, rather than one `scope|key=value` string built
  * and hashed per lookup (10,000s of pods and identities, several labels each).
  */
-export class LabelPairIndex<V> {
+export class LabelPairIndex<V extends string | number> {
   private readonly scopes = new Map<string, Map<string, SetIndex<string, V>>>();
 
   get(scope: string, key: string, value: string): Iterable<V> | undefined {
