@@ -82,12 +82,15 @@ export class LayeredMap<K, V> implements ReadonlyMap<K, V> {
   }
 
   get(key: K): V | undefined {
+    // A first version or a freshly folded one has no overlay: one lookup, not two.
+    if (this.top.size === 0) return this.base.get(key);
     const slot = this.top.get(key);
     if (slot !== undefined) return slot === DELETED ? undefined : slot;
     return this.base.get(key);
   }
 
   has(key: K): boolean {
+    if (this.top.size === 0) return this.base.has(key);
     const slot = this.top.get(key);
     if (slot !== undefined) return slot !== DELETED;
     return this.base.has(key);
