@@ -8,7 +8,7 @@
 // beyond each document's start: where a document needs a field's line, the caller re-parses that
 // one document with the full parser.
 
-import { ScalarCache } from './scalar-cache.js';
+import { MAX_COPIED_LENGTH, ScalarCache } from './scalar-cache.js';
 
 export interface FastDocument {
   raw: unknown;
@@ -45,8 +45,8 @@ const OUTSIDE_SUBSET = /[\x00-\x09\x0b-\x1f\x7f-\x9f\ufeff\u2028\u2029]/;
 /** Documents this close to the size limit are left to the full parser, which measures them its own way. */
 const SIZE_MARGIN = 64;
 /** Plain keys and plain values read before (kept apart so that many distinct values do not push out the few keys). */
-const KEYS = new ScalarCache();
-const VALUES = new ScalarCache();
+const KEYS = new ScalarCache(MAX_KEY_LENGTH);
+const VALUES = new ScalarCache(MAX_COPIED_LENGTH);
 /** Stands for the map a flow list does not have. */
 const EMPTY: Record<string, unknown> = Object.freeze({});
 

@@ -12,6 +12,8 @@ import { parseDocuments, parseFully } from '../../config/parse/yaml.js';
 import { EXAMPLE_DIR, exampleFiles, rng, withTempDir } from './directory-helpers.js';
 import { writeMesh } from '../../bench/fixtures/mesh-generator.js';
 import { readdir, readFile } from 'node:fs/promises';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 const DEPTH = 64;
 const SIZE = 1536 * 1024;
@@ -96,6 +98,25 @@ test('the fast path gives up near the limits: deep nesting and large documents g
   const deep = parseDocuments(`a: ${'['.repeat(100)}${']'.repeat(100)}\n---\nok: 1\n`, 'deep.yaml');
   assert.deepEqual(deep.documents.map((d) => d.raw), [{ ok: 1 }]);
   assert.match(deep.issues[0]?.message ?? '', /deeper than 64/);
+});
+
+test('the fast path keeps no file text alive once the objects read from it are gone', () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const documents: string[] = [];
+  for (let d = 0; d < 4000; d++) documents.push(`kind: Pod\nmetadata: {name: pod-with-a-long-name-${d}, namespace: ns-${d % 7}}\nimage: registry.example/app:${d}\n`);
+  const heapAfter = (read: () => void): number => {
+    read();
+    gc();
+    return process.memoryUsage().heapUsed;
+  };
+  const before = heapAfter(() => undefined);
+  // ~8 MB of text, each time a new string: what the cache keeps of it must not hold it.
+  const after = heapAfter(() => {
+    const text = `${documents.join('---\n')}---\n`.repeat(30).replaceAll('pod-with', `pod${Math.random()}-with`);
+    assert.ok(fastParseDocuments(text, DEPTH, SIZE)?.length === 120_000);
+  });
+  assert.ok(after - before < 2_000_000, `the heap kept ${((after - before) / 1e6).toFixed(1)} MB after the objects were dropped`);
 });
 
 test('the example mesh and the benchmark mesh take the fast path', async () => {
