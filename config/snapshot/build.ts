@@ -583,6 +583,14 @@ class Build {
     if (this.dirtyWorkloads.size > 0) for (const p of s.namedEgressPolicies) this.dirtyPolicies.add(p);
 
     const views = new Map<string, ReturnType<typeof computePolicy>['policy'] | undefined>();
+    // One context for every policy: selectors are registered for the policy being computed.
+    let user = '';
+    const ctx: PolicyContext = {
+      trustDomain: s.meshConfig.trustDomain,
+      select: (selector) => s.selectors.select(selector, user),
+      workloadsOf: (id) => s.identityWorkloads.get(id) ?? EMPTY_LIST,
+      service: (k) => s.out.services.get(k),
+    };
     for (const key of this.dirtyPolicies) {
       const before = s.policyResults.get(key);
       s.selectors.release(key);
@@ -597,12 +605,7 @@ class Build {
         this.setIssues(`policy:${key}`, []);
         continue;
       }
-      const ctx: PolicyContext = {
-        trustDomain: s.meshConfig.trustDomain,
-        select: (selector) => s.selectors.select(selector, key),
-        workloadsOf: (id) => [...(s.identityWorkloads.get(id) ?? [])],
-        service: (k) => s.out.services.get(k),
-      };
+      user = key;
       const result = this.guard('policy', '', key, () => computePolicy(policy, ctx));
       if (!result) {
         s.policyResults.delete(key);
@@ -693,7 +696,7 @@ class Build {
 
     const entries = new Map<string, WorkloadPortL7 | undefined>();
     for (const workload of this.dirtyL7Workloads) {
-      for (const entry of s.l7ByWorkload.get(workload) ?? []) entries.set(entry.key, undefined);
+      if (!this.full) for (const entry of s.l7ByWorkload.get(workload) ?? []) entries.set(entry.key, undefined);
       const marked = this.workloadL7(workload);
       for (const entry of marked) entries.set(entry.key, entry);
       if (marked.length > 0) s.l7ByWorkload.set(workload, marked);
@@ -708,11 +711,12 @@ class Build {
    */
   private workloadL7(workload: string): readonly WorkloadPortL7[] {
     const s = this.state;
-    const services = sortedStrings(s.l7ServicesByWorkload.get(workload));
     const policy = s.out.workloadPolicies.get(workload);
     const policyMarked = hasPolicyMarks(policy);
-    const only = services.length === 1 ? s.serviceL7.get(services[0] as string)?.marks.get(workload) : undefined;
+    const service = s.l7ServicesByWorkload.only(workload);
+    const only = service === undefined ? undefined : s.serviceL7.get(service)?.marks.get(workload);
     if (only && !policyMarked) return only;
+    const services = sortedStrings(s.l7ServicesByWorkload.get(workload));
     if (services.length === 0 && !policyMarked) return EMPTY_LIST;
     const marks = new Marks();
     for (const service of services) thawMarks(s.serviceL7.get(service)?.marks.get(workload) ?? EMPTY_LIST, marks);

@@ -64,7 +64,7 @@ export interface PolicyContext {
   readonly trustDomain: string;
   /** Identities a selector matches, sorted (registered for the policy being computed). */
   select(selector: IdentitySelector): readonly number[];
-  workloadsOf(identity: number): readonly string[];
+  workloadsOf(identity: number): Iterable<string>;
   service(key: string): ServiceView | undefined;
 }
 

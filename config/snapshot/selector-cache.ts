@@ -4,7 +4,7 @@
 import type { LabelSelector } from '../resources.js';
 import type { Labels } from './labels.js';
 import { NAMESPACE_LABEL, NAMESPACE_LABELS_PREFIX, SERVICE_ACCOUNT_LABEL, matchesSelector, stripSource } from './labels.js';
-import { LabelPairIndex } from './set-index.js';
+import { LabelPairIndex, SetIndex } from './set-index.js';
 import type { StringMatch } from './types.js';
 
 /** What a policy may select identities by. */
@@ -114,17 +114,24 @@ function candidatePairs(selector: IdentitySelector): Pair[] | undefined {
 }
 
 interface Entry {
+  /** The selector's key in the cache (its JSON). */
+  readonly key: string;
   readonly selector: IdentitySelector;
   readonly scope: string;
-  readonly ids: Set<number>;
-  readonly users: Set<string>;
+  /** The identities it matches, sorted, once asked for. */
   sorted?: readonly number[];
 }
 
 export class SelectorCache {
   private readonly entries = new Map<string, Entry>();
   private readonly byScope = new Map<string, Set<Entry>>();
-  private readonly usedBy = new Map<string, Set<string>>();
+  /**
+   * Selector key → the identities it matches, and → its users; user → the selector keys it
+   * uses. Most selectors match one identity and have one user: indexes, not a Set each.
+   */
+  private readonly idsOf = new SetIndex<string, number>();
+  private readonly usersOf = new SetIndex<string, string>();
+  private readonly usedBy = new SetIndex<string, string>();
   /** The identities known, and an index of them by label pair. */
   private readonly labels = new Map<number, Labels>();
   private readonly byPair = new LabelPairIndex<number>();
@@ -135,7 +142,7 @@ export class SelectorCache {
     let entry = this.entries.get(key);
     if (!entry) {
       const scope = scopeOf(selector);
-      entry = { selector, scope, ids: new Set(), users: new Set() };
+      entry = { key, selector, scope };
       const pairs = candidatePairs(selector);
       if (pairs) for (const [key, value] of pairs) this.matchAmong(entry, this.byPair.get('', key, value));
       else this.matchAmong(entry, this.labels.keys());
@@ -144,28 +151,27 @@ export class SelectorCache {
       scoped.add(entry);
       this.byScope.set(scope, scoped);
     }
-    entry.users.add(user);
-    let used = this.usedBy.get(user);
-    if (!used) this.usedBy.set(user, (used = new Set()));
-    used.add(key);
-    if (!entry.sorted) entry.sorted = Object.freeze([...entry.ids].sort((a, b) => a - b));
+    this.usersOf.add(key, user);
+    this.usedBy.add(user, key);
+    if (!entry.sorted) entry.sorted = Object.freeze([...(this.idsOf.get(key) ?? [])].sort((a, b) => a - b));
     return entry.sorted;
   }
 
   private matchAmong(entry: Entry, candidates: Iterable<number> | undefined): void {
-    for (const id of candidates ?? []) if (selectorMatches(entry.selector, this.labels.get(id) as Labels)) entry.ids.add(id);
+    for (const id of candidates ?? []) if (selectorMatches(entry.selector, this.labels.get(id) as Labels)) this.idsOf.add(entry.key, id);
   }
 
   /** Forgets what `user` selected (before it selects anew); unused selectors are dropped. */
   release(user: string): void {
     for (const key of this.usedBy.get(user) ?? []) {
       const entry = this.entries.get(key) as Entry;
-      entry.users.delete(user);
-      if (entry.users.size > 0) continue;
+      this.usersOf.delete(key, user);
+      if (this.usersOf.get(key) !== undefined) continue;
       this.entries.delete(key);
+      this.idsOf.clear(key);
       this.byScope.get(entry.scope)?.delete(entry);
     }
-    this.usedBy.delete(user);
+    this.usedBy.clear(user);
   }
 
   /** Records an identity that appeared or disappeared and updates every selector; adds the users affected. */
@@ -180,10 +186,10 @@ export class SelectorCache {
     for (const scope of [namespace, '*']) {
       for (const entry of this.byScope.get(scope) ?? []) {
         if (!selectorMatches(entry.selector, labels)) continue;
-        if (present) entry.ids.add(id);
-        else entry.ids.delete(id);
+        if (present) this.idsOf.add(entry.key, id);
+        else this.idsOf.delete(entry.key, id);
         entry.sorted = undefined;
-        for (const user of entry.users) affected.add(user);
+        for (const user of this.usersOf.get(entry.key) ?? []) affected.add(user);
       }
     }
   }

@@ -16,6 +16,12 @@ export class SetIndex<K, V extends string | number> {
     return [values];
   }
 
+  /** The value under `key` when it holds exactly one, else undefined. */
+  only(key: K): V | undefined {
+    const values = this.map.get(key);
+    return typeof values === 'object' ? undefined : values;
+  }
+
   add(key: K, value: V): void {
     const values = this.map.get(key);
     if (values === undefined) {
@@ -28,6 +34,11 @@ export class SetIndex<K, V extends string | number> {
       if (values.length < ARRAY_LIMIT) values.push(value);
       else this.map.set(key, new Set(values).add(value));
     }
+  }
+
+  /** Removes every value under `key`. */
+  clear(key: K): void {
+    this.map.delete(key);
   }
 
   delete(key: K, value: V): void {
@@ -45,6 +56,7 @@ export class SetIndex<K, V extends string | number> {
     const at = values.indexOf(value);
     if (at < 0) return;
     if (values.length === 1) this.map.delete(key);
+    else if (values.length === 2) this.map.set(key, values[1 - at] as V);
     else values.splice(at, 1);
   }
 }

@@ -69,6 +69,7 @@ test('SetIndex keeps one value, then a few in order, then a Set, and gives them 
   index.add('k', 3);
   index.add('k', 3);
   assert.deepEqual([...(index.get('k') ?? [])], [3]);
+  assert.equal(index.only('k'), 3);
   for (let v = 10; v > 0; v--) index.add('k', v);
   assert.deepEqual([...(index.get('k') ?? [])], [3, 10, 9, 8, 7, 6, 5, 4, 2, 1]);
   for (let v = 1; v <= 10; v++) index.delete('k', v);
@@ -77,8 +78,15 @@ test('SetIndex keeps one value, then a few in order, then a Set, and gives them 
   index.add('k', 2);
   index.delete('k', 1);
   assert.deepEqual([...(index.get('k') ?? [])], [2]);
+  assert.equal(index.only('k'), 2);
+  index.add('k', 7);
+  assert.equal(index.only('k'), undefined);
   index.delete('k', 7);
   index.delete('k', 2);
+  assert.equal(index.get('k'), undefined);
+  index.add('k', 5);
+  index.add('k', 6);
+  index.clear('k');
   assert.equal(index.get('k'), undefined);
 });
 
