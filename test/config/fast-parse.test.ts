@@ -111,7 +111,7 @@ test('the fast path keeps no file text alive once the objects read from it are g
     return process.memoryUsage().heapUsed;
   };
   const before = heapAfter(() => undefined);
-  // ~8 MB of text, each time a new string: what the cache keeps of it must not hold it.
+  // ~15 MB of text, a new string: what the cache keeps of it must not hold it.
   const after = heapAfter(() => {
     const text = `${documents.join('---\n')}---\n`.repeat(30).replaceAll('pod-with', `pod${Math.random()}-with`);
     assert.ok(fastParseDocuments(text, DEPTH, SIZE)?.length === 120_000);
