@@ -156,7 +156,8 @@ export abstract class Connection<R extends Request = Request> implements Pushabl
   private state(typeUrl: string): TypeState {
     for (const state of this.ordered) if (state.typeUrl === typeUrl) return state;
     const state = new TypeState(typeUrl);
-    this.ordered = [...this.ordered, state].sort((a, b) => pushRank(a.typeUrl) - pushRank(b.typeUrl) || (a.typeUrl < b.typeUrl ? -1 : 1));
+    // concat makes an array of exactly the length needed (a spread leaves room to grow in every client's list)
+    this.ordered = this.ordered.concat(state).sort((a, b) => pushRank(a.typeUrl) - pushRank(b.typeUrl) || (a.typeUrl < b.typeUrl ? -1 : 1));
     return state;
   }
 
