@@ -5,8 +5,11 @@
 // connected client. The server and the load clients run in separate processes (this file forks
 // itself in the role named by SKIFF_BENCH_XDS_ROLE) so the clients never share the server's loop and
 // their memory is never counted. Each client has its own HTTP/2 connection, as every Envoy does,
-// up to 1,000 clients; at 10,000 ten clients share one (two load processes on two cores cannot keep
-// 10,000 connections served), which leaves out ~25 KB per client that each connection costs.
+// up to 1,000 clients; at 10,000 ten clients share one: on two cores shared with two load
+// processes, the server can leave a new connection's preface unread for the 10 s it allows, and
+// closes it. Streams sharing a connection interleave their large requests, and malloc keeps what
+// that burst's large buffers freed (MALLOC_MMAP_THRESHOLD_=16384 gives it back), so that row's RSS
+// per client is higher than with one connection each.
 // SKIFF_BENCH_XDS_STREAMS_PER_CONNECTION=N sets it for every row.
 import { type ChildProcess, fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -25,7 +28,7 @@ const TYPE = {
   route: 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration',
 };
 const SHAPE = { clusters: 1000, listeners: 50, routes: 200 };
-/** Clients sharing one HTTP/2 connection (each costs the server ~25 KB, 23 KB of it nghttp2's session). */
+/** Clients sharing one HTTP/2 connection. */
 function streamsPerConnection(clients: number): number {
   return Number(process.env.SKIFF_BENCH_XDS_STREAMS_PER_CONNECTION ?? (clients >= 10000 ? 10 : 1));
 }
@@ -76,7 +79,7 @@ function meshInput(weight: number): Record<string, { message: object }[]> {
 
 // ---------------------------------------------------------------- server process
 
-/** Resident bytes of the C heap (glibc's main arena: nghttp2 sessions, Node's HTTP/2 and socket objects, Buffers). */
+/** Resident bytes of the C heap (glibc's main arena: sockets, Buffers, and what malloc keeps of freed ones). */
 function cHeapResident(): number {
   const kb = /\[heap\]\n(?:.*\n)*?Rss:\s+(\d+) kB/.exec(readFileSync('/proc/self/smaps', 'utf8'))?.[1];
   return Number(kb ?? 0) * 1024;
