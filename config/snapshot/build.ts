@@ -14,6 +14,7 @@ import type { Policy, PolicyContext } from './policies.js';
 import { compareGrpc, compareHttp, computeRoute } from './routes.js';
 import type { Route, RouteContext, RouteContribution } from './routes.js';
 import { buildServiceView, podIps, podReady, routeSignature } from './services.js';
+import type { ServiceInputs } from './services.js';
 import type { Mutable } from './services.js';
 import { BuildState, GLOBAL_KINDS, USE_WAYPOINT_LABEL } from './state.js';
 import { sortStrings, sortedStrings } from './sorted.js';
@@ -190,7 +191,7 @@ class Build {
 
   /** A full build's step 1: every object is new (no lookups by key). */
   applyAll(): void {
-    for (const [key, object] of this.objects) this.applyChange(key, undefined, object);
+    this.objects.forEach((object, key) => this.applyChange(key, undefined, object));
     this.state.objects = this.objects;
   }
 
@@ -318,8 +319,8 @@ class Build {
         for (const pod of this.podsSelectedBy(version)) this.dirtyWorkloads.add(keyOf(pod));
       }
     }
-    // Identity label sets first, so that ids are allocated for all of them at once.
-    const identityInputs = new Map<string, { key: string; labels: Labels } | undefined>();
+    // Identity label sets first, so that ids are allocated for all of them at once; identityKeyOf
+    // then holds the label set of every dirty workload that is one.
     for (const key of this.dirtyWorkloads) {
       const pod = s.pods.get(key);
       const next = this.guard('identity', 'Pod', key, () => {
@@ -335,7 +336,6 @@ class Build {
         if (next) s.identityKeyOf.set(key, next.key);
         else s.identityKeyOf.delete(key);
       }
-      identityInputs.set(key, next);
     }
     const changes = s.allocator.commit();
     if (changes.remapped) {
@@ -358,8 +358,8 @@ class Build {
     for (const key of this.dirtyWorkloads) {
       const before = s.out.workloads.get(key);
       const pod = s.pods.get(key);
-      const input = identityInputs.get(key);
-      const view = input ? this.guard('workload', 'Pod', key, () => this.workloadView(key, pod as Pod, s.allocator.idOf(input.key) as number)) : undefined;
+      const identityKey = s.identityKeyOf.get(key);
+      const view = identityKey === undefined ? undefined : this.guard('workload', 'Pod', key, () => this.workloadView(key, pod as Pod, s.allocator.idOf(identityKey) as number));
       workloads.set(key, view);
       for (const ip of before?.ips ?? []) byIp.set(ip, undefined);
       for (const ip of view?.ips ?? []) byIp.set(ip, key);
@@ -474,8 +474,7 @@ class Build {
     if (!service) return undefined;
     const addresses: string[] = [];
     const slices = sortedStrings(s.slicesByService.get(key)).map((k) => s.slices.get(k) as EndpointSlice);
-    const waypoint = this.waypointOf(service);
-    const view = buildServiceView({
+    const inputs: ServiceInputs = {
       service,
       fqdnSuffix: s.namespaceStrings(service.metadata.namespace ?? '').fqdnSuffix,
       slices,
@@ -485,15 +484,16 @@ class Build {
         return s.out.workloadsByIp.get(ip);
       },
       isWorkload: (pod) => s.out.workloads.has(pod),
-      ...(waypoint ? { waypoint } : {}),
-    });
+    };
+    const waypoint = this.waypointOf(service);
+    if (waypoint) inputs.waypoint = waypoint;
+    const view = buildServiceView(inputs);
     // Only a service without selector takes its workload list from its endpoints' pods.
-    const pods = new Set<string>();
-    if (!view.selector) for (const port of view.ports) for (const endpoint of port.endpoints) if (endpoint.pod) pods.add(endpoint.pod);
+    const pods = view.selector ? [] : endpointPods(view);
     for (const address of addresses) s.servicesByAddress.add(address, key);
     for (const pod of pods) s.servicesByEndpointPod.add(pod, key);
     // Most services look up no address and take no pods from endpoints: nothing to keep then.
-    if (addresses.length > 0 || pods.size > 0) s.serviceRefs.set(key, { addresses, pods: [...pods] });
+    if (addresses.length > 0 || pods.length > 0) s.serviceRefs.set(key, { addresses, pods });
     return view;
   }
 
@@ -756,6 +756,13 @@ class Build {
     s.issueList = Object.freeze(all.map((i) => Object.freeze(i)));
     return s.issueList;
   }
+}
+
+/** The pods a service's endpoints point at, each once. */
+function endpointPods(view: ServiceView): string[] {
+  const pods = new Set<string>();
+  for (const port of view.ports) for (const endpoint of port.endpoints) if (endpoint.pod) pods.add(endpoint.pod);
+  return [...pods];
 }
 
 /** An object's key from its kind and namespaced key (the key alone when no kind is given). */

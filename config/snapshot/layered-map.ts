@@ -36,7 +36,9 @@ export class LayeredMap<K, V> implements ReadonlyMap<K, V> {
    * never changes it again. Entries whose value is undefined are removed from it.
    */
   static adopt<K, V>(entries: Map<K, V | undefined>): LayeredMap<K, V> {
-    for (const [key, value] of entries) if (value === undefined) entries.delete(key);
+    entries.forEach((value, key) => {
+      if (value === undefined) entries.delete(key);
+    });
     return new LayeredMap<K, V>(entries as Map<K, V>, new Map(), entries.size);
   }
 
@@ -129,6 +131,11 @@ export class LayeredMap<K, V> implements ReadonlyMap<K, V> {
   }
 
   forEach(callback: (value: V, key: K, map: ReadonlyMap<K, V>) => void, thisArg?: unknown): void {
+    if (this.top.size === 0) {
+      // No overlay: the base's own forEach, without an entry array per entry.
+      this.base.forEach((value, key) => callback.call(thisArg, value, key, this));
+      return;
+    }
     for (const [key, value] of this.entries()) callback.call(thisArg, value, key, this);
   }
 }

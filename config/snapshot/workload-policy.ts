@@ -69,6 +69,9 @@ function finish(acc: Accumulator): DirectionPolicy {
 
 /** `policies` are the ones selecting the workload's identity, in key order. */
 export function computeWorkloadPolicy(workload: WorkloadView, policies: readonly SelectingPolicy[], lookup: NamedPortLookup): WorkloadPolicy {
+  if (policies.length === 0) {
+    return Object.freeze({ workload: workload.key, identity: workload.identity, ingress: UNSELECTED, egress: UNSELECTED, authorization: UNSELECTED });
+  }
   const blank = (): Accumulator => ({ selected: false, rules: [], policies: [] });
   const ingress = blank();
   const egress = blank();
