@@ -86,11 +86,25 @@ export function sortedLabels(labels: Labels | undefined): Labels {
   return Object.freeze(out);
 }
 
+const prefixedCache = new WeakMap<Labels, readonly (readonly [string, string])[]>();
+
+/** A namespace's labels as identity labels carry them, made once per label set (every pod of the namespace has them). */
+function prefixedNamespaceLabels(namespaceLabels: Labels): readonly (readonly [string, string])[] {
+  let prefixed = prefixedCache.get(namespaceLabels);
+  if (!prefixed) {
+    const pairs: [string, string][] = [];
+    for (const key in namespaceLabels) pairs.push([NAMESPACE_LABELS_PREFIX + key, namespaceLabels[key] as string]);
+    prefixed = pairs;
+    prefixedCache.set(namespaceLabels, prefixed);
+  }
+  return prefixed;
+}
+
 /** The identity labels of a pod: what its numeric identity is allocated for. */
 export function identityLabels(namespace: string, serviceAccount: string, podLabels: Labels, namespaceLabels: Labels): Labels {
   const out: Record<string, string> = {};
   for (const key in podLabels) if (!PER_POD_LABELS.has(key)) out[key] = podLabels[key] as string;
-  for (const key in namespaceLabels) out[NAMESPACE_LABELS_PREFIX + key] = namespaceLabels[key] as string;
+  for (const [key, value] of prefixedNamespaceLabels(namespaceLabels)) out[key] = value;
   out[NAMESPACE_LABEL] = namespace;
   out[SERVICE_ACCOUNT_LABEL] = serviceAccount;
   return sortedLabels(out);
