@@ -2,6 +2,7 @@
 // EndpointSlice), after the rules of Kubernetes' apimachinery and core validation.
 import { isIP } from 'node:net';
 import type { Field } from './fields.js';
+import { isPlainlyValidEndpoint } from './plain-endpoint.js';
 
 const PROTOCOLS = ['TCP', 'UDP', 'SCTP'] as const;
 const NODE_ADDRESS_TYPES = ['Hostname', 'InternalIP', 'ExternalIP', 'InternalDNS', 'ExternalDNS'] as const;
@@ -109,23 +110,13 @@ function appProtocol(f: Field | undefined): void {
 export function validateEndpointSlice(root: Field): void {
   const addressType = root.req('addressType')?.oneOf(['IPv4', 'IPv6', 'FQDN'] as const);
   // `endpoints` is required by the schema, yet the API server writes an empty one as null: both mean none.
-  root.opt('endpoints')?.list((ep) => {
-    if (!ep.object()) return;
-    ep.req('addresses')?.strings((a) => endpointAddress(a, addressType), { min: 1, max: 100 });
-    const conditions = ep.opt('conditions');
-    if (conditions?.object()) {
-      for (const key of ['ready', 'serving', 'terminating']) conditions.opt(key)?.bool();
+  const endpoints = root.opt('endpoints');
+  const items = endpoints?.values({ max: 1000 });
+  if (endpoints && items) {
+    for (let i = 0; i < items.length; i++) {
+      if (!isPlainlyValidEndpoint(items[i], addressType)) validateEndpoint(endpoints.at(i), addressType);
     }
-    ep.opt('hostname')?.dnsLabel();
-    ep.opt('nodeName')?.dnsSubdomain();
-    ep.opt('zone')?.string();
-    const targetRef = ep.opt('targetRef');
-    if (targetRef?.object()) {
-      targetRef.opt('kind')?.string({ min: 1 });
-      targetRef.opt('namespace')?.dnsLabel();
-      targetRef.opt('name')?.string({ min: 1 });
-    }
-  }, { max: 1000 });
+  }
   const ports = root.opt('ports');
   ports?.list((port) => {
     if (!port.object()) return;
@@ -135,6 +126,25 @@ export function validateEndpointSlice(root: Field): void {
     appProtocol(port.opt('appProtocol'));
   }, { max: 100 });
   ports?.uniqueBy('name');
+}
+
+/** One endpoint of a slice, walked field by field (what isPlainlyValidEndpoint does not accept). */
+export function validateEndpoint(ep: Field, addressType: string | undefined): void {
+  if (!ep.object()) return;
+  ep.req('addresses')?.strings((a) => endpointAddress(a, addressType), { min: 1, max: 100 });
+  const conditions = ep.opt('conditions');
+  if (conditions?.object()) {
+    for (const key of ['ready', 'serving', 'terminating']) conditions.opt(key)?.bool();
+  }
+  ep.opt('hostname')?.dnsLabel();
+  ep.opt('nodeName')?.dnsSubdomain();
+  ep.opt('zone')?.string();
+  const targetRef = ep.opt('targetRef');
+  if (targetRef?.object()) {
+    targetRef.opt('kind')?.string({ min: 1 });
+    targetRef.opt('namespace')?.dnsLabel();
+    targetRef.opt('name')?.string({ min: 1 });
+  }
 }
 
 function endpointAddress(a: Field, addressType: string | undefined): string | undefined {

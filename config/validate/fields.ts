@@ -72,6 +72,16 @@ const GATEWAY_DURATION = /^([0-9]{1,5}(h|m|s|ms)){1,4}$/;
 /** Go time.ParseDuration. */
 const GO_DURATION = /^[-+]?((\d+(\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h))+$|^0$/;
 
+/** What Field.dnsLabel() accepts. */
+export function isDnsLabel(value: unknown): boolean {
+  return typeof value === 'string' && value.length >= 1 && value.length <= 63 && DNS_LABEL.test(value);
+}
+
+/** What Field.dnsSubdomain() accepts. */
+export function isDnsSubdomainName(value: unknown): boolean {
+  return typeof value === 'string' && value.length >= 1 && isDnsSubdomain(value);
+}
+
 function isDnsSubdomain(s: string): boolean {
   return s.length <= 253 && DNS_SUBDOMAIN.test(s);
 }
@@ -222,14 +232,21 @@ export class Field {
 
   /** A list; `each` checks every item; bounds follow the schema's minItems/maxItems. */
   list(each?: (item: Field, index: number) => void, bounds: { min?: number; max?: number } = {}): Field[] | undefined {
-    const list = this.value;
-    if (!Array.isArray(list)) return this.error(`must be a list, not ${describe(list)}`);
+    const list = this.values(bounds);
+    if (!list) return undefined;
     const items: Field[] = [];
     for (let i = 0; i < list.length; i++) items.push(new Field(this.report, this, i, list[i]));
-    if (bounds.min !== undefined && items.length < bounds.min) this.error(`must have at least ${bounds.min} item(s)`);
-    if (bounds.max !== undefined && items.length > bounds.max) this.error(`must have at most ${bounds.max} items, has ${items.length}`);
     if (each) for (let i = 0; i < items.length; i++) each(items[i] as Field, i);
     return items;
+  }
+
+  /** A list's items as they are, its type and bounds checked (as `list` does): for a loop that reads them itself. */
+  values(bounds: { min?: number; max?: number } = {}): unknown[] | undefined {
+    const list = this.value;
+    if (!Array.isArray(list)) return this.error(`must be a list, not ${describe(list)}`);
+    if (bounds.min !== undefined && list.length < bounds.min) this.error(`must have at least ${bounds.min} item(s)`);
+    if (bounds.max !== undefined && list.length > bounds.max) this.error(`must have at most ${bounds.max} items, has ${list.length}`);
+    return list;
   }
 
   /** A map of string keys to values; `each` checks every entry. */

@@ -7,9 +7,11 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { parseDocuments } from '../../config/parse/yaml.js';
 import type { MeshObject } from '../../config/resources.js';
-import { regexProblem } from '../../config/validate/fields.js';
+import { validateEndpoint } from '../../config/validate/core.js';
+import { Field, regexProblem, Report } from '../../config/validate/fields.js';
 import { validateObject } from '../../config/validate/index.js';
-import { EXAMPLE_DIR, exampleFiles, load } from './directory-helpers.js';
+import { isPlainlyValidEndpoint } from '../../config/validate/plain-endpoint.js';
+import { EXAMPLE_DIR, exampleFiles, load, rng } from './directory-helpers.js';
 
 type Raw = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -300,4 +302,48 @@ test('a headless Service may have no ports; an ExternalName Service needs its na
 test('an EndpointSlice with no endpoints (null, as the API server writes it) is valid', () => {
   const slice = { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 'idle-x1', namespace: 'shop' }, addressType: 'IPv4', endpoints: null, ports: null };
   assert.deepEqual(validateObject(slice, { source: 'kubernetes:discovery.k8s.io/v1/EndpointSlice' }).issues, []);
+});
+
+test('the fast accept of endpoints says yes only where the field walk finds no problem', () => {
+  const r = rng(0xe9d5);
+  const names = [undefined, null, '', 'node-1', 'Node_1', 'a'.repeat(63), 'a'.repeat(64), 'db.shop.svc', `${'a'.repeat(63)}.${'b'.repeat(200)}`, '-x', 7, true, ['x'], {}];
+  const addresses = ['10.0.0.1', '10.0.0.256', 'fe80::1', '::ffff:10.0.0.1', 'db.shop.svc', 'Db', '', 3, null, ['10.0.0.1']];
+  const flags = [undefined, null, true, false, 'true', 0];
+  const good: Record<string, string> = { IPv4: '10.0.0.1', IPv6: 'fe80::1', FQDN: 'db.shop.svc' };
+  // Mostly good values, so that both answers come often.
+  const mostly = <T>(usual: T, any: readonly T[]): T => (r.int(4) > 0 ? usual : r.pick(any));
+  let accepted = 0;
+  let refused = 0;
+  for (let round = 0; round < 4000; round++) {
+    const addressType = r.pick(['IPv4', 'IPv6', 'FQDN', undefined]);
+    const endpoint: Raw = {};
+    const count = r.int(8) === 0 ? r.pick([0, 101]) : 1 + r.int(3);
+    if (r.int(8) > 0) endpoint.addresses = r.int(10) === 0 ? r.pick(addresses) : Array.from({ length: count }, () => mostly<unknown>(good[addressType ?? 'IPv4'], addresses));
+    if (r.int(2) === 0) endpoint.conditions = r.int(8) === 0 ? r.pick(names) : { ready: r.pick(flags), serving: mostly<unknown>(true, flags), terminating: mostly<unknown>(false, flags) };
+    if (r.int(2) === 0) endpoint.hostname = mostly<unknown>('web-0', names);
+    if (r.int(2) === 0) endpoint.nodeName = mostly<unknown>('node-1.zone-a', names);
+    if (r.int(2) === 0) endpoint.zone = mostly<unknown>('zone-a', names);
+    if (r.int(2) === 0) endpoint.targetRef = r.int(8) === 0 ? r.pick(names) : { kind: mostly<unknown>('Pod', names), namespace: mostly<unknown>('shop', names), name: mostly<unknown>('web-0', names) };
+    const report = new Report('fuzz.yaml', 1, undefined);
+    validateEndpoint(Field.root(report, endpoint), addressType);
+    if (!isPlainlyValidEndpoint(endpoint, addressType)) {
+      refused++;
+      continue;
+    }
+    accepted++;
+    assert.deepEqual(report.issues, [], `the fast accept took an endpoint the walk reports (${addressType}): ${JSON.stringify(endpoint)}`);
+  }
+  assert.ok(accepted > 200 && refused > 200, `too one-sided to judge: ${accepted} accepted, ${refused} refused`);
+});
+
+test('a slice of endpoints the fast accept takes and refuses reports the refused ones, in order, with their fields', () => {
+  const slice: Raw = {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: { name: 'web-x1', namespace: 'shop' },
+    addressType: 'IPv4',
+    endpoints: [{ addresses: ['10.0.0.1'] }, { addresses: ['fe80::1'] }, { addresses: ['10.0.0.3'], nodeName: 'Node_1' }, { addresses: ['10.0.0.4'], conditions: { ready: true } }],
+  };
+  const issues = validateObject(slice, { source: 'kubernetes:discovery.k8s.io/v1/EndpointSlice' }).issues;
+  assert.deepEqual(issues.map((i) => i.field), ['endpoints[1].addresses[0]', 'endpoints[2].nodeName']);
 });
