@@ -34,8 +34,9 @@ export function stripSource(key: string): string {
 
 /** True when `labels` satisfy `selector` (an empty selector matches everything). */
 export function matchesSelector(selector: LabelSelector, labels: Labels): boolean {
-  for (const [rawKey, value] of Object.entries(selector.matchLabels ?? {})) {
-    if (labels[stripSource(rawKey)] !== value) return false;
+  const matchLabels = selector.matchLabels;
+  for (const rawKey in matchLabels) {
+    if (Object.hasOwn(matchLabels, rawKey) && labels[stripSource(rawKey)] !== matchLabels[rawKey]) return false;
   }
   for (const requirement of selector.matchExpressions ?? []) {
     const value = labels[stripSource(requirement.key)];

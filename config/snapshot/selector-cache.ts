@@ -99,7 +99,8 @@ function principalAccount(match: StringMatch, trustDomain: string): Pair | undef
 function candidatePairs(selector: IdentitySelector): Pair[] | undefined {
   if (selector.kind === 'pods') {
     const labels = selector.podSelector?.matchLabels ?? {};
-    const first = Object.keys(labels).sort()[0];
+    let first: string | undefined;
+    for (const key in labels) if (Object.hasOwn(labels, key) && (first === undefined || key < first)) first = key;
     if (first !== undefined) return [pair(stripSource(first), labels[first] as string)];
     return selector.namespace !== undefined ? [pair(NAMESPACE_LABEL, selector.namespace)] : undefined;
   }
