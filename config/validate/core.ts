@@ -2,7 +2,7 @@
 // EndpointSlice), after the rules of Kubernetes' apimachinery and core validation.
 import { isIP } from 'node:net';
 import type { Field } from './fields.js';
-import { isPlainlyValidEndpoint } from './plain-endpoint.js';
+import { isPlainlyValidEndpoint } from './fast-accept.js';
 
 const PROTOCOLS = ['TCP', 'UDP', 'SCTP'] as const;
 const NODE_ADDRESS_TYPES = ['Hostname', 'InternalIP', 'ExternalIP', 'InternalDNS', 'ExternalDNS'] as const;

@@ -1,12 +1,34 @@
-// The fast accept of EndpointSlice validation: whether one endpoint is plainly valid, read straight
-// from the object. A large mesh has 100,000 endpoints, and the Field walk spends most of its time on
-// a Field per value; an endpoint this check does not accept is walked as before, and that walk
-// decides and reports. So it may only say yes where the walk finds no problem (a test holds it to
-// that): it checks every field the walk checks, by the same rules, and says no to anything unusual.
+// The fast accepts of validation: whether an endpoint of an EndpointSlice, or an object's metadata,
+// is plainly valid, read straight from the object. A large mesh has 100,000 endpoints and 37,000
+// objects, and the Field walk spends most of its time on a Field per value; what a fast accept does
+// not take is walked as before, and that walk decides and reports. So a fast accept may only say
+// yes where the walk finds no problem (a test holds each to that): it checks every field the walk
+// checks, by the same rules, and says no to anything unusual.
 import { isIP } from 'node:net';
-import { isDnsLabel, isDnsSubdomainName, isObj } from './fields.js';
+import { isDns1035Label, isDnsLabel, isDnsSubdomainName, isLabelValue, isObj, qualifiedNameProblem, type NameRule } from './fields.js';
 
 const MAX_ADDRESSES = 100;
+const NAME_CHECKS: Record<NameRule, (value: unknown) => boolean> = {
+  dnsLabel: isDnsLabel,
+  dns1035Label: isDns1035Label,
+  dnsSubdomain: isDnsSubdomainName,
+};
+
+/** Metadata as checkMetadata walks it: a name by the kind's rule, a namespace where one belongs, labels, generation; no annotations. */
+export function isPlainlyValidMetadata(metadata: unknown, nameRule: NameRule, namespaced: boolean): boolean {
+  if (!isObj(metadata) || !NAME_CHECKS[nameRule](metadata.name)) return false;
+  if (isPresent(metadata.namespace) && !(namespaced && isDnsLabel(metadata.namespace))) return false;
+  if (isPresent(metadata.annotations)) return false; // the walk also measures their size
+  const generation = metadata.generation;
+  if (isPresent(generation) && !(Number.isInteger(generation) && (generation as number) >= 0 && (generation as number) <= Number.MAX_SAFE_INTEGER)) return false;
+  const labels = metadata.labels;
+  if (!isPresent(labels)) return true;
+  if (!isObj(labels)) return false;
+  for (const key of Object.keys(labels)) {
+    if (qualifiedNameProblem(key) !== undefined || !isLabelValue(labels[key])) return false;
+  }
+  return true;
+}
 
 export function isPlainlyValidEndpoint(endpoint: unknown, addressType: unknown): boolean {
   if (!isObj(endpoint)) return false;

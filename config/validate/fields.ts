@@ -5,6 +5,8 @@ import { isIP } from 'node:net';
 import type { ConfigIssue } from '../source.js';
 
 export type FieldPath = (string | number)[];
+/** The Field check that a kind's metadata.name must pass. */
+export type NameRule = 'dnsLabel' | 'dns1035Label' | 'dnsSubdomain';
 export type Obj = Record<string, unknown>;
 
 export function isObj(value: unknown): value is Obj {
@@ -75,6 +77,16 @@ const GO_DURATION = /^[-+]?((\d+(\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h))+$|^0$/;
 /** What Field.dnsLabel() accepts. */
 export function isDnsLabel(value: unknown): boolean {
   return typeof value === 'string' && value.length >= 1 && value.length <= 63 && DNS_LABEL.test(value);
+}
+
+/** What Field.dns1035Label() accepts. */
+export function isDns1035Label(value: unknown): boolean {
+  return typeof value === 'string' && value.length >= 1 && value.length <= 63 && DNS_1035_LABEL.test(value);
+}
+
+/** What Field.labelValue() accepts. */
+export function isLabelValue(value: unknown): boolean {
+  return typeof value === 'string' && value.length <= 63 && LABEL_VALUE.test(value);
 }
 
 /** What Field.dnsSubdomain() accepts. */

@@ -5,7 +5,8 @@
 import { API_VERSIONS, isNamespaced, type MeshKind, type MeshObject } from '../resources.js';
 import type { ConfigIssue } from '../source.js';
 import { validateEndpointSlice, validateNamespace, validateNode, validatePod, validateService } from './core.js';
-import { Field, isObj, Report, type FieldPath } from './fields.js';
+import { isPlainlyValidMetadata } from './fast-accept.js';
+import { Field, isObj, Report, type FieldPath, type NameRule } from './fields.js';
 import { validateGateway, validateGRPCRoute, validateHTTPRoute, validateReferenceGrant } from './gateway.js';
 import { validateNetworkPolicy } from './network-policy.js';
 import { validateCiliumNetworkPolicy } from './cilium.js';
@@ -23,7 +24,6 @@ export interface ValidationResult {
   issues: ConfigIssue[];
 }
 
-type NameRule = 'dnsLabel' | 'dns1035Label' | 'dnsSubdomain';
 
 const VALIDATORS: Record<MeshKind, (root: Field) => void> = {
   Namespace: validateNamespace,
@@ -81,13 +81,15 @@ function check(raw: unknown, report: Report): ValidationResult {
     root.warn(`unknown kind ${apiVersion}/${kind}: ignored (skiff reads ${Object.keys(VALIDATORS).join(', ')})`);
     return { issues: report.issues.filter((i) => i.severity === 'warning') };
   }
-  if (metadata) checkMetadata(metadata, NAME_RULES[known] ?? 'dnsSubdomain', isNamespaced(known));
+  const nameRule = NAME_RULES[known] ?? 'dnsSubdomain';
+  if (metadata && !isPlainlyValidMetadata(metadata.value, nameRule, isNamespaced(known))) checkMetadata(metadata, nameRule, isNamespaced(known));
   VALIDATORS[known](root);
   if (report.hasErrors()) return { issues: report.issues };
   return { object: withNamespace(raw, known), issues: report.issues };
 }
 
-function checkMetadata(meta: Field, nameRule: NameRule, namespaced: boolean): void {
+/** Walks metadata field by field (what isPlainlyValidMetadata does not accept). */
+export function checkMetadata(meta: Field, nameRule: NameRule, namespaced: boolean): void {
   const name = meta.at('name');
   if (typeof name.value === 'string' && name.value !== '') name[nameRule]();
   const namespace = meta.opt('namespace');

@@ -9,8 +9,8 @@ import { parseDocuments } from '../../config/parse/yaml.js';
 import type { MeshObject } from '../../config/resources.js';
 import { validateEndpoint } from '../../config/validate/core.js';
 import { Field, regexProblem, Report } from '../../config/validate/fields.js';
-import { validateObject } from '../../config/validate/index.js';
-import { isPlainlyValidEndpoint } from '../../config/validate/plain-endpoint.js';
+import { checkMetadata, validateObject } from '../../config/validate/index.js';
+import { isPlainlyValidEndpoint, isPlainlyValidMetadata } from '../../config/validate/fast-accept.js';
 import { EXAMPLE_DIR, exampleFiles, load, rng } from './directory-helpers.js';
 
 type Raw = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -332,6 +332,39 @@ test('the fast accept of endpoints says yes only where the field walk finds no p
     }
     accepted++;
     assert.deepEqual(report.issues, [], `the fast accept took an endpoint the walk reports (${addressType}): ${JSON.stringify(endpoint)}`);
+  }
+  assert.ok(accepted > 200 && refused > 200, `too one-sided to judge: ${accepted} accepted, ${refused} refused`);
+});
+
+test('the fast accept of metadata says yes only where the field walk finds no problem', () => {
+  const r = rng(0x3e7a);
+  const names = [undefined, null, '', 'web', 'web-1', '1web', 'Web', 'web.shop', 'a'.repeat(64), `${'a'.repeat(63)}.${'b'.repeat(200)}`, '-x', 7, true, {}];
+  const keys = ['app', 'kubernetes.io/service-name', 'App_1', '-bad', 'x/', '/x', 'Bad.Prefix/app', 'a'.repeat(64), ''];
+  const values = ['web', '', 'v1.2', '-bad', 'a'.repeat(64), 3, null, ['x']];
+  const mostly = <T>(usual: T, any: readonly T[]): T => (r.int(4) > 0 ? usual : r.pick(any));
+  let accepted = 0;
+  let refused = 0;
+  for (let round = 0; round < 4000; round++) {
+    const metadata: Raw = {};
+    if (r.int(10) > 0) metadata.name = mostly<unknown>('web-1', names);
+    if (r.int(2) === 0) metadata.namespace = mostly<unknown>('shop', names);
+    if (r.int(2) === 0) {
+      const labels: Raw = {};
+      for (let n = r.int(3); n > 0; n--) labels[mostly('app', keys)] = mostly<unknown>('web', values);
+      metadata.labels = r.int(8) === 0 ? r.pick(names) : labels;
+    }
+    if (r.int(8) === 0) metadata.annotations = { note: 'x' };
+    if (r.int(4) === 0) metadata.generation = r.pick([0, 3, -1, 1.5, '2', Number.MAX_SAFE_INTEGER + 2]);
+    const nameRule = r.pick(['dnsLabel', 'dns1035Label', 'dnsSubdomain'] as const);
+    const namespaced = r.int(3) > 0;
+    const report = new Report('fuzz.yaml', 1, undefined);
+    checkMetadata(Field.root(report, metadata), nameRule, namespaced);
+    if (!isPlainlyValidMetadata(metadata, nameRule, namespaced)) {
+      refused++;
+      continue;
+    }
+    accepted++;
+    assert.deepEqual(report.issues, [], `the fast accept took metadata the walk reports (${nameRule}, namespaced ${namespaced}): ${JSON.stringify(metadata)}`);
   }
   assert.ok(accepted > 200 && refused > 200, `too one-sided to judge: ${accepted} accepted, ${refused} refused`);
 });
