@@ -19,6 +19,7 @@ import type {
   NetworkPolicyPort,
 } from '../resources.js';
 import type { IdentitySelector } from './selector-cache.js';
+import type { Mutable } from './services.js';
 import { NAMESPACE_LABEL, selectorUsesKey } from './labels.js';
 import { EMPTY_LIST, frozenList } from './frozen.js';
 import { sortedStrings } from './sorted.js';
@@ -346,23 +347,22 @@ function istioPeers(b: Builder, source: IstioSource | undefined, field: string):
   const notCidrs = [...(source.notIpBlocks ?? []), ...(source.notRemoteIpBlocks ?? [])];
   const hasNot = notPrincipals.length > 0 || notNamespaces.length > 0 || notCidrs.length > 0;
   const not = hasNot
-    ? {
-        not: Object.freeze({
-          principals: Object.freeze(notPrincipals),
-          namespaces: Object.freeze(source.notNamespaces ?? []),
-          cidrs: Object.freeze(notCidrs),
-          identities: Object.freeze(union([notPrincipals.length > 0 ? select(notPrincipals, []) : [], notNamespaces.length > 0 ? select([], notNamespaces) : []])),
-        }),
-      }
-    : {};
-  return Object.freeze({
+    ? Object.freeze({
+        principals: Object.freeze(notPrincipals),
+        namespaces: Object.freeze(source.notNamespaces ?? []),
+        cidrs: Object.freeze(notCidrs),
+        identities: Object.freeze(union([notPrincipals.length > 0 ? select(notPrincipals, []) : [], notNamespaces.length > 0 ? select([], notNamespaces) : []])),
+      })
+    : undefined;
+  const peers: Mutable<PeerSet> = {
     any: !byIdentity && cidrs.length === 0,
     identities: byIdentity ? select(principals, namespaces) : EMPTY_LIST,
     cidrs: Object.freeze(byIdentity ? [] : cidrs),
     principals: Object.freeze(principals),
     namespaces: Object.freeze(source.namespaces ?? []),
-    ...not,
-  });
+  };
+  if (not) peers.not = not;
+  return Object.freeze(peers);
 }
 
 function istioOperation(b: Builder, op: IstioOperation | undefined, field: string): { ports: PortRange[]; http: HttpRule[] } {
