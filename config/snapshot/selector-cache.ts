@@ -114,8 +114,36 @@ function candidatePairs(selector: IdentitySelector): Pair[] | undefined {
   return undefined;
 }
 
+/** The characters the short selector keys are made with: a selector whose parts hold one is keyed by its JSON. */
+const KEY_MARK = '\u0001';
+const KEY_SEPARATOR = '\u0000';
+
+/**
+ * A selector's key in the cache: equal selectors get equal keys. Most select the pods of one
+ * namespace by labels, and get a short key made of their parts (a mark first, then namespace,
+ * label names and values, each after a separator), much cheaper to make and to look up than
+ * JSON; any other selector, or one whose parts hold a mark, is keyed by its JSON (which starts
+ * with '{', so the two kinds of keys never meet).
+ */
+function selectorKey(selector: IdentitySelector): string {
+  if (selector.kind !== 'pods' || selector.namespace === undefined || selector.namespaceSelector !== undefined) return JSON.stringify(selector);
+  let key = KEY_MARK + selector.namespace;
+  let parts = selector.namespace;
+  const podSelector = selector.podSelector;
+  for (const field in podSelector) if (Object.hasOwn(podSelector, field) && field !== 'matchLabels') return JSON.stringify(selector);
+  const labels = podSelector?.matchLabels;
+  for (const name in labels) {
+    if (!Object.hasOwn(labels, name)) continue;
+    const value: unknown = labels[name];
+    if (typeof value !== 'string') return JSON.stringify(selector);
+    key += KEY_SEPARATOR + name + KEY_SEPARATOR + value;
+    parts += name + value;
+  }
+  return parts.includes(KEY_MARK) || parts.includes(KEY_SEPARATOR) ? JSON.stringify(selector) : key;
+}
+
 interface Entry {
-  /** The selector's key in the cache (its JSON). */
+  /** The selector's key in the cache (selectorKey). */
   readonly key: string;
   readonly selector: IdentitySelector;
   readonly scope: string;
@@ -139,7 +167,7 @@ export class SelectorCache {
 
   /** The identities `selector` matches now, sorted; `user` is told of later changes. */
   select(selector: IdentitySelector, user: string): readonly number[] {
-    const key = JSON.stringify(selector);
+    const key = selectorKey(selector);
     let entry = this.entries.get(key);
     if (!entry) {
       const scope = scopeOf(selector);

@@ -4,7 +4,7 @@
 // copy. Each must give the answers a plain build would.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { CiliumNetworkPolicy, MeshObject } from '../../config/resources.js';
+import type { CiliumNetworkPolicy, MeshObject, NetworkPolicy } from '../../config/resources.js';
 import { buildSnapshot, LayeredMap, workloadPortKey } from '../../config/snapshot/index.js';
 import { EMPTY_LIST, frozenList } from '../../config/snapshot/frozen.js';
 import { SetIndex } from '../../config/snapshot/set-index.js';
@@ -61,6 +61,26 @@ test('a workload port marked by two services and an L7 policy lists the services
   const entry = snap.l7.get(workloadPortKey('shop/orders-1', 8080, 'TCP'));
   assert.deepEqual(entry?.reasons.map((r) => r.source), ['HTTPRoute/shop/a']);
   assert.ok(Object.isFrozen(entry) && Object.isFrozen(entry?.reasons));
+});
+
+test('selectors keyed short or by JSON never share a cache entry unless they select the same pods', () => {
+  const policy = (name: string, matchLabels: Record<string, string>): NetworkPolicy => ({
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name, namespace: 'shop' },
+    spec: { podSelector: { matchLabels } },
+  });
+  const objects = keyed(
+    pod('shop', 'one-1', '10.0.0.1', { x: 'a', b: 'c' }),
+    pod('shop', 'two-1', '10.0.0.2', { x: 'a\u0000b\u0000c' }),
+    policy('split', { x: 'a', b: 'c' }),
+    policy('joined', { x: 'a\u0000b\u0000c' }),
+    policy('split-again', { x: 'a', b: 'c' }),
+  );
+  const snap = buildSnapshot(objects);
+  assert.deepEqual(snap.policies.get('NetworkPolicy/shop/split')?.selectedWorkloads, ['shop/one-1']);
+  assert.deepEqual(snap.policies.get('NetworkPolicy/shop/joined')?.selectedWorkloads, ['shop/two-1']);
+  assert.deepEqual(snap.policies.get('NetworkPolicy/shop/split-again')?.selectedWorkloads, ['shop/one-1']);
 });
 
 test('SetIndex keeps one value, then a few in order, then a Set, and gives them back in the order added', () => {
