@@ -100,6 +100,28 @@ test('a source that throws does not break the store; the last snapshot stays in 
   await store.stop();
 });
 
+test("a single source's first objects are copied into the store, and a source failing at start is read again on its next change", async () => {
+  const source = new MemorySource('memory');
+  source.failObjects = true;
+  const store = new MeshStore([source], { debounceMs: 10 });
+  await store.start();
+  assert.equal(store.current().objects.size, 0);
+  source.failObjects = false;
+  source.set(pod('shop', 'web-1', '10.0.0.1', { app: 'web' }));
+  await sleep(60);
+  const first = store.current();
+  assert.equal(first.workloads.size, 1);
+  // The source changes its map in place without telling: the snapshot's objects stay as they were.
+  const web2 = pod('shop', 'web-2', '10.0.0.2', { app: 'web' });
+  (source.objects() as Map<string, MeshObject>).set(objectKey('Pod', 'shop', 'web-2'), web2);
+  assert.equal(first.objects.size, 1);
+  source.set(pod('shop', 'web-3', '10.0.0.3', { app: 'web' }));
+  await sleep(60);
+  assert.equal(store.current().workloads.size, 3);
+  assert.equal(first.objects.size, 1);
+  await store.stop();
+});
+
 test('the store follows a watched directory, one snapshot per change', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'skiff-store-'));
   const file = join(dir, 'mesh.yaml');
