@@ -70,16 +70,16 @@ export function fastParseDocuments(text: string, maxDepth: number, maxDocumentBy
   if (!bounds) return undefined;
   const documents: FastDocument[] = [];
   const lines = new LineCounter(text);
+  const reader = new Reader(text, maxDepth);
   try {
     for (let i = 0; i < bounds.length; i += 2) {
       const start = Math.min(bounds[i] as number, text.length);
       const end = Math.min(bounds[i + 1] as number, text.length);
       if (end - start + SIZE_MARGIN > maxDocumentBytes) return undefined;
-      const reader = new Reader(text, start, end, maxDepth);
-      const found = reader.document();
-      if (found === undefined || found.raw === null) continue;
+      const raw = reader.document(start, end);
+      if (raw === undefined || raw === null) continue;
       const startLine = lines.lineOf(start);
-      documents.push({ raw: found.raw, line: lines.lineOf(found.offset), start, end, startLine });
+      documents.push({ raw, line: lines.lineOf(reader.rootOffset), start, end, startLine });
     }
   } catch (err) {
     if (err === GIVE_UP) return undefined;
@@ -148,30 +148,35 @@ class LineCounter {
 
 /** Reads one document, text[start, end), with nothing around it. */
 class Reader {
-  private pos: number;
+  private pos = 0;
+  /** End of the document being read. */
+  private end = 0;
   /** Start of the line `pos` is on. */
-  private lineStart: number;
+  private lineStart = 0;
   /** Indentation of the content line `pos` stands at after nextLine(); -1 at the end. */
   private indent = -1;
   private depth = 0;
+  /** Where the root node of the last document read starts. */
+  rootOffset = 0;
 
   constructor(
     private readonly s: string,
-    start: number,
-    private readonly end: number,
     private readonly maxDepth: number,
-  ) {
+  ) {}
+
+  /** The root node of the document text[start, end), or undefined when it has none (blank or comments only). */
+  document(start: number, end: number): unknown {
     this.pos = start;
     this.lineStart = start;
-  }
-
-  document(): { raw: unknown; offset: number } | undefined {
+    this.end = end;
+    this.indent = -1;
+    this.depth = 0;
     this.skipToContent();
     if (this.indent < 0) return undefined;
-    const offset = this.pos;
+    this.rootOffset = this.pos;
     const raw = this.blockNode(this.indent, -1);
     if (this.indent >= 0) throw GIVE_UP; // content after the root node
-    return { raw, offset };
+    return raw;
   }
 
   // ---- lines ----
