@@ -418,7 +418,7 @@ export class Field {
 
   /** Reports items of a list whose `key` repeats an earlier item's (a listMapKey in the schema). */
   uniqueBy(key: string, normalize: (v: string) => string = (v) => v): void {
-    if (!Array.isArray(this.value)) return;
+    if (!Array.isArray(this.value) || this.value.length < 2) return; // nothing to repeat (most lists hold one item)
     const seen = new Set<string>();
     this.value.forEach((item, i) => {
       const k = isObj(item) ? item[key] : undefined;

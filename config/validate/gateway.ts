@@ -87,7 +87,7 @@ function parentRef(ref: Field): void {
  * does, the same for port, and no two are the same reference.
  */
 function sameParentRules(refs: Field): void {
-  if (!Array.isArray(refs.value)) return;
+  if (!Array.isArray(refs.value) || refs.value.length < 2) return; // one reference agrees with itself
   const seen = new Map<string, { section: boolean; port: boolean }>();
   const exact = new Set<string>();
   refs.value.forEach((ref, i) => {
