@@ -26,9 +26,9 @@ const STATUS: Record<IssuanceError['code'], Status> = {
 /** Adds CertificateService to a gRPC server; `mesh` gives the snapshot in force at each call. */
 export function addCertificateService(server: GrpcServer, identities: WorkloadIdentities, mesh: () => MeshSnapshot, log: Logger = logger('ca')): void {
   server.addService(certificateServiceDefinition(), {
-    IssueWorkloadCertificate(request: unknown, call: CallInfo): IssueWorkloadCertificateResponse {
+    IssueWorkloadCertificate(request: IssueWorkloadCertificateRequest__Output, call: CallInfo): IssueWorkloadCertificateResponse {
       const node = call.header(NODE_HEADER) ?? '';
-      const { workload, csr_pem: csrPem } = request as IssueWorkloadCertificateRequest__Output;
+      const { workload, csr_pem: csrPem } = request;
       try {
         const issued = identities.issueForNode(mesh(), node, call.header(TOKEN_HEADER) ?? '', workload, csrPem);
         log.info({ node, workload, spiffeId: issued.spiffeId, serial: issued.serial, notAfter: issued.notAfter.toISOString() }, 'certificate issued');

@@ -58,13 +58,13 @@ export class WireGuardKeyStore {
 /** Adds WireGuardKeyService to a gRPC server; `changed` runs after a node's keys changed. */
 export function addWireGuardKeyService(server: GrpcServer, identities: WorkloadIdentities, store: WireGuardKeyStore, changed: (node: string) => void, log: Logger): void {
   server.addService(wireGuardKeyServiceDefinition(), {
-    PublishWireGuardKeys(request: unknown, call: CallInfo): PublishWireGuardKeysResponse {
+    PublishWireGuardKeys(request: PublishWireGuardKeysRequest__Output, call: CallInfo): PublishWireGuardKeysResponse {
       const node = call.header(NODE_HEADER) ?? '';
       if (!identities.isNode(node, call.header(TOKEN_HEADER) ?? '')) {
         log.warn({ node }, 'wireguard keys refused: no valid bootstrap token');
         throw new GrpcError(Status.UNAUTHENTICATED, `no valid bootstrap token for node '${node}'`);
       }
-      const { public_key: publicKey, next_public_key: nextPublicKey } = request as PublishWireGuardKeysRequest__Output;
+      const { public_key: publicKey, next_public_key: nextPublicKey } = request;
       if (!isWireGuardKey(publicKey) || (nextPublicKey !== '' && !isWireGuardKey(nextPublicKey))) {
         throw new GrpcError(Status.INVALID_ARGUMENT, 'a WireGuard public key is 32 bytes of base64');
       }

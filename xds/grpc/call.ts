@@ -11,6 +11,7 @@ import {
   type CallStatus,
   type ClientStreamHandler,
   GrpcError,
+  type Handler,
   Status,
   type StreamCall,
   type UnaryHandler,
@@ -29,7 +30,7 @@ export const enum MethodKind {
 /** A served method: how it streams, its handler, and its (de)serializers from the grpc-js definition. */
 export interface Method {
   readonly kind: MethodKind;
-  readonly handler: UnaryHandler | ClientStreamHandler | BidiHandler;
+  readonly handler: Handler;
   readonly requestDeserialize: grpc.deserialize<unknown>;
   readonly responseSerialize: grpc.serialize<unknown>;
 }

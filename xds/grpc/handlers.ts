@@ -64,5 +64,8 @@ export type BidiHandler<Request = unknown> = (call: StreamCall<Request>) => void
 /**
  * A service's methods by name (the keys of its grpc-js ServiceDefinition, whose path, stream flags,
  * requestDeserialize and responseSerialize the server uses). Server-streaming is not used by skiff.
+ * A unary handler names its own request type (the definition's deserializer makes it), hence `never`.
  */
-export type ServiceHandlers = Record<string, UnaryHandler | ClientStreamHandler | BidiHandler>;
+export type Handler = UnaryHandler<never> | ClientStreamHandler | BidiHandler;
+
+export type ServiceHandlers = Record<string, Handler>;
