@@ -69,7 +69,7 @@ export class IdentityRuntime {
   ) {
     this.log = log;
     this.secrets = new IdentitySecrets(identities, { log });
-    this.wireguardKeys = new WireGuardKeyStore(caDir);
+    this.wireguardKeys = new WireGuardKeyStore(caDir, log);
   }
 
   /** Loads or creates the CA and the token key for the mesh in force. */

@@ -26,18 +26,40 @@ interface Keys {
   nextPublicKey: string;
 }
 
+/** A saved entry that holds a node's valid keys. */
+function isSavedKeys(value: unknown): value is Keys {
+  if (typeof value !== 'object' || value === null) return false;
+  const { publicKey, nextPublicKey } = value as Partial<Record<keyof Keys, unknown>>;
+  return typeof publicKey === 'string' && isWireGuardKey(publicKey) && typeof nextPublicKey === 'string' && (nextPublicKey === '' || isWireGuardKey(nextPublicKey));
+}
+
 /** The keys each node published, kept in a file of the CA directory. */
 export class WireGuardKeyStore {
   readonly #file: string | undefined;
   readonly #keys = new Map<string, Keys>();
 
-  /** Keys kept in `dir` (none when undefined: in memory only). */
-  constructor(dir?: string) {
+  /**
+   * Keys kept in `dir` (none when undefined: in memory only). A file that cannot be read, or an
+   * entry that is not a node's valid keys, is reported and skipped: the agents republish their keys
+   * when they connect, so what is lost comes back; the control plane must start either way.
+   */
+  constructor(dir?: string, log?: Logger) {
     this.#file = dir === undefined ? undefined : join(dir, WIREGUARD_KEYS_FILE);
     if (!this.#file || !existsSync(this.#file)) return;
-    const saved = JSON.parse(readFileSync(this.#file, 'utf8')) as Record<string, Keys>;
-    for (const [node, keys] of Object.entries(saved)) {
-      if (isWireGuardKey(keys.publicKey) && (keys.nextPublicKey === '' || isWireGuardKey(keys.nextPublicKey))) this.#keys.set(node, keys);
+    let saved: unknown;
+    try {
+      saved = JSON.parse(readFileSync(this.#file, 'utf8'));
+    } catch (error) {
+      log?.warn({ file: this.#file, err: (error as Error).message }, 'saved WireGuard keys unreadable; starting without them until the agents republish');
+      return;
+    }
+    if (typeof saved !== 'object' || saved === null || Array.isArray(saved)) {
+      log?.warn({ file: this.#file }, 'saved WireGuard keys are not an object of node names; starting without them until the agents republish');
+      return;
+    }
+    for (const [node, keys] of Object.entries(saved as Record<string, unknown>)) {
+      if (isSavedKeys(keys)) this.#keys.set(node, { publicKey: keys.publicKey, nextPublicKey: keys.nextPublicKey });
+      else log?.warn({ file: this.#file, node }, 'saved WireGuard keys of a node are invalid; skipped until it republishes');
     }
   }
 
