@@ -20,6 +20,8 @@ export interface GrpcServerOptions {
   maxConcurrentStreams?: number;
   /** Largest request message accepted (default 16 MiB; larger → RESOURCE_EXHAUSTED). */
   maxMessageBytes?: number;
+  /** A connection that sends nothing of its preface and SETTINGS for this long is closed (default 10 s). */
+  handshakeTimeoutMs?: number;
 }
 
 /** Connections waiting to be accepted: thousands of proxies reconnect at once after a restart (the kernel caps it at net.core.somaxconn). */
@@ -35,6 +37,7 @@ export class GrpcServer implements CallHost {
   readonly maxConcurrentStreams: number;
   readonly maxHeaderListSize = MAX_HEADER_LIST_SIZE;
   readonly maxMessageBytes: number;
+  readonly handshakeTimeoutMs: number;
   readonly methods = new Map<string, Method>();
   private readonly listeners: NetServer[] = [];
   private readonly sessions = new Set<Session>();
@@ -47,6 +50,7 @@ export class GrpcServer implements CallHost {
     this.streamWindow = windowOption(options.streamWindow, 4 * 1024 * 1024, 'streamWindow');
     this.maxConcurrentStreams = options.maxConcurrentStreams ?? 1000;
     this.maxMessageBytes = options.maxMessageBytes ?? 16 * 1024 * 1024;
+    this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
     this.settingsFrame = settingsFrame([
       [Setting.HEADER_TABLE_SIZE, 0],
       [Setting.ENABLE_PUSH, 0],

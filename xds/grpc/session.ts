@@ -42,6 +42,8 @@ export interface SessionHost {
   readonly streamWindow: number;
   readonly maxConcurrentStreams: number;
   readonly maxHeaderListSize: number;
+  /** A connection silent this long without its preface and SETTINGS is closed (GOAWAY SETTINGS_TIMEOUT). */
+  readonly handshakeTimeoutMs: number;
   /** A new stream with its request headers (pseudo-headers first, checked): creates its Stream. */
   openStream(session: Session, id: number, headers: Array<[string, string]>): void;
   /** The connection is gone. */
@@ -101,8 +103,6 @@ const PING_BURST = 20;
 const PINGS_PER_SECOND = 10;
 const RESET_BURST = 1000;
 const RESETS_PER_SECOND = 100;
-/** A connection that has not sent its preface and SETTINGS after this long is closed. */
-const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** A connection ended for a protocol error is destroyed if its GOAWAY has not gone out after this long. */
 const CLOSE_TIMEOUT_MS = 2_000;
 /** Headers that HTTP/2 forbids (connection-specific, RFC 9113 §8.2.2). */
@@ -202,8 +202,21 @@ export class Session {
       this.recvWindow = host.connectionWindow;
     }
     socket.uncork();
-    this.handshakeTimer = setTimeout(() => this.fail(ErrorCode.SETTINGS_TIMEOUT, 'no preface and SETTINGS in time'), HANDSHAKE_TIMEOUT_MS);
+    this.handshakeTimer = setTimeout(() => this.handshakeExpired(), host.handshakeTimeoutMs);
     this.handshakeTimer.unref();
+  }
+
+  /**
+   * The handshake deadline passed. Timers run before the loop reads its sockets, and a server busy
+   * with thousands of connecting proxies reads them late: the preface may be waiting, unread. Its
+   * verdict waits until the loop has read what arrived (setImmediate runs after the poll phase), so
+   * only a peer that did not send its handshake in time is sent GOAWAY: closing a healthy connection
+   * under load only adds its reconnect to the storm.
+   */
+  private handshakeExpired(): void {
+    setImmediate(() => {
+      if (!this.is(Is.SETTINGS_RECEIVED | Is.DEAD)) this.fail(ErrorCode.SETTINGS_TIMEOUT, 'no preface and SETTINGS in time');
+    });
   }
 
   /** True if any of these state bits is set. */
