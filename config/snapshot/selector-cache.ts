@@ -38,6 +38,25 @@ function namespaceLabels(labels: Labels): Labels {
   return cached;
 }
 
+/** Istio regex matches compiled once per pattern (null: the pattern does not compile and matches nothing). */
+const compiledRegexes = new Map<string, RegExp | null>();
+/** Patterns come from config; past this many distinct ones the cache starts over rather than grow with every edit. */
+const MAX_COMPILED_REGEXES = 10_000;
+
+function compiledRegex(pattern: string): RegExp | null {
+  let compiled = compiledRegexes.get(pattern);
+  if (compiled === undefined) {
+    try {
+      compiled = new RegExp(`^(?:${pattern})$`);
+    } catch {
+      compiled = null;
+    }
+    if (compiledRegexes.size >= MAX_COMPILED_REGEXES) compiledRegexes.clear();
+    compiledRegexes.set(pattern, compiled);
+  }
+  return compiled;
+}
+
 function matchString(match: StringMatch, value: string): boolean {
   switch (match.type) {
     case 'any':
@@ -49,11 +68,7 @@ function matchString(match: StringMatch, value: string): boolean {
     case 'suffix':
       return value.endsWith(match.value);
     case 'regex':
-      try {
-        return new RegExp(`^(?:${match.value})$`).test(value);
-      } catch {
-        return false;
-      }
+      return compiledRegex(match.value)?.test(value) ?? false;
   }
 }
 
