@@ -3,6 +3,7 @@
 // identity allocation, selector cache) and the output maps. A snapshot's state is handed on to the
 // next build and mutated there; a snapshot whose state was already used builds its successor from
 // scratch.
+import { HBONE_PORT } from '../ports.js';
 import type { ConfigIssue } from '../source.js';
 import type { Gateway, MeshConfig, MeshObject, Namespace, Pod, ReferenceGrant, Service, EndpointSlice } from '../resources.js';
 import { IdentityAllocator } from './identity-allocator.js';
@@ -176,7 +177,7 @@ export class BuildState {
       trustDomain: spec.trustDomain || 'cluster.local',
       encryption: spec.encryption ?? 'none',
       proxyPort: positive(spec.proxyPort, 15001),
-      hbonePort: positive(spec.hbonePort, 15008),
+      hbonePort: positive(spec.hbonePort, HBONE_PORT),
       clusterDomain: spec.clusterDomain || 'cluster.local',
       ...(spec.ingressProxyPort ? { ingressProxyPort: spec.ingressProxyPort } : {}),
       certificateTTL: spec.certificateTTL || '24h',

@@ -1,4 +1,5 @@
 // Validation of skiff.io/v1alpha1 MeshConfig: trust domain, encryption mode, ports and lifetimes.
+import { HBONE_OUTBOUND_PORT } from '../ports.js';
 import { type Field } from './fields.js';
 
 const TRUST_DOMAIN = /^[a-z0-9._-]+$/;
@@ -17,6 +18,7 @@ export function validateMeshConfig(root: Field): void {
     if (port === undefined) continue;
     const other = used.get(port);
     if (other) spec.at(key).error(`must differ from ${other} (${port})`);
+    else if (port === HBONE_OUTBOUND_PORT) spec.at(key).error(`must not be ${port}: every node agent listens there itself (the HBONE outbound listener)`);
     used.set(port, key);
   }
 }

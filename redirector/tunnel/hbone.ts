@@ -8,10 +8,7 @@
 import { createHash } from 'node:crypto';
 import type { PeerCertificate } from 'node:tls';
 
-/** HBONE's port on every node (MeshConfig hbonePort). */
-export const HBONE_PORT = 15008;
-/** The outbound transparent listener the datapath steers cross-node mesh flows to. */
-export const HBONE_OUTBOUND_PORT = 15009;
+export { HBONE_OUTBOUND_PORT, HBONE_PORT } from '../../config/ports.js';
 /** Per-stream window (HTTP/2 SETTINGS_INITIAL_WINDOW_SIZE) and per-session window: large enough
  * that one stream fills a fast link at a millisecond of RTT. */
 export const STREAM_WINDOW = 16 << 20;

@@ -197,6 +197,7 @@ const CASES: Case[] = [
   { base: 'MeshConfig/mesh', why: 'trust domain with spaces', mutate: (o) => { o.spec.trustDomain = 'Cluster Local'; }, field: 'spec.trustDomain', message: /trust domain/ },
   { base: 'MeshConfig/mesh', why: 'proxy port out of range', mutate: (o) => { o.spec.proxyPort = 70000; }, field: 'spec.proxyPort', message: /between 1 and 65535/ },
   { base: 'MeshConfig/mesh', why: 'HBONE port equal to the proxy port', mutate: (o) => { o.spec.hbonePort = 15001; }, field: 'spec.hbonePort', message: /must differ from proxyPort/ },
+  { base: 'MeshConfig/mesh', why: 'HBONE port on the agents\' own outbound listener', mutate: (o) => { o.spec.hbonePort = 15009; }, field: 'spec.hbonePort', message: /every node agent listens there itself/ },
 ];
 
 test('each rule rejects its violation with the field path and the line of that field', () => {
