@@ -4,17 +4,17 @@
 // client has ACKed it (p50, p99, max), server CPU seconds for the change, and server memory per
 // connected client. The server and the load clients run in separate processes (this file forks
 // itself in the role named by SKIFF_BENCH_XDS_ROLE) so the clients never share the server's loop and
-// their memory is never counted. Each client has its own HTTP/2 connection, as every Envoy does,
-// up to 1,000 clients; at 10,000 ten clients share one: on two cores shared with two load
-// processes, the server can leave a new connection's preface unread for the 10 s it allows, and
-// closes it. Streams sharing a connection interleave their large requests, and malloc keeps what
-// that burst's large buffers freed (MALLOC_MMAP_THRESHOLD_=16384 gives it back), so that row's RSS
-// per client is higher than with one connection each.
-// SKIFF_BENCH_XDS_STREAMS_PER_CONNECTION=N sets it for every row.
+// their memory is never counted. Each client has its own HTTP/2 connection, as every Envoy does
+// (at 10,000 the server reads new connections' prefaces late, and its handshake timeout waits for
+// that read). A load client that loses its stream ends its process with the reason, never a stall.
+// Knobs: SKIFF_BENCH_XDS_CLIENTS=100,1000 (the rows' sizes), SKIFF_BENCH_XDS_MODES=sotw (or delta),
+// SKIFF_BENCH_XDS_STREAMS_PER_CONNECTION=N (clients sharing one connection, every row; streams
+// sharing one interleave their large requests, and malloc keeps what that burst's large buffers
+// freed, so RSS per client is higher than with one connection each).
 import { type ChildProcess, fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import type { ClientHttp2Session } from 'node:http2';
+import type { ClientHttp2Session, ClientHttp2Stream } from 'node:http2';
 import { fileURLToPath } from 'node:url';
 import type { Benchmark } from './benchmark.js';
 import { printTable, quantile } from './benchmark.js';
@@ -28,9 +28,9 @@ const TYPE = {
   route: 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration',
 };
 const SHAPE = { clusters: 1000, listeners: 50, routes: 200 };
-/** Clients sharing one HTTP/2 connection. */
-function streamsPerConnection(clients: number): number {
-  return Number(process.env.SKIFF_BENCH_XDS_STREAMS_PER_CONNECTION ?? (clients >= 10000 ? 10 : 1));
+/** Clients sharing one HTTP/2 connection: one each, as every Envoy has, unless the environment says otherwise. */
+function streamsPerConnection(): number {
+  return Number(process.env.SKIFF_BENCH_XDS_STREAMS_PER_CONNECTION ?? 1);
 }
 /** Connections a load process opens at once. */
 const CONNECT_BATCH = 256;
@@ -193,6 +193,7 @@ async function clientRole(): Promise<void> {
         session.off('error', fail);
         session.off('close', fail);
         session.on('error', () => undefined);
+        session.on('goaway', (code: number) => lost(`GOAWAY code ${code}`));
         session.setLocalWindowSize(window);
         resolve(session);
       });
@@ -215,10 +216,28 @@ async function clientRole(): Promise<void> {
   };
 
   let synced = 0;
+  let opened = 0;
   let armed = false;
+  let stopping = false;
   const ackTimes: number[] = [];
+  // A client that loses its stream would never sync or ACK and the run would wait out its timeouts:
+  // the load process ends at once, saying why (an Envoy would reconnect, which this bench must not hide).
+  const lost = (why: string) => {
+    if (stopping) return;
+    process.stderr.write(`bench xds: load client: ${why}\n`);
+    process.exit(3);
+  };
   const open = (i: number, session: ClientHttp2Session) => {
-    const stream = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers' });
+    const client = `node-proxy-${offset + i}`;
+    let stream: ClientHttp2Stream;
+    try {
+      stream = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers' });
+    } catch (error) {
+      lost(`${client}: no stream: ${(error as Error).message}`);
+      return;
+    }
+    opened += 1;
+    stream.on('close', () => lost(`${client}: stream closed (RST_STREAM code ${stream.rstCode})`));
     const seen = new Set<string>();
     let changed = false;
     const onMessage = (bytes: Buffer) => {
@@ -263,7 +282,9 @@ async function clientRole(): Promise<void> {
       armed = true;
       process.send?.({ type: 'armed' });
     }
+    if (msg.type === 'status') process.send?.({ type: 'status', synced, opened });
     if (msg.type === 'stop') {
+      stopping = true;
       for (const session of sessions) session.destroy();
       process.exit(0);
     }
@@ -334,10 +355,17 @@ async function runOne(mode: 'sotw' | 'delta', clients: number): Promise<Row> {
     const began = Date.now();
     for (let p = 0; p < processes; p++) {
       const count = Math.floor(clients / processes) + (p < clients % processes ? 1 : 0);
-      const env = { BENCH_PORT: String(ready.port), BENCH_MODE: mode, BENCH_COUNT: String(count), BENCH_OFFSET: String(p * 100000), BENCH_CHANNELS: String(Math.max(1, Math.ceil(count / streamsPerConnection(clients)))) };
+      const env = { BENCH_PORT: String(ready.port), BENCH_MODE: mode, BENCH_COUNT: String(count), BENCH_OFFSET: String(p * 100000), BENCH_CHANNELS: String(Math.max(1, Math.ceil(count / streamsPerConnection()))) };
       loaders.push(start('client', env));
     }
-    await Promise.all(loaders.map((l) => next(l, 'synced', 900000)));
+    // Progress of a long initial sync, per load process: clients synced / streams opened.
+    const progress = setInterval(() => {
+      void Promise.all(loaders.map((l) => ask(l, 'status', 'status', 20000))).then(
+        (all) => process.stderr.write(`bench xds: ${Math.round((Date.now() - began) / 1000)} s: synced ${all.map((m) => `${m.synced as number}/${m.opened as number}`).join(', ')}\n`),
+        () => undefined,
+      );
+    }, 30000);
+    await Promise.all(loaders.map((l) => next(l, 'synced', 900000))).finally(() => clearInterval(progress));
     const syncS = (Date.now() - began) / 1000;
     await new Promise((r) => setTimeout(r, 1000));
     const memory = await ask(server, 'measure', 'memory');
@@ -375,20 +403,21 @@ export const xdsBenchmark: Benchmark = {
   async run() {
     const sizes = (process.env.SKIFF_BENCH_XDS_CLIENTS ?? '100,1000,10000').split(',').map(Number);
     const rows: (string | number)[][] = [];
-    for (const mode of ['sotw', 'delta'] as const) {
+    const modes = (process.env.SKIFF_BENCH_XDS_MODES ?? 'sotw,delta').split(',') as ('sotw' | 'delta')[];
+    for (const mode of modes) {
       for (const clients of sizes) {
         process.stderr.write(`bench xds: ${mode} with ${clients} clients…\n`);
         let r: Row;
         try {
           r = await runOne(mode, clients);
         } catch (error) {
-          rows.push([mode, clients, streamsPerConnection(clients), `failed: ${(error as Error).message}`]);
+          rows.push([mode, clients, streamsPerConnection(), `failed: ${(error as Error).message}`]);
           continue;
         }
         process.stderr.write(`bench xds: ${JSON.stringify(r)}\n`);
         const target = TARGET_MS[clients];
         rows.push([
-          r.mode, r.clients, streamsPerConnection(r.clients), r.syncS, r.p50, r.p99, r.max,
+          r.mode, r.clients, streamsPerConnection(), r.syncS, r.p50, r.p99, r.max,
           target ? `${target}` : '-', target ? r.max / target : '-',
           r.cpuS, r.rssKB, r.heapKB, r.cHeapKB, r.rssKB / TARGET_KB,
         ]);
