@@ -327,24 +327,23 @@ test('raw: streams beyond MAX_CONCURRENT_STREAMS are refused; stream-level fault
 });
 
 test('handshake timeout: a silent connection gets GOAWAY SETTINGS_TIMEOUT; a preface that waits unread while the server is busy past the deadline is served', async () => {
-  const short = await startServer({ handshakeTimeoutMs: 100 });
+  const short = await startServer({ handshakeTimeoutMs: 1000 });
   const clients: RawClient[] = [];
   try {
     const silent = await RawClient.connect(short.port, false);
-    clients.push(silent);
-    assert.ok(await silent.closedWithin(5000));
-    assert.equal(silent.goawayCode(), ErrorCode.SETTINGS_TIMEOUT);
     const late = await RawClient.connect(short.port, false);
-    clients.push(late);
-    // the server's SETTINGS came: it accepted the connection and its handshake timer runs
+    clients.push(silent, late);
+    // the server's SETTINGS came: it accepted both connections and their handshake timers run
     await late.until((frames) => frames.some((f) => f.type === FrameType.SETTINGS));
     late.send(PREFACE, frame(FrameType.SETTINGS, 0, 0));
-    // the loop (the server's too) is busy past the deadline: the timer fires before the preface is read
-    for (const until = Date.now() + 300; Date.now() < until;);
+    // the loop (the server's too) is busy past both deadlines: the timers fire before the preface is read
+    for (const until = Date.now() + 1200; Date.now() < until;);
     late.send(frame(FrameType.HEADERS, Flag.END_HEADERS, 1, requestHeaders(PATHS.echo)), frame(FrameType.DATA, Flag.END_STREAM, 1, grpcMessage(Buffer.from('late'))));
     await late.until(ended(1));
     assert.equal(messages(streamOf(late.frames, 1).data)[0]?.toString(), 'late');
     assert.equal(late.goawayCode(), undefined);
+    assert.ok(await silent.closedWithin(5000));
+    assert.equal(silent.goawayCode(), ErrorCode.SETTINGS_TIMEOUT);
   } finally {
     for (const client of clients) client.destroy();
     await short.server.shutdown(100);
