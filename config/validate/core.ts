@@ -1,10 +1,10 @@
 // Validation of the core kinds (v1 Namespace, Node, Service, Pod; discovery.k8s.io/v1
 // EndpointSlice), after the rules of Kubernetes' apimachinery and core validation.
 import { isIP } from 'node:net';
-import type { Field } from './fields.js';
-import { isPlainlyValidEndpoint } from './fast-accept.js';
+import { DNS_LABEL, type Field } from './fields.js';
+import { CONDITION_STATUSES, MAX_POD_IPS, POD_PHASES, PROTOCOLS, SERVICE_TYPES } from './core-rules.js';
+import { isPlainlyValidEndpoint, isPlainlyValidPodSpec, isPlainlyValidPodStatus, isPlainlyValidServiceSpec } from './fast-accept.js';
 
-const PROTOCOLS = ['TCP', 'UDP', 'SCTP'] as const;
 const NODE_ADDRESS_TYPES = ['Hostname', 'InternalIP', 'ExternalIP', 'InternalDNS', 'ExternalDNS'] as const;
 
 export function validateNamespace(_root: Field): void {
@@ -31,8 +31,13 @@ export function validateNode(root: Field): void {
 
 export function validateService(root: Field): void {
   const spec = root.req('spec');
-  if (!spec?.object()) return;
-  const type = spec.opt('type')?.oneOf(['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'] as const) ?? 'ClusterIP';
+  if (spec && !isPlainlyValidServiceSpec(spec.value)) validateServiceSpec(spec);
+}
+
+/** A Service's spec, walked field by field (what isPlainlyValidServiceSpec does not accept). */
+export function validateServiceSpec(spec: Field): void {
+  if (!spec.object()) return;
+  const type = spec.opt('type')?.oneOf(SERVICE_TYPES) ?? 'ClusterIP';
   spec.opt('selector')?.labels();
   const clusterIP = spec.opt('clusterIP');
   if (clusterIP && clusterIP.value !== 'None' && clusterIP.value !== '') clusterIP.ip();
@@ -47,7 +52,7 @@ export function validateService(root: Field): void {
   ports?.list((port) => {
     if (!port.object()) return;
     const name = port.opt('name');
-    if (name) name.string({ min: 1, max: 63, pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, patternHint: 'must be a DNS label' });
+    if (name) name.string({ min: 1, max: 63, pattern: DNS_LABEL, patternHint: 'must be a DNS label' });
     else if (Array.isArray(ports.value) && ports.value.length > 1) port.at('name').error('required when a Service has more than one port');
     port.opt('protocol')?.oneOf(PROTOCOLS);
     appProtocol(port.opt('appProtocol'));
@@ -60,28 +65,36 @@ export function validateService(root: Field): void {
 
 export function validatePod(root: Field): void {
   const spec = root.req('spec');
-  if (spec?.object()) {
-    spec.opt('nodeName')?.dnsSubdomain();
-    spec.opt('serviceAccountName')?.dnsSubdomain();
-    spec.opt('hostNetwork')?.bool();
-    const containers = spec.req('containers');
-    containers?.list(container, { min: 1 });
-    containers?.uniqueBy('name');
-    spec.opt('initContainers')?.list(container);
-  }
+  if (spec && !isPlainlyValidPodSpec(spec.value)) validatePodSpec(spec);
   const status = root.opt('status');
-  if (status?.object()) {
-    status.opt('phase')?.oneOf(['Pending', 'Running', 'Succeeded', 'Failed', 'Unknown'] as const);
-    const podIP = status.opt('podIP')?.ip();
-    const podIPs = status.opt('podIPs')?.list((entry) => entry.object() && entry.req('ip')?.ip(), { max: 2 });
-    const first = podIPs?.[0]?.at('ip').value;
-    if (podIP !== undefined && typeof first === 'string' && first !== podIP) status.at('podIPs').at(0).at('ip').error('must equal status.podIP');
-    status.opt('conditions')?.list((c) => {
-      if (!c.object()) return;
-      c.req('type')?.string({ min: 1 });
-      c.req('status')?.oneOf(['True', 'False', 'Unknown'] as const);
-    });
-  }
+  if (status && !isPlainlyValidPodStatus(status.value)) validatePodStatus(status);
+}
+
+/** A Pod's spec, walked field by field (what isPlainlyValidPodSpec does not accept). */
+export function validatePodSpec(spec: Field): void {
+  if (!spec.object()) return;
+  spec.opt('nodeName')?.dnsSubdomain();
+  spec.opt('serviceAccountName')?.dnsSubdomain();
+  spec.opt('hostNetwork')?.bool();
+  const containers = spec.req('containers');
+  containers?.list(container, { min: 1 });
+  containers?.uniqueBy('name');
+  spec.opt('initContainers')?.list(container);
+}
+
+/** A Pod's status, walked field by field (what isPlainlyValidPodStatus does not accept). */
+export function validatePodStatus(status: Field): void {
+  if (!status.object()) return;
+  status.opt('phase')?.oneOf(POD_PHASES);
+  const podIP = status.opt('podIP')?.ip();
+  const podIPs = status.opt('podIPs')?.list((entry) => entry.object() && entry.req('ip')?.ip(), { max: MAX_POD_IPS });
+  const first = podIPs?.[0]?.at('ip').value;
+  if (podIP !== undefined && typeof first === 'string' && first !== podIP) status.at('podIPs').at(0).at('ip').error('must equal status.podIP');
+  status.opt('conditions')?.list((c) => {
+    if (!c.object()) return;
+    c.req('type')?.string({ min: 1 });
+    c.req('status')?.oneOf(CONDITION_STATUSES);
+  });
 }
 
 function container(c: Field): void {

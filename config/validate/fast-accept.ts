@@ -5,7 +5,8 @@
 // yes where the walk finds no problem (a test holds each to that): it checks every field the walk
 // checks, by the same rules, and says no to anything unusual.
 import { isIP } from 'node:net';
-import { isDns1035Label, isDnsLabel, isDnsSubdomainName, isLabelValue, isObj, qualifiedNameProblem, type NameRule } from './fields.js';
+import { CONDITION_STATUSES, MAX_POD_IPS, POD_PHASES, PROTOCOLS, SERVICE_TYPES } from './core-rules.js';
+import { isDns1035Label, isDnsLabel, isDnsSubdomainName, isIanaServiceName, isIntIn, isIpText, isLabelValue, isObj, qualifiedNameProblem, type NameRule } from './fields.js';
 
 const MAX_ADDRESSES = 100;
 const NAME_CHECKS: Record<NameRule, (value: unknown) => boolean> = {
@@ -21,13 +22,125 @@ export function isPlainlyValidMetadata(metadata: unknown, nameRule: NameRule, na
   if (isPresent(metadata.annotations)) return false; // the walk also measures their size
   const generation = metadata.generation;
   if (isPresent(generation) && !(Number.isInteger(generation) && (generation as number) >= 0 && (generation as number) <= Number.MAX_SAFE_INTEGER)) return false;
-  const labels = metadata.labels;
-  if (!isPresent(labels)) return true;
+  return isAbsentOr(metadata.labels, isPlainLabels);
+}
+
+/** A map of label keys to label values, as Field.labels() checks it. */
+function isPlainLabels(labels: unknown): boolean {
   if (!isObj(labels)) return false;
   for (const key of Object.keys(labels)) {
     if (qualifiedNameProblem(key) !== undefined || !isLabelValue(labels[key])) return false;
   }
   return true;
+}
+
+/** A Service's spec as validateServiceSpec walks it; ExternalName Services, clusterIPs and appProtocol are left to the walk. */
+export function isPlainlyValidServiceSpec(spec: unknown): boolean {
+  if (!isObj(spec)) return false;
+  const type = spec.type;
+  if (isPresent(type) && !(isOneOf(type, SERVICE_TYPES) && type !== 'ExternalName')) return false;
+  if (!isAbsentOr(spec.selector, isPlainLabels)) return false;
+  const clusterIP = spec.clusterIP;
+  if (isPresent(clusterIP) && clusterIP !== 'None' && clusterIP !== '' && !isIpText(clusterIP)) return false;
+  if (isPresent(spec.clusterIPs)) return false;
+  const ports = spec.ports;
+  const headless = clusterIP === 'None';
+  if (!isPresent(ports)) return headless;
+  if (!Array.isArray(ports) || (ports.length === 0 && !headless)) return false;
+  return allItems(ports, (port) => isPlainServicePort(port, ports.length)) && hasUniqueNames(ports);
+}
+
+/** One port of a Service with `count` ports (more than one must each be named). */
+function isPlainServicePort(port: unknown, count: number): boolean {
+  if (!isObj(port)) return false;
+  if (isPresent(port.name) ? !isDnsLabel(port.name) : count > 1) return false;
+  if (!isAbsentOr(port.protocol, isProtocol) || isPresent(port.appProtocol)) return false;
+  if (!isPortNumber(port.port) || !isAbsentOr(port.targetPort, isPortOrName)) return false;
+  return isAbsentOr(port.nodePort, (nodePort) => isIntIn(nodePort, 0, 65535));
+}
+
+/** A Pod's spec as validatePodSpec walks it. */
+export function isPlainlyValidPodSpec(spec: unknown): boolean {
+  if (!isObj(spec)) return false;
+  if (!isAbsentOr(spec.nodeName, isDnsSubdomainName) || !isAbsentOr(spec.serviceAccountName, isDnsSubdomainName)) return false;
+  if (!isAbsentOr(spec.hostNetwork, isBoolean)) return false;
+  const containers = spec.containers;
+  if (!Array.isArray(containers) || containers.length === 0 || !allItems(containers, isPlainContainer) || !hasUniqueNames(containers)) return false;
+  return isAbsentOr(spec.initContainers, (list) => isListOf(list, isPlainContainer));
+}
+
+function isPlainContainer(container: unknown): boolean {
+  if (!isObj(container) || !isDnsLabel(container.name) || !isAbsentOr(container.image, isString)) return false;
+  const ports = container.ports;
+  if (!isPresent(ports)) return true;
+  return isListOf(ports, isPlainContainerPort) && hasUniqueNames(ports as unknown[]);
+}
+
+function isPlainContainerPort(port: unknown): boolean {
+  if (!isObj(port)) return false;
+  return isAbsentOr(port.name, isIanaServiceName) && isPortNumber(port.containerPort) && isAbsentOr(port.protocol, isProtocol);
+}
+
+/** A Pod's status as validatePodStatus walks it: podIPs[0] must be podIP when both are there. */
+export function isPlainlyValidPodStatus(status: unknown): boolean {
+  if (!isObj(status)) return false;
+  if (!isAbsentOr(status.phase, (phase) => isOneOf(phase, POD_PHASES)) || !isAbsentOr(status.podIP, isIpText)) return false;
+  const podIPs = status.podIPs;
+  if (isPresent(podIPs)) {
+    if (!Array.isArray(podIPs) || podIPs.length > MAX_POD_IPS || !allItems(podIPs, isPlainPodIP)) return false;
+    if (isPresent(status.podIP) && podIPs.length > 0 && (podIPs[0] as { ip: unknown }).ip !== status.podIP) return false;
+  }
+  return isAbsentOr(status.conditions, (list) => isListOf(list, isPlainPodCondition));
+}
+
+function isPlainPodIP(entry: unknown): boolean {
+  return isObj(entry) && isIpText(entry.ip);
+}
+
+function isPlainPodCondition(condition: unknown): boolean {
+  return isObj(condition) && isNonEmptyString(condition.type) && isOneOf(condition.status, CONDITION_STATUSES);
+}
+
+/** Whether `rule` holds for every item (holes included, as the walk's list sees them). */
+function allItems(list: unknown[], rule: (item: unknown) => boolean): boolean {
+  for (const item of list) {
+    if (!rule(item)) return false;
+  }
+  return true;
+}
+
+function isListOf(value: unknown, rule: (item: unknown) => boolean): boolean {
+  return Array.isArray(value) && allItems(value, rule);
+}
+
+/** Whether the items' `name`s, where strings, repeat none (as Field.uniqueBy('name') checks). */
+function hasUniqueNames(items: unknown[]): boolean {
+  if (items.length < 2) return true;
+  const seen = new Set<string>();
+  for (const item of items) {
+    const name = isObj(item) ? item.name : undefined;
+    if (typeof name !== 'string') continue;
+    if (seen.has(name)) return false;
+    seen.add(name);
+  }
+  return true;
+}
+
+function isPortNumber(value: unknown): boolean {
+  return isIntIn(value, 1, 65535);
+}
+
+/** What Field.portOrName() accepts: a port number, or else an IANA service name. */
+function isPortOrName(value: unknown): boolean {
+  return typeof value === 'number' ? isPortNumber(value) : isIanaServiceName(value);
+}
+
+function isProtocol(value: unknown): boolean {
+  return isOneOf(value, PROTOCOLS);
+}
+
+function isOneOf(value: unknown, values: readonly unknown[]): boolean {
+  return values.includes(value);
 }
 
 export function isPlainlyValidEndpoint(endpoint: unknown, addressType: unknown): boolean {

@@ -60,7 +60,8 @@ export class Report {
 
 // ---- formats (Kubernetes apimachinery validation, Gateway API patterns) ----
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** A DNS label's characters (its length, 1-63, is checked apart). */
+export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const WILDCARD_HOSTNAME = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -87,6 +88,21 @@ export function isDns1035Label(value: unknown): boolean {
 /** What Field.labelValue() accepts. */
 export function isLabelValue(value: unknown): boolean {
   return typeof value === 'string' && value.length <= 63 && LABEL_VALUE.test(value);
+}
+
+/** What Field.ianaServiceName() accepts. */
+export function isIanaServiceName(value: unknown): boolean {
+  return typeof value === 'string' && value.length >= 1 && value.length <= 15 && IANA_SVC_NAME.test(value) && !value.includes('--') && /[a-z]/.test(value);
+}
+
+/** What Field.int(min, max) accepts. */
+export function isIntIn(value: unknown, min: number, max: number): boolean {
+  return typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max;
+}
+
+/** What Field.ip() accepts (without a family). */
+export function isIpText(value: unknown): boolean {
+  return typeof value === 'string' && isIP(value) !== 0;
 }
 
 /** What Field.dnsSubdomain() accepts. */
@@ -311,7 +327,7 @@ export class Field {
   ianaServiceName(): string | undefined {
     const s = this.string({ min: 1, max: 15 });
     if (s === undefined) return undefined;
-    if (!IANA_SVC_NAME.test(s) || s.includes('--') || !/[a-z]/.test(s)) {
+    if (!isIanaServiceName(s)) {
       return this.error(`'${s}' must be an IANA service name: lowercase letters, digits and single "-", with at least one letter`);
     }
     return s;

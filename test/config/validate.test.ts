@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { parseDocuments } from '../../config/parse/yaml.js';
 import type { MeshObject } from '../../config/resources.js';
-import { validateEndpoint } from '../../config/validate/core.js';
+import { validateEndpoint, validatePodSpec, validatePodStatus, validateServiceSpec } from '../../config/validate/core.js';
 import { Field, regexProblem, Report } from '../../config/validate/fields.js';
 import { checkMetadata, validateObject } from '../../config/validate/index.js';
-import { isPlainlyValidEndpoint, isPlainlyValidMetadata } from '../../config/validate/fast-accept.js';
+import { isPlainlyValidEndpoint, isPlainlyValidMetadata, isPlainlyValidPodSpec, isPlainlyValidPodStatus, isPlainlyValidServiceSpec } from '../../config/validate/fast-accept.js';
 import { EXAMPLE_DIR, exampleFiles, load, rng } from './directory-helpers.js';
 
 type Raw = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -380,4 +380,103 @@ test('a slice of endpoints the fast accept takes and refuses reports the refused
   };
   const issues = validateObject(slice, { source: 'kubernetes:discovery.k8s.io/v1/EndpointSlice' }).issues;
   assert.deepEqual(issues.map((i) => i.field), ['endpoints[1].addresses[0]', 'endpoints[2].nodeName']);
+});
+
+/**
+ * Holds a fast accept to its walk over `rounds` generated values: wherever the fast accept says yes,
+ * the walk must report nothing; both answers must come often enough to judge.
+ */
+function holdToWalk(what: string, rounds: number, make: () => unknown, walk: (f: Field) => void, accepts: (value: unknown) => boolean): void {
+  let accepted = 0;
+  let refused = 0;
+  for (let round = 0; round < rounds; round++) {
+    const value = make();
+    const report = new Report('fuzz.yaml', 1, undefined);
+    walk(Field.root(report, value));
+    if (!accepts(value)) {
+      refused++;
+      continue;
+    }
+    accepted++;
+    assert.deepEqual(report.issues, [], `the fast accept took a ${what} the walk reports: ${JSON.stringify(value)}`);
+  }
+  assert.ok(accepted > rounds / 20 && refused > rounds / 20, `too one-sided to judge: ${accepted} accepted, ${refused} refused`);
+}
+
+const ODD = [undefined, null, '', 0, -1, 1.5, 70000, true, 'x', ['x'], {}] as const;
+const PORT_NAMES = ['http', 'grpc-web', 'h2', '80', 'a--b', 'Http', 'a'.repeat(16), 'x-'] as const;
+const IPS = ['10.0.0.1', 'fe80::1', '10.0.0.256', 'db.shop.svc', 'None'] as const;
+
+test('the fast accept of Service specs says yes only where the field walk finds no problem', () => {
+  const r = rng(0x5e71);
+  const mostly = <T>(usual: T, any: readonly unknown[]): unknown => (r.int(5) > 0 ? usual : r.pick(any));
+  const port = (i: number): unknown => {
+    if (r.int(20) === 0) return r.pick(ODD);
+    const p: Raw = { port: mostly(80 + i, ODD) };
+    if (r.int(3) > 0) p.name = mostly(r.pick(['http', 'grpc', 'metrics']), [...PORT_NAMES, ...ODD]);
+    if (r.int(2) === 0) p.protocol = mostly('TCP', ['UDP', 'SCTP', 'tcp', 'ICMP', ...ODD]);
+    if (r.int(2) === 0) p.targetPort = mostly(r.pick([8080, 'http']), [...PORT_NAMES, ...ODD]);
+    if (r.int(6) === 0) p.nodePort = mostly(30080, ODD);
+    if (r.int(10) === 0) p.appProtocol = mostly('http', ODD);
+    return p;
+  };
+  holdToWalk('Service spec', 4000, () => {
+    if (r.int(30) === 0) return r.pick(ODD);
+    const spec: Raw = {};
+    if (r.int(3) === 0) spec.type = mostly(r.pick(['ClusterIP', 'NodePort', 'LoadBalancer']), ['ExternalName', 'Headless', ...ODD]);
+    if (r.int(2) === 0) spec.selector = mostly({ app: 'web' }, [{ 'Bad key': 'x' }, { app: '-x' }, ...ODD]);
+    if (r.int(2) === 0) spec.clusterIP = mostly('10.96.0.10', [...IPS, ...ODD]);
+    if (r.int(10) === 0) spec.clusterIPs = ['10.96.0.10'];
+    if (r.int(8) === 0) spec.externalName = mostly('db.example.com', ODD);
+    if (r.int(10) > 0) spec.ports = r.int(15) === 0 ? r.pick(ODD) : Array.from({ length: r.int(4) }, (_, i) => port(i));
+    if (r.int(8) === 0 && Array.isArray(spec.ports) && spec.ports.length > 1) spec.ports[1] = structuredClone(spec.ports[0]);
+    return spec;
+  }, validateServiceSpec, isPlainlyValidServiceSpec);
+});
+
+test('the fast accept of Pod specs and statuses says yes only where the field walk finds no problem', () => {
+  const r = rng(0x90d5);
+  const mostly = <T>(usual: T, any: readonly unknown[]): unknown => (r.int(5) > 0 ? usual : r.pick(any));
+  const names = ['app', 'sidecar', 'App', '-x', 'a'.repeat(64), 'db.shop', ...ODD];
+  const container = (i: number): unknown => {
+    if (r.int(20) === 0) return r.pick(ODD);
+    const c: Raw = { name: mostly(`c${i}`, names) };
+    if (r.int(2) === 0) c.image = mostly('example/app:1', ODD);
+    if (r.int(2) === 0) {
+      const ports = Array.from({ length: r.int(3) }, (_, k) => {
+        const p: Raw = { containerPort: mostly(8080 + k, ODD) };
+        if (r.int(2) === 0) p.name = mostly(r.pick(['http', 'metrics']), [...PORT_NAMES, ...ODD]);
+        if (r.int(3) === 0) p.protocol = mostly('TCP', ['udp', ...ODD]);
+        return r.int(20) === 0 ? r.pick(ODD) : p;
+      });
+      c.ports = r.int(15) === 0 ? r.pick(ODD) : ports;
+    }
+    return c;
+  };
+  holdToWalk('Pod spec', 4000, () => {
+    if (r.int(30) === 0) return r.pick(ODD);
+    const spec: Raw = {};
+    if (r.int(2) === 0) spec.nodeName = mostly('node-1.zone-a', names);
+    if (r.int(2) === 0) spec.serviceAccountName = mostly('sa-1', names);
+    if (r.int(4) === 0) spec.hostNetwork = mostly(false, ODD);
+    if (r.int(12) > 0) spec.containers = r.int(15) === 0 ? r.pick(ODD) : Array.from({ length: r.int(3) + (r.int(6) === 0 ? 0 : 1) }, (_, i) => container(i));
+    if (r.int(8) === 0 && Array.isArray(spec.containers) && spec.containers.length > 1) spec.containers[1] = structuredClone(spec.containers[0]);
+    if (r.int(4) === 0) spec.initContainers = r.int(10) === 0 ? r.pick(ODD) : [container(9)];
+    return spec;
+  }, validatePodSpec, isPlainlyValidPodSpec);
+  holdToWalk('Pod status', 4000, () => {
+    if (r.int(30) === 0) return r.pick(ODD);
+    const status: Raw = {};
+    if (r.int(2) === 0) status.phase = mostly('Running', ['running', ...ODD]);
+    if (r.int(3) > 0) status.podIP = mostly('10.0.0.1', [...IPS, ...ODD]);
+    if (r.int(3) > 0) {
+      const ips = Array.from({ length: r.int(4) }, (_, k) => (r.int(15) === 0 ? r.pick(ODD) : { ip: mostly(k === 0 ? '10.0.0.1' : 'fe80::1', [...IPS, ...ODD]) }));
+      status.podIPs = r.int(15) === 0 ? r.pick(ODD) : ips;
+    }
+    if (r.int(2) === 0) {
+      const condition = () => (r.int(15) === 0 ? r.pick(ODD) : { type: mostly('Ready', ODD), status: mostly('True', ['true', 'False', 'Unknown', ...ODD]) });
+      status.conditions = r.int(15) === 0 ? r.pick(ODD) : Array.from({ length: r.int(3) }, condition);
+    }
+    return status;
+  }, validatePodStatus, isPlainlyValidPodStatus);
 });
