@@ -5,7 +5,7 @@
 // an incremental build equals a full build of the same objects.
 import type { ConfigIssue } from '../source.js';
 import type { EndpointSlice, MeshObject, Node, Pod, Service } from '../resources.js';
-import { canonicalLabels, identityLabels, matchesMap, sortedLabels } from './labels.js';
+import { identityLabels, matchesMap, sortedLabels } from './labels.js';
 import type { Labels } from './labels.js';
 import { EMPTY_LIST, frozenList } from './frozen.js';
 import { Marks, freezeMarks, hasPolicyMarks, policyMarks, serviceL7, thawMarks } from './l7.js';
@@ -326,8 +326,8 @@ class Build {
       const next = this.guard('identity', 'Pod', key, () => {
         if (!isWorkloadPod(pod)) return undefined;
         const namespace = pod.metadata.namespace ?? '';
-        const labels = identityLabels(namespace, serviceAccountOf(pod), pod.metadata.labels ?? {}, s.namespaceLabels(namespace));
-        return { key: `${namespace}\u0000${canonicalLabels(labels)}`, labels };
+        const identity = identityLabels(namespace, serviceAccountOf(pod), pod.metadata.labels ?? {}, s.namespaceLabels(namespace));
+        return { key: `${namespace}\u0000${identity.canonical}`, labels: identity.labels };
       });
       const previous = s.identityKeyOf.get(key);
       if (previous !== next?.key) {
@@ -348,7 +348,7 @@ class Build {
       this.identityChanged.add(id);
     }
     for (const id of changes.added) {
-      const labels = s.allocator.labelsOf(s.allocator.keyOf(id) as string) as Labels;
+      const labels = s.allocator.labelsOfId(id) as Labels;
       s.selectors.identityChanged(id, labels, true, this.dirtyPolicies);
       this.identityChanged.add(id);
     }
@@ -385,8 +385,7 @@ class Build {
     // A full build starts its identities with the reserved ones.
     const identities = this.full ? reservedIdentities() : new Map<number, IdentityView | undefined>();
     for (const id of this.identityChanged) {
-      const key = s.allocator.keyOf(id);
-      const labels = key !== undefined ? s.allocator.labelsOf(key) : undefined;
+      const labels = s.allocator.labelsOfId(id);
       identities.set(
         id,
         labels

@@ -31,120 +31,140 @@ export interface IdentityChanges {
   readonly remapped: boolean;
 }
 
+/** One label set: its labels, how many workloads hold it, and its id once allocated. */
+interface Entry {
+  readonly key: string;
+  labels: Labels;
+  refs: number;
+  id: number | undefined;
+}
+
+function byKey(a: Entry, b: Entry): number {
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+}
+
+/**
+ * One entry per label set, found by its canonical key (a long string: one hash lookup per
+ * acquire, rather than one in each of four maps), and by its id.
+ */
 export class IdentityAllocator {
-  private readonly ids = new Map<string, number>();
-  private readonly keysById = new Map<number, string>();
-  private readonly labels = new Map<string, Labels>();
-  private readonly refs = new Map<string, number>();
+  private readonly entries = new Map<string, Entry>();
+  private readonly byId = new Map<number, Entry>();
   /** Slots where some key was turned away because another held it. */
   private contended = new Set<number>();
-  private readonly pendingAdd = new Set<string>();
-  private readonly pendingRemove = new Set<string>();
+  private readonly pendingAdd = new Set<Entry>();
+  private readonly pendingRemove = new Set<Entry>();
 
   idOf(key: string): number | undefined {
-    return this.ids.get(key);
+    return this.entries.get(key)?.id;
   }
 
   keyOf(id: number): string | undefined {
-    return this.keysById.get(id);
+    return this.byId.get(id)?.key;
   }
 
   labelsOf(key: string): Labels | undefined {
-    return this.labels.get(key);
+    return this.entries.get(key)?.labels;
+  }
+
+  /** The labels of an allocated id (one lookup, not keyOf then labelsOf). */
+  labelsOfId(id: number): Labels | undefined {
+    return this.byId.get(id)?.labels;
   }
 
   acquire(key: string, labels: Labels): void {
-    const count = this.refs.get(key) ?? 0;
-    this.refs.set(key, count + 1);
-    if (count > 0) return;
-    this.labels.set(key, labels);
-    if (!this.pendingRemove.delete(key)) this.pendingAdd.add(key);
+    const entry = this.entries.get(key);
+    if (!entry) {
+      const created: Entry = { key, labels, refs: 1, id: undefined };
+      this.entries.set(key, created);
+      this.pendingAdd.add(created);
+      return;
+    }
+    if (entry.refs++ > 0) return;
+    // Released since the last commit and held again: it keeps its id.
+    entry.labels = labels;
+    this.pendingRemove.delete(entry);
   }
 
   release(key: string): void {
-    const count = this.refs.get(key) ?? 0;
-    if (count > 1) {
-      this.refs.set(key, count - 1);
-      return;
-    }
-    this.refs.delete(key);
-    if (!this.pendingAdd.delete(key)) this.pendingRemove.add(key);
+    const entry = this.entries.get(key);
+    if (!entry || --entry.refs > 0) return;
+    if (this.pendingAdd.delete(entry)) this.entries.delete(key);
+    else this.pendingRemove.add(entry);
   }
 
   /** Allocates ids for the label sets acquired and frees those released since the last commit. */
   commit(): IdentityChanges {
-    // The first allocation is a full one (the same as trying each id in sorted order).
-    if (this.ids.size === 0) {
-      const removing = [...this.pendingRemove];
-      this.pendingAdd.clear();
-      this.pendingRemove.clear();
-      return this.reallocate(removing);
-    }
-    const adding = [...this.pendingAdd].sort();
+    const adding = [...this.pendingAdd];
     const removing = [...this.pendingRemove];
     this.pendingAdd.clear();
     this.pendingRemove.clear();
+    // The first allocation is a full one (the same as trying each id in sorted order).
+    if (this.byId.size === 0) return this.reallocate(removing);
+    adding.sort(byKey);
     if (this.needsReallocation(adding, removing)) return this.reallocate(removing);
     const removed: number[] = [];
-    for (const key of removing) {
-      const id = this.ids.get(key) as number;
-      this.ids.delete(key);
-      this.keysById.delete(id);
-      this.labels.delete(key);
+    for (const entry of removing) {
+      const id = entry.id as number;
+      this.entries.delete(entry.key);
+      this.byId.delete(id);
       removed.push(id);
     }
     const added: number[] = [];
-    for (const key of adding) {
-      const slot = identitySlot(key, 0);
-      this.ids.set(key, slot);
-      this.keysById.set(slot, key);
+    for (const entry of adding) {
+      const slot = identitySlot(entry.key, 0);
+      entry.id = slot;
+      this.byId.set(slot, entry);
       added.push(slot);
     }
     return { added, removed, remapped: false };
   }
 
   /** True when freeing or taking these slots touches a collision. */
-  private needsReallocation(adding: string[], removing: string[]): boolean {
+  private needsReallocation(adding: Entry[], removing: Entry[]): boolean {
     const freed = new Set<number>();
-    for (const key of removing) {
-      const id = this.ids.get(key) as number;
+    for (const entry of removing) {
+      const id = entry.id as number;
       if (this.contended.has(id)) return true;
       freed.add(id);
     }
     const taken = new Set<number>();
-    for (const key of adding) {
-      const slot = identitySlot(key, 0);
-      if (taken.has(slot) || (this.keysById.has(slot) && !freed.has(slot))) return true;
+    for (const entry of adding) {
+      const slot = identitySlot(entry.key, 0);
+      if (taken.has(slot) || (this.byId.has(slot) && !freed.has(slot))) return true;
       taken.add(slot);
     }
     return false;
   }
 
-  private reallocate(removing: string[]): IdentityChanges {
-    const before = new Map(this.keysById);
-    for (const key of removing) this.labels.delete(key);
-    this.ids.clear();
-    this.keysById.clear();
+  private reallocate(removing: Entry[]): IdentityChanges {
+    const before = this.byId.size > 0 ? new Map(this.byId) : undefined;
+    for (const entry of removing) this.entries.delete(entry.key);
+    this.byId.clear();
     this.contended = new Set();
-    for (const key of [...this.refs.keys()].sort()) {
+    // Keys sorted by the built-in string order: no comparator called back 100,000s of times.
+    for (const key of [...this.entries.keys()].sort()) {
+      const entry = this.entries.get(key) as Entry;
       let probe = 0;
-      let slot = identitySlot(key, probe);
-      while (this.keysById.has(slot)) {
+      let slot = identitySlot(entry.key, probe);
+      while (this.byId.has(slot)) {
         this.contended.add(slot);
-        slot = identitySlot(key, ++probe);
+        slot = identitySlot(entry.key, ++probe);
       }
-      this.ids.set(key, slot);
-      this.keysById.set(slot, key);
+      entry.id = slot;
+      this.byId.set(slot, entry);
     }
+    // A first allocation adds every id, in the order allocated.
+    if (!before) return { added: [...this.byId.keys()], removed: [], remapped: false };
     const added: number[] = [];
     const removed: number[] = [];
     let remapped = false;
-    for (const [id, key] of before) {
-      if (this.keysById.get(id) === key) continue;
+    for (const [id, entry] of before) {
+      if (this.byId.get(id) === entry) continue;
       removed.push(id);
-      if (this.ids.has(key)) remapped = true;
+      if (entry.refs > 0) remapped = true;
     }
-    for (const [id, key] of this.keysById) if (before.get(id) !== key) added.push(id);
+    for (const [id, entry] of this.byId) if (before.get(id) !== entry) added.push(id);
     return { added, removed, remapped };
   }
 }

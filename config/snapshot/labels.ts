@@ -73,13 +73,6 @@ export function selectorUsesKey(selector: LabelSelector, key: string): boolean {
   return (selector.matchExpressions ?? []).some((r) => stripSource(r.key) === key);
 }
 
-/** `k=v,k=v` with keys sorted: equal label sets give equal strings. */
-export function canonicalLabels(labels: Labels): string {
-  let out = '';
-  for (const key of sortStrings(Object.keys(labels))) out += `${out === '' ? '' : ','}${key}=${labels[key]}`;
-  return out;
-}
-
 /** A sorted copy of a label map (stable JSON output). */
 export function sortedLabels(labels: Labels | undefined): Labels {
   const out: Record<string, string> = {};
@@ -101,12 +94,28 @@ function prefixedNamespaceLabels(namespaceLabels: Labels): readonly (readonly [s
   return prefixed;
 }
 
+/**
+ * A pod's identity labels, and their canonical form `k=v,k=v` with keys sorted (equal label sets
+ * give equal strings), both made with one sort of the keys.
+ */
+export interface IdentityLabelSet {
+  readonly labels: Labels;
+  readonly canonical: string;
+}
+
 /** The identity labels of a pod: what its numeric identity is allocated for. */
-export function identityLabels(namespace: string, serviceAccount: string, podLabels: Labels, namespaceLabels: Labels): Labels {
+export function identityLabels(namespace: string, serviceAccount: string, podLabels: Labels, namespaceLabels: Labels): IdentityLabelSet {
   const out: Record<string, string> = {};
   for (const key in podLabels) if (!PER_POD_LABELS.has(key)) out[key] = podLabels[key] as string;
   for (const [key, value] of prefixedNamespaceLabels(namespaceLabels)) out[key] = value;
   out[NAMESPACE_LABEL] = namespace;
   out[SERVICE_ACCOUNT_LABEL] = serviceAccount;
-  return sortedLabels(out);
+  const sorted: Record<string, string> = {};
+  let canonical = '';
+  for (const key of sortStrings(Object.keys(out))) {
+    const value = out[key] as string;
+    sorted[key] = value;
+    canonical += `${canonical === '' ? '' : ','}${key}=${value}`;
+  }
+  return { labels: Object.freeze(sorted), canonical };
 }
