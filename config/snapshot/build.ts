@@ -93,6 +93,14 @@ function touchesGlobalKind(keys: Iterable<string>): boolean {
   return false;
 }
 
+/** Pods selected by services, from both sides. */
+interface Selection {
+  /** Pod key → the services selecting it, in service order. */
+  readonly servicesOf: Map<string, string[]>;
+  /** Service key → the pods it selects, as podsSelectedBy finds them. */
+  readonly podsOf: Map<string, Pod[]>;
+}
+
 /** One build: the dirty sets of each step and the changes to the output maps. */
 class Build {
   readonly dirtyPods = new Set<string>();
@@ -119,6 +127,11 @@ class Build {
   readonly signatureChanged = new Set<string>();
   issuesChanged: boolean;
   remapped = false;
+  /**
+   * A full build's selection of pods by services, found once from the services' side and read by
+   * both the workload views (a pod's services) and the service views (a service's pods).
+   */
+  private selection: Selection | undefined;
 
   constructor(
     readonly state: BuildState,
@@ -300,19 +313,49 @@ class Build {
   }
 
   private podsSelectedBy(service: Service | undefined): Pod[] {
-    const selector = selectorOf(service);
-    if (!selector) return [];
-    const first = firstKey(selector);
     const out: Pod[] = [];
+    this.forEachSelectedPod(service, (_, pod) => out.push(pod));
+    return out;
+  }
+
+  /** Calls `visit` for each pod the service's selector selects, in the index's order. */
+  private forEachSelectedPod(service: Service | undefined, visit: (key: string, pod: Pod) => void): void {
+    const selector = selectorOf(service);
+    if (!selector) return;
+    const first = firstKey(selector);
     for (const key of this.state.podsBySelectorPair.get((service as Service).metadata.namespace ?? '', first, selector[first] as string) ?? []) {
       const pod = this.state.pods.get(key) as Pod;
-      if (matchesMap(selector, pod.metadata.labels ?? {})) out.push(pod);
+      if (matchesMap(selector, pod.metadata.labels ?? {})) visit(key, pod);
     }
-    return out;
+  }
+
+  /** Which services select each pod, and which pods each service selects (a full build's, once). */
+  private selectionOfAll(): Selection {
+    const servicesOf = new Map<string, string[]>();
+    const podsOf = new Map<string, Pod[]>();
+    this.state.services.forEach((service, key) => {
+      const pods: Pod[] = [];
+      this.forEachSelectedPod(service, (podKey, pod) => {
+        pods.push(pod);
+        const services = servicesOf.get(podKey);
+        if (services) services.push(key);
+        else servicesOf.set(podKey, [key]);
+      });
+      podsOf.set(key, pods);
+    });
+    return { servicesOf, podsOf };
+  }
+
+  /** The services selecting a pod, sorted. */
+  private servicesOfPod(key: string, pod: Pod): string[] {
+    if (!this.selection) return this.servicesSelecting(pod.metadata.namespace ?? '', pod.metadata.labels ?? {});
+    const services = this.selection.servicesOf.get(key);
+    return services ? sortStrings(services) : [];
   }
 
   updateWorkloads(): void {
     const s = this.state;
+    if (this.full) this.selection = this.selectionOfAll();
     for (const key of this.dirtyPods) this.dirtyWorkloads.add(key);
     for (const service of this.full ? [] : this.selectorChangedServices) {
       for (const version of [this.oldServices.get(service), s.services.get(service)]) {
@@ -416,7 +459,7 @@ class Build {
     view.phase = pod.status?.phase ?? '';
     view.ready = podReady(pod);
     view.containerPorts = containerPortsOf(pod);
-    view.services = frozenList(this.servicesSelecting(namespace, pod.metadata.labels ?? {}));
+    view.services = frozenList(this.servicesOfPod(key, pod));
     return Object.freeze(view);
   }
 
@@ -477,7 +520,7 @@ class Build {
       service,
       fqdnSuffix: s.namespaceStrings(service.metadata.namespace ?? '').fqdnSuffix,
       slices,
-      selectedPods: this.podsSelectedBy(service),
+      selectedPods: this.selection?.podsOf.get(key) ?? this.podsSelectedBy(service),
       workloadByIp: (ip) => {
         addresses.push(ip);
         return s.out.workloadsByIp.get(ip);
