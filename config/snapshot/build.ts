@@ -243,12 +243,10 @@ class Build {
     // What moved matters to an incremental build only: a full one has every unit dirty.
     if (!this.full && !this.oldPods.has(key)) this.oldPods.set(key, before);
     const namespace = key.slice(0, key.indexOf('/'));
-    const oldLabels = before?.metadata.labels ?? {};
-    for (const k in oldLabels) s.podsBySelectorPair.delete(namespace, k, oldLabels[k] as string, key);
+    if (before) s.podsBySelectorPair.delete(namespace, before.metadata.labels ?? {}, key);
     if (after) {
       s.pods.set(key, after);
-      const labels = after.metadata.labels ?? {};
-      for (const k in labels) s.podsBySelectorPair.add(namespace, k, labels[k] as string, key);
+      s.podsBySelectorPair.add(namespace, after.metadata.labels ?? {}, key);
     } else {
       s.pods.delete(key);
     }

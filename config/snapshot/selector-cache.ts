@@ -4,7 +4,7 @@
 import type { LabelSelector } from '../resources.js';
 import type { Labels } from './labels.js';
 import { NAMESPACE_LABEL, NAMESPACE_LABELS_PREFIX, SERVICE_ACCOUNT_LABEL, matchesSelector, stripSource } from './labels.js';
-import { LabelPairIndex, SetIndex } from './set-index.js';
+import { LazyLabelPairIndex, SetIndex } from './set-index.js';
 import type { StringMatch } from './types.js';
 
 /** What a policy may select identities by. */
@@ -176,9 +176,11 @@ export class SelectorCache {
   private readonly idsOf = new SetIndex<string, number>();
   private readonly usersOf = new SetIndex<string, string>();
   private readonly usedBy = new SetIndex<string, string>();
-  /** The identities known, and an index of them by label pair. */
+  /** The identities known, and an index of them by label pair (the keys selectors look up). */
   private readonly labels = new Map<number, Labels>();
-  private readonly byPair = new LabelPairIndex<number>();
+  private readonly byPair = new LazyLabelPairIndex<number>((visit) => {
+    this.labels.forEach((labels, id) => visit('', labels, id));
+  });
 
   /** The identities `selector` matches now, sorted; `user` is told of later changes. */
   select(selector: IdentitySelector, user: string): readonly number[] {
@@ -220,12 +222,13 @@ export class SelectorCache {
 
   /** Records an identity that appeared or disappeared and updates every selector; adds the users affected. */
   identityChanged(id: number, labels: Labels, present: boolean, affected: Set<string>): void {
-    for (const key in labels) {
-      if (present) this.byPair.add('', key, labels[key] as string, id);
-      else this.byPair.delete('', key, labels[key] as string, id);
+    if (present) {
+      this.byPair.add('', labels, id);
+      this.labels.set(id, labels);
+    } else {
+      this.byPair.delete('', labels, id);
+      this.labels.delete(id);
     }
-    if (present) this.labels.set(id, labels);
-    else this.labels.delete(id);
     const namespace = labels[NAMESPACE_LABEL] ?? '';
     for (const scope of [namespace, '*']) {
       for (const entry of this.byScope.get(scope) ?? []) {

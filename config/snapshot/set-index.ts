@@ -86,3 +86,43 @@ export class LabelPairIndex<V extends string | number> {
     this.scopes.get(scope)?.get(key)?.delete(value, item);
   }
 }
+
+/** Calls `visit` with the scope, labels and item of every item a LazyLabelPairIndex covers. */
+export type LabelledItems<V> = (visit: (scope: string, labels: Readonly<Record<string, string>>, item: V) => void) => void;
+
+/**
+ * A LabelPairIndex of only the label keys that are looked up. Most label keys are never asked
+ * for (pod-template-hash on pods, the namespace's labels on identities), and indexing every pair
+ * cost a full build 10,000s of index entries kept for nothing. A key is indexed from all items
+ * (`items`) on its first lookup and kept up to date from then on; `add` and `delete` must be
+ * called as the items `items` walks change.
+ */
+export class LazyLabelPairIndex<V extends string | number> {
+  private readonly index = new LabelPairIndex<V>();
+  private readonly indexed = new Set<string>();
+  private readonly keys: string[] = [];
+
+  constructor(private readonly items: LabelledItems<V>) {}
+
+  get(scope: string, key: string, value: string): Iterable<V> | undefined {
+    if (!this.indexed.has(key)) this.indexKey(key);
+    return this.index.get(scope, key, value);
+  }
+
+  /** Indexes an item under its labels (the keys indexed so far). */
+  add(scope: string, labels: Readonly<Record<string, string>>, item: V): void {
+    for (const key of this.keys) if (Object.hasOwn(labels, key)) this.index.add(scope, key, labels[key] as string, item);
+  }
+
+  delete(scope: string, labels: Readonly<Record<string, string>>, item: V): void {
+    for (const key of this.keys) if (Object.hasOwn(labels, key)) this.index.delete(scope, key, labels[key] as string, item);
+  }
+
+  private indexKey(key: string): void {
+    this.indexed.add(key);
+    this.keys.push(key);
+    this.items((scope, labels, item) => {
+      if (Object.hasOwn(labels, key)) this.index.add(scope, key, labels[key] as string, item);
+    });
+  }
+}

@@ -14,7 +14,7 @@ import type { ServiceL7Result } from './l7.js';
 import type { Policy, PolicyResult } from './policies.js';
 import type { Route, RouteResult } from './routes.js';
 import { SelectorCache } from './selector-cache.js';
-import { LabelPairIndex, SetIndex } from './set-index.js';
+import { LabelPairIndex, LazyLabelPairIndex, SetIndex } from './set-index.js';
 import { usable } from './usable.js';
 import type {
   IdentityView,
@@ -81,8 +81,10 @@ export class BuildState {
 
   // ---- raw indexes
   readonly pods = new Map<string, Pod>();
-  /** (namespace, key, value) → pods with that label. */
-  readonly podsBySelectorPair = new LabelPairIndex<string>();
+  /** (namespace, key, value) → pods with that label (label keys some service selects by). */
+  readonly podsBySelectorPair = new LazyLabelPairIndex<string>((visit) => {
+    this.pods.forEach((pod, key) => visit(key.slice(0, key.indexOf('/')), pod.metadata.labels ?? {}, key));
+  });
   readonly services = new Map<string, Service>();
   /** (namespace, key, value) of the first selector pair → services with that selector pair. */
   readonly servicesBySelectorPair = new LabelPairIndex<string>();

@@ -1,13 +1,13 @@
 // What the snapshot builder shares to keep a large snapshot small: L7 entries shared between a
 // service's result and the needs-L7 set (and merged when several things mark one workload port),
-// indexes keeping one value as it is, exact-size frozen lists, and output maps adopted without a
-// copy. Each must give the answers a plain build would.
+// indexes keeping one value as it is (and label pairs only for the label keys looked up),
+// exact-size frozen lists, and output maps adopted without a copy. Each must give the answers a plain build would.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CiliumNetworkPolicy, MeshObject, NetworkPolicy } from '../../config/resources.js';
 import { buildSnapshot, LayeredMap, workloadPortKey } from '../../config/snapshot/index.js';
 import { EMPTY_LIST, frozenList } from '../../config/snapshot/frozen.js';
-import { SetIndex } from '../../config/snapshot/set-index.js';
+import { LazyLabelPairIndex, SetIndex } from '../../config/snapshot/set-index.js';
 import { httpRoute, keyed, pod, service } from './snapshot-objects.js';
 
 const orders = pod('shop', 'orders-1', '10.0.0.10', { app: 'orders' }, { ports: [{ name: 'http', containerPort: 8080 }] });
@@ -108,6 +108,44 @@ test('SetIndex keeps one value, then a few in order, then a Set, and gives them 
   index.add('k', 6);
   index.clear('k');
   assert.equal(index.get('k'), undefined);
+});
+
+test('LazyLabelPairIndex indexes a label key from all items on its first lookup, then follows adds and deletes', () => {
+  const items = new Map<string, { scope: string; labels: Record<string, string> }>();
+  const index = new LazyLabelPairIndex<string>((visit) => items.forEach((item, key) => visit(item.scope, item.labels, key)));
+  const put = (key: string, scope: string, labels: Record<string, string>) => {
+    const before = items.get(key);
+    if (before) index.delete(before.scope, before.labels, key);
+    items.set(key, { scope, labels });
+    index.add(scope, labels, key);
+  };
+  put('a', 'ns', { app: 'web', tier: 'front' });
+  put('b', 'ns', { app: 'web' });
+  put('c', 'other', { app: 'web', tier: 'front' });
+  assert.deepEqual([...(index.get('ns', 'app', 'web') ?? [])], ['a', 'b']);
+  put('b', 'ns', { app: 'api', tier: 'front' });
+  assert.deepEqual([...(index.get('ns', 'app', 'web') ?? [])], ['a']);
+  assert.deepEqual([...(index.get('ns', 'app', 'api') ?? [])], ['b']);
+  // 'tier' was never looked up while a, b and c were put: its first lookup finds them all.
+  assert.deepEqual([...(index.get('ns', 'tier', 'front') ?? [])], ['a', 'b']);
+  assert.deepEqual([...(index.get('other', 'tier', 'front') ?? [])], ['c']);
+  put('a', 'ns', { app: 'web' });
+  assert.deepEqual([...(index.get('ns', 'tier', 'front') ?? [])], ['b']);
+  // Keys a label map only inherits are not labels.
+  assert.equal(index.get('ns', 'constructor', 'x'), undefined);
+});
+
+test('a service selecting by a label key no service used before finds its pods in an incremental build', () => {
+  const web = pod('shop', 'web-1', '10.0.0.1', { app: 'web', tier: 'front' });
+  const api = pod('shop', 'api-1', '10.0.0.2', { app: 'api', tier: 'back' });
+  const objects = keyed(web, api, service('shop', 'web', '10.96.0.1', [{ port: 80 }], { app: 'web' }));
+  const first = buildSnapshot(objects);
+  const front = service('shop', 'front', '10.96.0.2', [{ port: 80 }], { tier: 'front' });
+  const next = new Map(objects).set('Service/shop/front', front);
+  const incremental = buildSnapshot(next, first, { changedKeys: ['Service/shop/front'] });
+  assert.deepEqual(incremental.services.get('shop/front')?.workloads, ['shop/web-1']);
+  assert.deepEqual(incremental.workloads.get('shop/web-1')?.services, ['shop/front', 'shop/web']);
+  assert.deepEqual(incremental.services.get('shop/front'), buildSnapshot(next).services.get('shop/front'));
 });
 
 test('frozen lists are exact frozen copies, and every empty one is the same', () => {
