@@ -6,7 +6,10 @@
 // checks, by the same rules, and says no to anything unusual.
 import { isIP } from 'node:net';
 import { CONDITION_STATUSES, MAX_POD_IPS, POD_PHASES, PROTOCOLS, SERVICE_TYPES } from './core-rules.js';
-import { isDns1035Label, isDnsLabel, isDnsSubdomainName, isIanaServiceName, isIntIn, isIpText, isLabelValue, isObj, qualifiedNameProblem, type NameRule } from './fields.js';
+import { isDns1035Label, isDnsLabel, isDnsSubdomainName, isHeaderName, isIanaServiceName, isIntIn, isIpText, isLabelValue, isObj, qualifiedNameProblem, type NameRule } from './fields.js';
+import {
+  HTTP_METHODS, isGroup, isKind, isObjectName, isSectionName, MAX_HEADER_VALUE, MAX_HTTP_MATCHES, MAX_LIST, MAX_PATH, MAX_QUERY_VALUE, MAX_WEIGHT, pathValueProblem,
+} from './gateway-rules.js';
 
 const MAX_ADDRESSES = 100;
 const NAME_CHECKS: Record<NameRule, (value: unknown) => boolean> = {
@@ -99,6 +102,70 @@ function isPlainPodIP(entry: unknown): boolean {
 
 function isPlainPodCondition(condition: unknown): boolean {
   return isObj(condition) && isNonEmptyString(condition.type) && isOneOf(condition.status, CONDITION_STATUSES);
+}
+
+/** A route's parentRef as the walk's parentRef checks it. */
+export function isPlainlyValidParentRef(ref: unknown): boolean {
+  if (!isObj(ref) || !isAbsentOr(ref.group, isGroup) || !isAbsentOr(ref.kind, isKind) || !isAbsentOr(ref.namespace, isDnsLabel)) return false;
+  return isObjectName(ref.name) && isAbsentOr(ref.sectionName, isSectionName) && isAbsentOr(ref.port, isPortNumber);
+}
+
+/**
+ * An HTTPRoute rule as the walk's routeRule checks it: matches and backendRefs; a rule with filters,
+ * timeouts or retry, and a regular expression match, are left to the walk.
+ */
+export function isPlainlyValidHTTPRouteRule(rule: unknown): boolean {
+  if (!isObj(rule) || !isAbsentOr(rule.name, isSectionName)) return false;
+  if (isPresent(rule.filters) || isPresent(rule.timeouts) || isPresent(rule.retry)) return false;
+  const matches = rule.matches;
+  if (isPresent(matches) && !(isListOf(matches, isPlainHTTPRouteMatch) && (matches as unknown[]).length <= MAX_HTTP_MATCHES)) return false;
+  const backendRefs = rule.backendRefs;
+  return !isPresent(backendRefs) || (isListOf(backendRefs, isPlainBackendRef) && (backendRefs as unknown[]).length <= MAX_LIST);
+}
+
+function isPlainHTTPRouteMatch(match: unknown): boolean {
+  if (!isObj(match) || !isAbsentOr(match.path, isPlainPathMatch) || !isAbsentOr(match.method, (method) => isOneOf(method, HTTP_METHODS))) return false;
+  const headers = match.headers;
+  if (isPresent(headers) && !isPlainNameValueMatches(headers, MAX_HEADER_VALUE, (name) => name.toLowerCase())) return false;
+  const queryParams = match.queryParams;
+  return !isPresent(queryParams) || isPlainNameValueMatches(queryParams, MAX_QUERY_VALUE, (name) => name);
+}
+
+/** An Exact or PathPrefix path match (a regular expression is left to the walk). */
+function isPlainPathMatch(path: unknown): boolean {
+  if (!isObj(path)) return false;
+  const type = path.type;
+  if (isPresent(type) && type !== 'Exact' && type !== 'PathPrefix') return false;
+  const value = path.value;
+  return !isPresent(value) || (typeof value === 'string' && value.length <= MAX_PATH && pathValueProblem(value, 'a path') === undefined);
+}
+
+/** Exact header or query parameter matches, at most MAX_LIST, with names unique as `sameName` sees them. */
+function isPlainNameValueMatches(list: unknown, maxValue: number, sameName: (name: string) => string): boolean {
+  if (!Array.isArray(list) || list.length > MAX_LIST) return false;
+  const seen = new Set<string>();
+  for (const match of list) {
+    if (!isPlainNameValueMatch(match, maxValue)) return false;
+    const name = sameName((match as { name: string }).name);
+    if (seen.has(name)) return false;
+    seen.add(name);
+  }
+  return true;
+}
+
+function isPlainNameValueMatch(match: unknown, maxValue: number): boolean {
+  if (!isObj(match) || (isPresent(match.type) && match.type !== 'Exact') || !isHeaderName(match.name)) return false;
+  const value = match.value;
+  return typeof value === 'string' && value.length >= 1 && value.length <= maxValue;
+}
+
+/** A backendRef without filters; one to a core Service names its port. */
+function isPlainBackendRef(ref: unknown): boolean {
+  if (!isObj(ref) || isPresent(ref.filters)) return false;
+  if (!isAbsentOr(ref.group, isGroup) || !isAbsentOr(ref.kind, isKind) || !isAbsentOr(ref.namespace, isDnsLabel)) return false;
+  if (!isObjectName(ref.name) || !isAbsentOr(ref.weight, (weight) => isIntIn(weight, 0, MAX_WEIGHT))) return false;
+  const toService = (ref.group ?? '') === '' && (ref.kind ?? 'Service') === 'Service';
+  return isPresent(ref.port) ? isPortNumber(ref.port) : !toService;
 }
 
 /** Whether `rule` holds for every item (holes included, as the walk's list sees them). */

@@ -90,6 +90,11 @@ export function isLabelValue(value: unknown): boolean {
   return typeof value === 'string' && value.length <= 63 && LABEL_VALUE.test(value);
 }
 
+/** What Field.headerName() accepts. */
+export function isHeaderName(value: unknown): boolean {
+  return typeof value === 'string' && value.length >= 1 && value.length <= 256 && HTTP_TOKEN.test(value);
+}
+
 /** What Field.ianaServiceName() accepts. */
 export function isIanaServiceName(value: unknown): boolean {
   return typeof value === 'string' && value.length >= 1 && value.length <= 15 && IANA_SVC_NAME.test(value) && !value.includes('--') && /[a-z]/.test(value);

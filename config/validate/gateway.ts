@@ -1,14 +1,13 @@
 // Validation of the Gateway API kinds (gateway.networking.k8s.io/v1 Gateway, HTTPRoute, GRPCRoute,
 // ReferenceGrant): the CRD schemas' patterns and limits and the CEL rules that matter to routing.
 import { isObj, labelSelector, type Field } from './fields.js';
-
-const GROUP = /^$|^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const KIND = /^[a-zA-Z]([-a-zA-Z0-9]*[a-zA-Z0-9])?$/;
-const SECTION_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+import { isPlainlyValidHTTPRouteRule, isPlainlyValidParentRef } from './fast-accept.js';
+import {
+  GROUP, HTTP_METHODS, KIND, MAX_HEADER_VALUE, MAX_HTTP_MATCHES, MAX_LIST, MAX_PARENT_REFS, MAX_PATH, MAX_QUERY_VALUE, MAX_WEIGHT, PATH_MATCH_TYPES, pathValueProblem, SECTION_NAME,
+} from './gateway-rules.js';
 const LISTENER_PROTOCOL = /^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?$|[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/[A-Za-z0-9]+$/;
 const GRPC_SERVICE = /^\.?[a-z_][a-z_0-9]*(\.[a-z_][a-z_0-9]*)*$/i;
 const GRPC_METHOD = /^[A-Za-z_][A-Za-z_0-9]*$/;
-const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'] as const;
 const STRING_MATCH = ['Exact', 'RegularExpression'] as const;
 /** Filters Gateway API lets a rule hold at most once. */
 const SINGLE_FILTERS = ['RequestHeaderModifier', 'ResponseHeaderModifier', 'RequestRedirect', 'URLRewrite'];
@@ -25,13 +24,16 @@ interface RouteFlavor {
   match: (m: Field) => void;
   /** Rule checks beyond the shared ones (timeouts, retry, filter/match interplay). */
   rule?: (rule: Field) => void;
+  /** The fast accept of a rule: yes only where the walk of that rule finds nothing. */
+  plainRule?: (rule: unknown) => boolean;
 }
 
 const HTTP_ROUTE: RouteFlavor = {
   filterTypes: ['RequestHeaderModifier', 'ResponseHeaderModifier', 'RequestRedirect', 'URLRewrite', 'RequestMirror', 'ExtensionRef'],
-  maxMatches: 64,
+  maxMatches: MAX_HTTP_MATCHES,
   match: httpRouteMatch,
   rule: httpRouteRule,
+  plainRule: isPlainlyValidHTTPRouteRule,
 };
 
 const GRPC_ROUTE: RouteFlavor = {
@@ -52,27 +54,46 @@ function route(root: Field, flavor: RouteFlavor): void {
   const spec = root.req('spec');
   if (!spec?.object()) return;
   const parentRefs = spec.opt('parentRefs');
-  parentRefs?.list(parentRef, { max: 32 });
+  parentRefs?.list((ref) => {
+    if (!isPlainlyValidParentRef(ref.value)) validateParentRef(ref);
+  }, { max: MAX_PARENT_REFS });
   if (parentRefs) sameParentRules(parentRefs);
-  spec.opt('hostnames')?.strings((h) => h.hostname(), { max: 16 });
+  spec.opt('hostnames')?.strings((h) => h.hostname(), { max: MAX_LIST });
   const rules = spec.opt('rules');
   let totalMatches = 0;
   rules?.list((rule) => {
-    if (!rule.object()) return;
-    sectionName(rule.opt('name'));
-    const matches = rule.opt('matches')?.list(flavor.match, { max: flavor.maxMatches });
-    totalMatches += matches?.length ?? 0;
-    const filters = rule.opt('filters');
-    filters?.list((f) => filter(f, flavor.filterTypes), { max: 16 });
-    if (filters) singleFilters(filters);
-    rule.opt('backendRefs')?.list((ref) => backendRef(ref, flavor), { max: 16 });
-    flavor.rule?.(rule);
-  }, { max: 16 });
+    totalMatches += flavor.plainRule?.(rule.value) ? matchCount(rule.value) : routeRule(rule, flavor);
+  }, { max: MAX_LIST });
   if (totalMatches > 128) rules?.error(`must have at most 128 matches across all rules, has ${totalMatches}`);
   rules?.uniqueBy('name');
 }
 
-function parentRef(ref: Field): void {
+/** One rule of a route, walked field by field (what the flavor's plainRule does not accept); returns its number of matches. */
+function routeRule(rule: Field, flavor: RouteFlavor): number {
+  if (!rule.object()) return 0;
+  sectionName(rule.opt('name'));
+  const matches = rule.opt('matches')?.list(flavor.match, { max: flavor.maxMatches });
+  const filters = rule.opt('filters');
+  filters?.list((f) => filter(f, flavor.filterTypes), { max: MAX_LIST });
+  if (filters) singleFilters(filters);
+  rule.opt('backendRefs')?.list((ref) => backendRef(ref, flavor), { max: MAX_LIST });
+  flavor.rule?.(rule);
+  return matches?.length ?? 0;
+}
+
+/** An HTTPRoute rule, walked field by field (what isPlainlyValidHTTPRouteRule does not accept). */
+export function validateHTTPRouteRule(rule: Field): void {
+  routeRule(rule, HTTP_ROUTE);
+}
+
+/** The number of matches of a rule the fast accept took (its matches a list or absent). */
+function matchCount(rule: unknown): number {
+  const matches = isObj(rule) ? rule.matches : undefined;
+  return Array.isArray(matches) ? matches.length : 0;
+}
+
+/** A route's parentRef, walked field by field (what isPlainlyValidParentRef does not accept). */
+export function validateParentRef(ref: Field): void {
   if (!ref.object()) return;
   group(ref.opt('group'));
   kind(ref.opt('kind'));
@@ -114,7 +135,7 @@ function backendRef(ref: Field, flavor?: RouteFlavor): void {
   const port = ref.opt('port');
   port?.port();
   if (g === '' && k === 'Service' && !port) ref.at('port').error('required when referring to a Service');
-  ref.opt('weight')?.int(0, 1_000_000);
+  ref.opt('weight')?.int(0, MAX_WEIGHT);
   if (flavor) {
     const filters = ref.opt('filters');
     filters?.list((f) => filter(f, flavor.filterTypes), { max: 16 });
@@ -128,17 +149,17 @@ function httpRouteMatch(m: Field): void {
   if (!m.object()) return;
   const path = m.opt('path');
   if (path?.object()) {
-    const type = path.opt('type')?.oneOf(['Exact', 'PathPrefix', 'RegularExpression'] as const) ?? 'PathPrefix';
+    const type = path.opt('type')?.oneOf(PATH_MATCH_TYPES) ?? 'PathPrefix';
     const value = path.opt('value');
     if (type !== 'RegularExpression') {
       if (value) pathValue(value, `a ${type} path`);
-    } else if (value?.string({ max: 1024 }) !== undefined) {
+    } else if (value?.string({ max: MAX_PATH }) !== undefined) {
       value.regex();
     }
   }
   headerMatches(m.opt('headers'));
   // Query parameter names are case-sensitive, header names are not.
-  nameValueMatches(m.opt('queryParams'), 1024, (n) => n);
+  nameValueMatches(m.opt('queryParams'), MAX_QUERY_VALUE, (n) => n);
   m.opt('method')?.oneOf(HTTP_METHODS);
 }
 
@@ -162,7 +183,7 @@ function grpcRouteMatch(m: Field): void {
 }
 
 function headerMatches(headers: Field | undefined): void {
-  nameValueMatches(headers, 4096, (n) => n.toLowerCase());
+  nameValueMatches(headers, MAX_HEADER_VALUE, (n) => n.toLowerCase());
 }
 
 /** A list of header or query parameter matches: name, value (a regex when so typed), unique names. */
@@ -173,18 +194,16 @@ function nameValueMatches(list: Field | undefined, maxValue: number, sameName: (
     match.req('name')?.headerName();
     const value = match.req('value');
     if (value?.string({ min: 1, max: maxValue }) !== undefined && type === 'RegularExpression') value.regex();
-  }, { max: 16 });
+  }, { max: MAX_LIST });
   list?.uniqueBy('name', sameName);
 }
 
 /** Gateway API's CEL rules for Exact and PathPrefix path values (and rewrite/redirect paths). */
 function pathValue(f: Field, what: string): void {
-  const v = f.string({ max: 1024 });
+  const v = f.string({ max: MAX_PATH });
   if (v === undefined) return;
-  if (!v.startsWith('/')) f.error(`${what} must start with '/'`);
-  else if (v.includes('//')) f.error(`${what} must not contain '//'`);
-  else if (/\/\.\.?(\/|$)/.test(v)) f.error(`${what} must not contain '/./' or '/../' or end with '/.' or '/..'`);
-  else if (/%2f|#/i.test(v)) f.error(`${what} must not contain '%2f', '%2F' or '#'`);
+  const problem = pathValueProblem(v, what);
+  if (problem !== undefined) f.error(problem);
 }
 
 // ---- filters ----

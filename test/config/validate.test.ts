@@ -9,8 +9,11 @@ import { parseDocuments } from '../../config/parse/yaml.js';
 import type { MeshObject } from '../../config/resources.js';
 import { validateEndpoint, validatePodSpec, validatePodStatus, validateServiceSpec } from '../../config/validate/core.js';
 import { Field, regexProblem, Report } from '../../config/validate/fields.js';
+import { validateHTTPRouteRule, validateParentRef } from '../../config/validate/gateway.js';
 import { checkMetadata, validateObject } from '../../config/validate/index.js';
-import { isPlainlyValidEndpoint, isPlainlyValidMetadata, isPlainlyValidPodSpec, isPlainlyValidPodStatus, isPlainlyValidServiceSpec } from '../../config/validate/fast-accept.js';
+import {
+  isPlainlyValidEndpoint, isPlainlyValidHTTPRouteRule, isPlainlyValidMetadata, isPlainlyValidParentRef, isPlainlyValidPodSpec, isPlainlyValidPodStatus, isPlainlyValidServiceSpec,
+} from '../../config/validate/fast-accept.js';
 import { EXAMPLE_DIR, exampleFiles, load, rng } from './directory-helpers.js';
 
 type Raw = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -479,4 +482,85 @@ test('the fast accept of Pod specs and statuses says yes only where the field wa
     }
     return status;
   }, validatePodStatus, isPlainlyValidPodStatus);
+});
+
+test('the fast accepts of HTTPRoute rules and parentRefs say yes only where the field walk finds no problem', () => {
+  const r = rng(0x4a7e);
+  const mostly = <T>(usual: T, any: readonly unknown[]): unknown => (r.int(6) > 0 ? usual : r.pick(any));
+  const groups = ['', 'gateway.networking.k8s.io', 'Bad_Group', 'a'.repeat(254), ...ODD];
+  const kinds = ['Service', 'Gateway', 'ServiceImport', '1Kind', 'a'.repeat(64), ...ODD];
+  const names = ['web', 'a'.repeat(253), 'a'.repeat(254), 'Web.Shop', ...ODD];
+  const ref = (withWeight: boolean): unknown => {
+    if (r.int(20) === 0) return r.pick(ODD);
+    const b: Raw = { name: mostly('web', names) };
+    if (r.int(5) === 0) b.group = mostly('', groups);
+    if (r.int(5) === 0) b.kind = mostly('Service', kinds);
+    if (r.int(4) === 0) b.namespace = mostly('shop', ['Shop', 'a'.repeat(64), ...ODD]);
+    if (r.int(8) > 0) b.port = mostly(80, ODD);
+    if (r.int(4) === 0) b.sectionName = mostly('http', ['Http', 'a.b', '-x', ...ODD]);
+    if (withWeight && r.int(2) === 0) b.weight = mostly(90, [1_000_000, 1_000_001, -1, 0.5, '10']);
+    if (withWeight && r.int(20) === 0) b.filters = r.pick([[{ type: 'RequestHeaderModifier', requestHeaderModifier: { set: [{ name: 'x', value: 'y' }] } }], [{ type: 'Bogus' }], ...ODD]);
+    return b;
+  };
+  const paths = ['/', '/api', '/a//b', '/a/./b', '/a/..', 'api', '/a%2Fb', '/a#b', '/' + 'a'.repeat(1024), ...ODD];
+  const headerNames = ['x-canary', 'X-Canary', 'bad header', 'a'.repeat(257), ...ODD];
+  const nameValues = (maxValue: number, usualName: string): unknown => {
+    if (r.int(15) === 0) return r.pick(ODD);
+    const list = Array.from({ length: r.int(3) }, () => {
+      const m: Raw = { name: mostly(usualName, headerNames), value: mostly('1', ['', 'a'.repeat(maxValue + 1), ...ODD]) };
+      if (r.int(4) === 0) m.type = mostly('Exact', ['RegularExpression', 'Prefix', ...ODD]);
+      return r.int(20) === 0 ? r.pick(ODD) : m;
+    });
+    if (list.length > 1 && r.int(3) === 0) list[1] = structuredClone(list[0]);
+    if (r.int(30) === 0) return Array.from({ length: 17 }, (_, i) => ({ name: `h${i}`, value: 'v' }));
+    return list;
+  };
+  const match = (): unknown => {
+    if (r.int(20) === 0) return r.pick(ODD);
+    const m: Raw = {};
+    if (r.int(4) > 0) m.path = r.int(15) === 0 ? r.pick(ODD) : { type: mostly('PathPrefix', ['Exact', 'RegularExpression', 'Regex', ...ODD]), value: mostly('/api', paths) };
+    if (r.int(3) === 0) m.headers = nameValues(4096, 'x-canary');
+    if (r.int(5) === 0) m.queryParams = nameValues(1024, 'q');
+    if (r.int(5) === 0) m.method = mostly('GET', ['get', 'BREW', ...ODD]);
+    return m;
+  };
+  holdToWalk('HTTPRoute rule', 5000, () => {
+    if (r.int(30) === 0) return r.pick(ODD);
+    const rule: Raw = {};
+    if (r.int(5) === 0) rule.name = mostly('canary', ['Canary', '-x', ...ODD]);
+    if (r.int(5) > 0) rule.matches = r.int(15) === 0 ? r.pick(ODD) : Array.from({ length: r.int(3) }, match);
+    if (r.int(5) > 0) rule.backendRefs = r.int(15) === 0 ? r.pick(ODD) : Array.from({ length: r.int(3) }, () => ref(true));
+    if (r.int(40) === 0) rule.backendRefs = Array.from({ length: 16 + r.int(2) }, () => ({ name: 'web', port: 80 }));
+    if (r.int(40) === 0) rule.matches = Array.from({ length: 64 + r.int(2) }, () => ({ path: { value: '/' } }));
+    if (r.int(12) === 0) rule.filters = r.pick([[], [{ type: 'RequestRedirect', requestRedirect: { scheme: 'https' } }], ...ODD]);
+    if (r.int(12) === 0) rule.timeouts = r.pick([{ request: '10s' }, { request: '1s', backendRequest: '2s' }, ...ODD]);
+    if (r.int(12) === 0) rule.retry = r.pick([{ attempts: 3 }, { codes: [200] }, ...ODD]);
+    return rule;
+  }, validateHTTPRouteRule, isPlainlyValidHTTPRouteRule);
+  holdToWalk('parentRef', 3000, () => ref(false), validateParentRef, isPlainlyValidParentRef);
+});
+
+test('an HTTPRoute whose rules the fast accept takes and refuses reports the refused ones and counts every rule\'s matches', () => {
+  const match = { path: { type: 'PathPrefix', value: '/' } };
+  const route: Raw = {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'HTTPRoute',
+    metadata: { name: 'web', namespace: 'shop' },
+    spec: {
+      parentRefs: [{ kind: 'Service', name: 'web', port: 80 }, { kind: 'Service', name: 'web', sectionName: 'http' }, { kind: 'Service', name: 'db', port: 0 }],
+      rules: [
+        { matches: Array.from({ length: 64 }, () => match), backendRefs: [{ name: 'web', port: 80 }] },
+        { matches: Array.from({ length: 64 }, () => match), backendRefs: [{ name: 'web' }] },
+        { matches: [match], backendRefs: [{ name: 'web', port: 80, weight: 2_000_000 }] },
+      ],
+    },
+  };
+  const issues = validateObject(route, { source: 'kubernetes:gateway.networking.k8s.io/v1/HTTPRoute' }).issues;
+  assert.deepEqual(issues.map((i) => [i.field, i.message]), [
+    ['spec.parentRefs[2].port', 'must be between 1 and 65535, is 0'],
+    ['spec.parentRefs[1]', 'references to the same parent must agree on whether they set sectionName, and on whether they set port'],
+    ['spec.rules[1].backendRefs[0].port', 'required when referring to a Service'],
+    ['spec.rules[2].backendRefs[0].weight', 'must be between 0 and 1000000, is 2000000'],
+    ['spec.rules', 'must have at most 128 matches across all rules, has 129'],
+  ]);
 });
