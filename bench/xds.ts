@@ -6,7 +6,9 @@
 // itself in the role named by SKIFF_BENCH_XDS_ROLE) so the clients never share the server's loop and
 // their memory is never counted. Each client has its own HTTP/2 connection, as every Envoy does
 // (at 10,000 the server reads new connections' prefaces late, and its handshake timeout waits for
-// that read). A load client that loses its stream ends its process with the reason, never a stall.
+// that read; the load clients open theirs a batch at a time, each batch once the server accepted
+// the last, so that its listen queue never overflows). A load client that loses its stream ends
+// its process with the reason, never a stall.
 // Knobs: SKIFF_BENCH_XDS_CLIENTS=100,1000 (the rows' sizes), SKIFF_BENCH_XDS_MODES=sotw (or delta),
 // SKIFF_BENCH_XDS_STREAMS_PER_CONNECTION=N (clients sharing one connection, every row; streams
 // sharing one interleave their large requests, and malloc keeps what that burst's large buffers
@@ -188,11 +190,14 @@ async function clientRole(): Promise<void> {
       };
       session.once('error', fail);
       session.once('close', fail);
-      session.once('connect', () => {
+      // Up once the server's SETTINGS came, i.e. once the server accepted the connection: waiting
+      // for the TCP connect only (the kernel's, before any accept) let each batch run ahead of a
+      // busy server until its listen queue overflowed and the kernel reset connections.
+      session.once('remoteSettings', () => {
         clearTimeout(timer);
         session.off('error', fail);
         session.off('close', fail);
-        session.on('error', () => undefined);
+        session.on('error', (error: Error) => lost(`session error: ${error.message}`));
         session.on('goaway', (code: number) => lost(`GOAWAY code ${code}`));
         session.setLocalWindowSize(window);
         resolve(session);
@@ -237,7 +242,9 @@ async function clientRole(): Promise<void> {
       return;
     }
     opened += 1;
-    stream.on('close', () => lost(`${client}: stream closed (RST_STREAM code ${stream.rstCode})`));
+    let streamError = '';
+    stream.on('error', (error: Error) => (streamError = `: ${error.message}`));
+    stream.on('close', () => lost(`${client}: stream closed (RST_STREAM code ${stream.rstCode}${streamError}; session ${session.destroyed ? 'destroyed' : session.closed ? 'closed' : 'open'})`));
     const seen = new Set<string>();
     let changed = false;
     const onMessage = (bytes: Buffer) => {
@@ -272,7 +279,6 @@ async function clientRole(): Promise<void> {
         buffered = rest.length;
       }
     });
-    stream.on('error', () => undefined);
     const node = encode({ node: { id: `node-proxy-${offset + i}`, cluster: 'bench', metadata: { fields: { role: { stringValue: 'node-proxy' }, node_name: { stringValue: `node-${offset + i}` } } } } });
     types.forEach((t, index) => stream.write(frame(index === 0 ? Buffer.concat([node, subscribe.get(t) as Buffer]) : (subscribe.get(t) as Buffer))));
   };
@@ -289,8 +295,9 @@ async function clientRole(): Promise<void> {
       process.exit(0);
     }
   });
-  // Connections open a batch at a time, as in a rolling start: thousands of SYNs at once overflow
-  // the listen queue and the kernel drops them. Each connection's clients start as it connects.
+  // Connections open a batch at a time, as in a rolling start, each batch once the server accepted
+  // the one before: thousands of SYNs at once overflow the listen queue and the kernel drops or
+  // resets them. Each connection's clients start as it is up.
   for (let first = 0; first < channels; first += CONNECT_BATCH) {
     const batch = await Promise.all(Array.from({ length: Math.min(CONNECT_BATCH, channels - first) }, connect));
     sessions.push(...batch);
