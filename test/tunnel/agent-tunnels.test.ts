@@ -124,7 +124,7 @@ function tokenFile(node: NetnsNode): string {
 }
 
 function pinRoot(node: NetnsNode): string {
-  return `/sys/fs/bpf/skiff/${fx.id}-${node.name}`;
+  return `/sys/fs/bpf/skiff-${fx.id}-${node.name}`;
 }
 
 /** The node's redirector with its token file, in a mount namespace of its own; node b reaches the control plane on node a over the wire. */
