@@ -59,15 +59,7 @@ export class IdentityAllocator {
     return this.entries.get(key)?.id;
   }
 
-  keyOf(id: number): string | undefined {
-    return this.byId.get(id)?.key;
-  }
-
-  labelsOf(key: string): Labels | undefined {
-    return this.entries.get(key)?.labels;
-  }
-
-  /** The labels of an allocated id (one lookup, not keyOf then labelsOf). */
+  /** The labels of an allocated id. */
   labelsOfId(id: number): Labels | undefined {
     return this.byId.get(id)?.labels;
   }
