@@ -266,11 +266,8 @@ test('incremental: an endpoint change rebuilds only its load assignment', () => 
   const a1 = t1.classes.get('node-proxy/node-a')?.resources;
   const a2 = t2.classes.get('node-proxy/node-a')?.resources;
   for (const type of [CLUSTER_TYPE, LISTENER_TYPE, ROUTE_TYPE, SECRET_TYPE]) assert.equal(a2?.get(type), a1?.get(type), `${type} map unchanged`);
-  const cla = a2?.get(ENDPOINT_TYPE)?.get('outbound|8080||orders-v2.shop.svc.cluster.local');
-  const endpoints = typeOf(ENDPOINT_TYPE);
-  const served2 = endpoints.toObject(endpoints.decode(cla?.value ?? new Uint8Array()), { enums: String });
-  assert.equal((((served2.endpoints as Obj[])[0] as Obj).lb_endpoints as Obj[])[0]?.health_status, 'UNHEALTHY');
-
+  const cla = servedObject(t2, 'node-proxy/node-a', ENDPOINT_TYPE, 'outbound|8080||orders-v2.shop.svc.cluster.local');
+  assert.equal((((cla.endpoints as Obj[])[0] as Obj).lb_endpoints as Obj[])[0]?.health_status, 'UNHEALTHY');
 });
 
 test('incremental: a route change rebuilds only its route configurations (and the chain naming them)', () => {
