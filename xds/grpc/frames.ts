@@ -89,21 +89,21 @@ export class StreamError extends Error {
 
 /** The 9-byte header of a frame whose payload is `length` bytes. */
 export function frameHeader(length: number, type: FrameType, flags: number, streamId: number): Buffer {
-  const header = Buffer.allocUnsafe(FRAME_HEADER_SIZE);
-  header.writeUIntBE(length, 0, 3);
-  header[3] = type;
-  header[4] = flags;
-  header.writeUInt32BE(streamId, 5);
-  return header;
+  return writeFrameHeader(Buffer.allocUnsafe(FRAME_HEADER_SIZE), length, type, flags, streamId);
+}
+
+/** Writes a frame header at the start of `out`; returns `out`. */
+function writeFrameHeader(out: Buffer, length: number, type: FrameType, flags: number, streamId: number): Buffer {
+  out.writeUIntBE(length, 0, 3);
+  out[3] = type;
+  out[4] = flags;
+  out.writeUInt32BE(streamId, 5);
+  return out;
 }
 
 /** A whole frame: header and payload in one buffer. */
 function frame(type: FrameType, flags: number, streamId: number, payload: Uint8Array): Buffer {
-  const out = Buffer.allocUnsafe(FRAME_HEADER_SIZE + payload.length);
-  out.writeUIntBE(payload.length, 0, 3);
-  out[3] = type;
-  out[4] = flags;
-  out.writeUInt32BE(streamId, 5);
+  const out = writeFrameHeader(Buffer.allocUnsafe(FRAME_HEADER_SIZE + payload.length), payload.length, type, flags, streamId);
   out.set(payload, FRAME_HEADER_SIZE);
   return out;
 }
