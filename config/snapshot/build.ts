@@ -5,7 +5,7 @@
 // an incremental build equals a full build of the same objects.
 import type { ConfigIssue } from '../source.js';
 import type { EndpointSlice, MeshObject, Node, Pod, Service } from '../resources.js';
-import { identityLabels, matchesMap, sortedLabels } from './labels.js';
+import { identityLabels, matchesMap, smallestKey, sortedLabels } from './labels.js';
 import type { Labels } from './labels.js';
 import { EMPTY_LIST, frozenList } from './frozen.js';
 import { Marks, freezeMarks, hasPolicyMarks, policyMarks, serviceL7, thawMarks } from './l7.js';
@@ -14,8 +14,7 @@ import type { Policy, PolicyContext } from './policies.js';
 import { compareGrpc, compareHttp, computeRoute } from './routes.js';
 import type { Route, RouteContext, RouteContribution } from './routes.js';
 import { buildServiceView, podIps, podReady, routeSignature } from './services.js';
-import type { ServiceInputs } from './services.js';
-import type { Mutable } from './services.js';
+import type { Mutable, ServiceInputs } from './services.js';
 import { BuildState, GLOBAL_KINDS, USE_WAYPOINT_LABEL } from './state.js';
 import { sortStrings, sortedStrings } from './sorted.js';
 import { usable } from './usable.js';
@@ -68,9 +67,7 @@ function selectorOf(service: Service | undefined): Labels | undefined {
 
 /** The smallest key of a selector: a service is indexed under that one pair of its selector. */
 function firstKey(selector: Labels): string {
-  let first: string | undefined;
-  for (const key in selector) if (first === undefined || key < first) first = key;
-  return first as string;
+  return smallestKey(selector) as string;
 }
 
 function isWorkloadPod(pod: Pod | undefined): pod is Pod {
@@ -828,7 +825,6 @@ function serviceAccountOf(pod: Pod): string {
   const name = pod.spec?.serviceAccountName;
   return typeof name === 'string' && name !== '' ? name : 'default';
 }
-
 
 function workloadsOf(marks: ReadonlyMap<string, readonly WorkloadPortL7[]> | undefined): Iterable<string> {
   return marks?.keys() ?? [];

@@ -73,6 +73,13 @@ export function selectorUsesKey(selector: LabelSelector, key: string): boolean {
   return (selector.matchExpressions ?? []).some((r) => stripSource(r.key) === key);
 }
 
+/** The smallest key of a label map (its first in sorted order), undefined when it has none. */
+export function smallestKey(labels: Labels | undefined): string | undefined {
+  let first: string | undefined;
+  for (const key in labels) if (Object.hasOwn(labels, key) && (first === undefined || key < first)) first = key;
+  return first;
+}
+
 /** A sorted copy of a label map (stable JSON output). */
 export function sortedLabels(labels: Labels | undefined): Labels {
   const out: Record<string, string> = {};

@@ -3,7 +3,7 @@
 // label pairs (an index), then only against identities added or removed, and its users are told.
 import type { LabelSelector } from '../resources.js';
 import type { Labels } from './labels.js';
-import { NAMESPACE_LABEL, NAMESPACE_LABELS_PREFIX, SERVICE_ACCOUNT_LABEL, matchesSelector, stripSource } from './labels.js';
+import { NAMESPACE_LABEL, NAMESPACE_LABELS_PREFIX, SERVICE_ACCOUNT_LABEL, matchesSelector, smallestKey, stripSource } from './labels.js';
 import { LazyLabelPairIndex, SetIndex } from './set-index.js';
 import type { StringMatch } from './types.js';
 
@@ -114,8 +114,7 @@ function principalAccount(match: StringMatch, trustDomain: string): Pair | undef
 function candidatePairs(selector: IdentitySelector): Pair[] | undefined {
   if (selector.kind === 'pods') {
     const labels = selector.podSelector?.matchLabels ?? {};
-    let first: string | undefined;
-    for (const key in labels) if (Object.hasOwn(labels, key) && (first === undefined || key < first)) first = key;
+    const first = smallestKey(labels);
     if (first !== undefined) return [pair(stripSource(first), labels[first] as string)];
     return selector.namespace !== undefined ? [pair(NAMESPACE_LABEL, selector.namespace)] : undefined;
   }

@@ -108,7 +108,7 @@ function endpointView(
   // The usual endpoint (node and pod known, no zone) as one literal: its fields in the object
   // itself, without the extra property store fields added later take.
   if (nodeName && pod && !zone) return Object.freeze({ address, port, ready, serving, terminating, nodeName, pod });
-  const view: { -readonly [K in keyof EndpointView]: EndpointView[K] } = { address, port, ready, serving, terminating };
+  const view: Mutable<EndpointView> = { address, port, ready, serving, terminating };
   if (nodeName) view.nodeName = nodeName;
   if (zone) view.zone = zone;
   if (pod) view.pod = pod;
