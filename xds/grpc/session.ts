@@ -422,7 +422,8 @@ export class Session {
 
   private onContinuationFrame(id: number, flags: number, payload: Buffer): void {
     const continuation = this.continuation;
-    if (continuation === null || id !== continuation.stream) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'CONTINUATION out of place');
+    // dispatch already refused a CONTINUATION on another stream than the block's
+    if (continuation === null) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'CONTINUATION out of place');
     continuation.bytes += payload.length;
     if (continuation.bytes > HEADER_BLOCK_FACTOR * this.host.maxHeaderListSize) {
       throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, 'header block too large');
