@@ -35,7 +35,7 @@ export class LayeredMap<K, V> implements ReadonlyMap<K, V> {
    * A first version made of `entries` itself, without a copy: the caller hands the map over and
    * never changes it again. Entries whose value is undefined are removed from it.
    */
-  static adopt<K, V>(entries: Map<K, V | undefined>): LayeredMap<K, V> {
+  private static adopt<K, V>(entries: Map<K, V | undefined>): LayeredMap<K, V> {
     entries.forEach((value, key) => {
       if (value === undefined) entries.delete(key);
     });
