@@ -139,12 +139,12 @@ export class MeshStore {
    */
   private merge(): Set<string> | 'all' {
     if (this.sources.length === 1 && this.merged.size === 0) return this.mergeFirst();
+    // With one source the merged map is what it held at the last build: no copy of its own is kept.
+    const single = this.sources.length === 1;
     const candidates = new Set<string>();
     for (const index of this.changedSources) {
       const now = this.objectsOf(index);
       if (!now) continue;
-      // With one source the merged map is what it held at the last build: no copy of its own is kept.
-      const single = this.sources.length === 1;
       const before = single ? this.merged : (this.seen[index] as ReadonlyMap<string, MeshObject>);
       if (before.size === 0) {
         for (const key of now.keys()) candidates.add(key);
@@ -160,7 +160,7 @@ export class MeshStore {
     const updates = new Map<string, MeshObject | undefined>();
     for (const key of candidates) {
       const winner = this.winnerOf(key);
-      if (this.sources.length > 1) this.noteConflict(key, this.holdersOf(key));
+      if (!single) this.noteConflict(key, this.holdersOf(key));
       if (this.merged.get(key) !== winner) updates.set(key, winner);
     }
     this.merged = this.merged.update(updates);
