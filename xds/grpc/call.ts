@@ -76,7 +76,7 @@ function trailersBlock(status: CallStatus, trailersOnly: boolean): Buffer {
 }
 
 /** grpc-message's encoding: UTF-8 bytes outside printable ASCII, and '%', as %XX. */
-export function percentEncode(text: string): string {
+function percentEncode(text: string): string {
   let out = '';
   for (const byte of Buffer.from(text, 'utf8')) {
     if (byte >= 0x20 && byte <= 0x7e && byte !== 0x25) out += String.fromCharCode(byte);
@@ -86,7 +86,7 @@ export function percentEncode(text: string): string {
 }
 
 /** A grpc-timeout value (`1234m`: up to 8 digits and a unit) in milliseconds, or undefined if malformed. */
-export function parseTimeout(value: string): number | undefined {
+function parseTimeout(value: string): number | undefined {
   const match = /^(\d{1,8})([HMSmun])$/.exec(value);
   if (match === null) return undefined;
   return Number(match[1]) * (TIMEOUT_UNITS_MS[match[2] as string] as number);
