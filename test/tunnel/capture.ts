@@ -1,6 +1,6 @@
 // A packet capture on a node-to-node wire (tcpdump -w inside the node's namespace), searched for
 // plaintext after the traffic: proves what an observer of the wire could read.
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { NetnsFixture } from '../helpers/netns.js';
@@ -26,8 +26,19 @@ export class WireCapture {
     return new WireCapture(file, child);
   }
 
-  /** Stops the capture; resolves with the pcap's bytes. */
+  /**
+   * Stops the capture once tcpdump has caught up (the pcap stopped growing): on SIGINT it leaves
+   * what still waits in its kernel ring unread, and on a busy machine that can be all the traffic.
+   * Resolves with the pcap's bytes.
+   */
   async stop(): Promise<Buffer> {
+    let size = -1;
+    for (let i = 0; i < 30; i++) {
+      await sleep(100);
+      const now = statSync(this.#file, { throwIfNoEntry: false })?.size ?? 0;
+      if (now === size) break;
+      size = now;
+    }
     const exited = once(this.#child, 'exit');
     this.#child.kill('SIGINT');
     await exited;
